@@ -1,0 +1,84 @@
+# qsnn-book: two commands do everything.
+#   make book   build the rendered book (executes every chapter) -> _build/html/index.html
+#   make test   unit tests, nbval over every chapter (strict), strict book build
+# Other targets: make run CHAPTER=02 PARAMS=params.yaml [OUT=runs/x], make bench, make refresh, make lock.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+MATHJAX_VERSION := 3.2.2
+MATHJAX_SHA256  := 1b9c0a1c44df864e915690558e72adb9cc5203360daefd385084ced3b6c64c09
+MATHJAX_DIR     := book/_static/mathjax
+# The kernel used to execute chapters is the virtual environment's own.
+export JUPYTER_PREFER_ENV_PATH := 1
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+# Chapters are sized for 2 threads; the same count everywhere keeps committed outputs reproducible.
+export OMP_NUM_THREADS ?= 2
+export MPLBACKEND := Agg
+
+NBVAL_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+
+.PHONY: setup book test unit nbval build-strict run bench refresh lock clean clean-cache
+
+setup: $(STAMP) $(MATHJAX_DIR)/tex-chtml.js
+
+$(STAMP): requirements/lock.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 11), "qsnn-book needs Python >= 3.11 (found %s); run make PYTHON=python3.11" % sys.version.split()[0]'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements/lock.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (qsnn)" >/dev/null
+	touch $(STAMP)
+
+# MathJax 3 served from the book itself, so equations render without network.
+$(MATHJAX_DIR)/tex-chtml.js:
+	@tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent mathjax@$(MATHJAX_VERSION) >/dev/null \
+	  && echo "$(MATHJAX_SHA256)  mathjax-$(MATHJAX_VERSION).tgz" | sha256sum -c --quiet - \
+	  && tar xzf mathjax-$(MATHJAX_VERSION).tgz package/es5 && cd - >/dev/null \
+	  && rm -rf $(MATHJAX_DIR) && mkdir -p $(dir $(MATHJAX_DIR)) && mv $$tmp/package/es5 $(MATHJAX_DIR) && rm -rf $$tmp
+
+book: setup
+	$(BIN)/jupyter-book build . --builder html
+	@echo "Book: $(CURDIR)/_build/html/index.html"
+
+test: setup unit nbval build-strict
+	$(BIN)/python -m pytest -q -m book tests/test_built_book.py
+	@echo "make test: all stages passed"
+
+unit: setup
+	$(BIN)/python -m pytest -q -m "not book" tests
+
+nbval: setup
+	$(BIN)/python -m pytest -q $(NBVAL_FLAGS) book
+
+# Renders the committed (nbval-checked) outputs without executing again; warnings are errors.
+build-strict: setup
+	$(BIN)/python -m qsnn.run config --no-execute > _build_config.yml.tmp && mkdir -p _build && mv _build_config.yml.tmp _build/_config.noexec.yml
+	$(BIN)/jupyter-book build . --builder html --config _build/_config.noexec.yml -W --keep-going
+	@echo "Book: $(CURDIR)/_build/html/index.html"
+
+run: setup
+	@test -n "$(CHAPTER)" || { echo "usage: make run CHAPTER=<name or number> [PARAMS=file.yaml] [OUT=folder]"; exit 2; }
+	$(BIN)/python -m qsnn.run chapter "$(CHAPTER)" $(if $(PARAMS),--params "$(PARAMS)") $(if $(OUT),--out "$(OUT)")
+
+bench: setup
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements/lock.txt -r requirements/bench.txt
+	$(BIN)/python benchmarks/run_all.py
+
+# Re-executes every chapter in place (after an intended change of outputs), then nbval must pass again.
+refresh: setup
+	$(BIN)/python -m qsnn.run refresh
+
+# Re-resolves requirements/base.in into the exact lock (needs the registries).
+lock:
+	rm -rf _build/lockenv && $(PYTHON) -m venv _build/lockenv
+	_build/lockenv/bin/pip install --quiet -r requirements/base.in
+	_build/lockenv/bin/pip freeze --all | grep -v -E '^(pip|qsnn)[= ]' | sed 's/+cpu$$//' > requirements/lock.txt
+	rm -rf _build/lockenv
+
+clean-cache:
+	rm -rf _build/.jupyter_cache
+
+clean:
+	rm -rf _build results runs
