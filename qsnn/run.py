@@ -1,0 +1,318 @@
+"""Run a chapter of the book with other parameters, through papermill.
+
+Command line (``make run CHAPTER=... PARAMS=...`` calls the first form)::
+
+    python -m qsnn.run chapter 02 --params my.yaml [--set n_trains=1000000] [--out runs/big]
+    python -m qsnn.run list            # chapters and their parameters with defaults
+    python -m qsnn.run refresh [01 ..] # re-execute chapters in place (maintainers: new committed outputs)
+    python -m qsnn.run config --no-execute   # _config.yml with execution off (strict build of outputs)
+
+A run folder holds the executed notebook ``<stem>.ipynb``, ``parameters.yaml`` (the values in force)
+and ``results/<stem>.json`` (the chapter's headline numbers). The folder appears only when the run
+succeeds: execution happens in a hidden sibling folder that is renamed at the end, or removed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import datetime as _dt
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+__all__ = ["Chapter", "ChapterRunError", "chapters", "find_chapter", "check_parameters", "run_chapter",
+           "refresh", "main"]
+
+REPO = Path(__file__).resolve().parent.parent
+BOOK = REPO / "book"
+#: Parameters every chapter has that the runner sets itself.
+RUNNER_PARAMETERS = ("results_dir",)
+KERNEL = "python3"
+
+
+class ChapterRunError(ValueError):
+    """A chapter run was asked for with something wrong (the message says what and how to fix it)."""
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """One chapter notebook and the parameters declared in its ``parameters`` cell."""
+
+    path: Path
+
+    @property
+    def stem(self) -> str:
+        return self.path.stem
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """Parameter name -> default value (``...`` where the default is not a plain literal)."""
+        import papermill
+
+        found = papermill.inspect_notebook(str(self.path))
+        if not found:
+            raise ChapterRunError(f"{self.path.name} has no cell tagged 'parameters'")
+        out = {}
+        for name, info in found.items():
+            try:
+                out[name] = ast.literal_eval(info["default"])
+            except (ValueError, SyntaxError):
+                out[name] = ...
+        return out
+
+
+def chapters(book: str | os.PathLike = BOOK) -> list[Chapter]:
+    """The chapter notebooks of the book, in reading order (their numbered file names)."""
+    book = Path(book)
+    if not book.is_dir():
+        raise ChapterRunError(f"book folder {book} does not exist; pass --book with the folder that holds "
+                              "the chapter notebooks")
+    return [Chapter(p) for p in sorted(book.glob("[0-9]*.ipynb"))]
+
+
+def find_chapter(name: str, book: str | os.PathLike = BOOK) -> Chapter:
+    """Resolve a chapter by stem (``02_lif_quantizer``), number (``2``, ``02``) or title part (``lif``)."""
+    found = chapters(book)
+    key = str(name).strip().removesuffix(".ipynb")
+    exact = [c for c in found if c.stem == key]
+    if not exact and key.isdigit():
+        exact = [c for c in found if c.stem.split("_", 1)[0].isdigit() and int(c.stem.split("_", 1)[0]) == int(key)]
+    if not exact:
+        exact = [c for c in found if key and key.lower() in c.stem.lower()]
+    if len(exact) == 1:
+        return exact[0]
+    names = ", ".join(c.stem for c in found) or "(none)"
+    if not exact:
+        raise ChapterRunError(f"unknown chapter {name!r}; the chapters are: {names}")
+    raise ChapterRunError(f"chapter {name!r} is ambiguous: {', '.join(c.stem for c in exact)}; "
+                          "give the number or the full name")
+
+
+def _type_ok(default: Any, value: Any) -> tuple[bool, Any]:
+    """Whether ``value`` may replace a parameter whose default is ``default`` (and the value to use)."""
+    if default is ... or default is None:
+        return True, value
+    if isinstance(default, bool):
+        return isinstance(value, bool), value
+    if isinstance(default, int):
+        return isinstance(value, int) and not isinstance(value, bool), value
+    if isinstance(default, float):
+        if isinstance(value, bool):
+            return False, value
+        if isinstance(value, (int, float)):
+            return True, float(value)
+        if isinstance(value, str):  # YAML 1.1 reads 1e-3 as a string
+            try:
+                return True, float(value)
+            except ValueError:
+                return False, value
+        return False, value
+    if isinstance(default, (list, tuple)):
+        return isinstance(value, (list, tuple)), list(value) if isinstance(value, (list, tuple)) else value
+    return isinstance(value, type(default)), value
+
+
+def check_parameters(chapter: Chapter, overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate ``overrides`` against the chapter's parameters cell and return the values to inject.
+
+    Raises
+    ------
+    ChapterRunError
+        For an unknown name (listing the known ones), a runner-owned name, or a value of the wrong type.
+    """
+    if not isinstance(overrides, Mapping):
+        raise ChapterRunError(f"parameters must be a mapping of name: value, got {type(overrides).__name__}")
+    declared = chapter.parameters
+    problems = []
+    clean = {}
+    for name, value in overrides.items():
+        if name in RUNNER_PARAMETERS:
+            problems.append(f"{name!r} is set by the runner (use --out to choose the run folder)")
+        elif name not in declared:
+            allowed = ", ".join(n for n in declared if n not in RUNNER_PARAMETERS)
+            problems.append(f"unknown parameter {name!r} for {chapter.stem}; its parameters are: {allowed}")
+        else:
+            ok, converted = _type_ok(declared[name], value)
+            if not ok:
+                problems.append(f"parameter {name!r} must be of type {type(declared[name]).__name__} "
+                                f"(default {declared[name]!r}), got {value!r} of type {type(value).__name__}")
+            else:
+                if name.endswith(("_dir", "_path")) and isinstance(converted, str) and converted:
+                    # Relative paths mean relative to where the user runs the command, not the run folder.
+                    converted = str(Path(converted).expanduser().resolve())
+                clean[name] = converted
+    if problems:
+        raise ChapterRunError("; ".join(problems))
+    return clean
+
+
+def _load_yaml(path: str | os.PathLike) -> dict:
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise ChapterRunError(f"parameter file {path} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ChapterRunError(f"parameter file {path} is not valid YAML: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ChapterRunError(f"parameter file {path} must hold a mapping name: value, got {type(data).__name__}")
+    return data
+
+
+def _parse_set(items: Sequence[str]) -> dict:
+    import yaml
+
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise ChapterRunError(f"--set takes name=value, got {item!r}")
+        name, raw = item.split("=", 1)
+        out[name.strip()] = yaml.safe_load(raw)
+    return out
+
+
+def run_chapter(name: str, parameters: Mapping[str, Any] | None = None, out: str | os.PathLike | None = None,
+                book: str | os.PathLike = BOOK, progress: bool = True, timeout: int | None = None) -> Path:
+    """Execute one chapter with ``parameters`` into the folder ``out`` and return that folder.
+
+    Parameters
+    ----------
+    name : str
+        Chapter stem, number or unique part of its name.
+    parameters : mapping, optional
+        Overrides of the chapter's parameters cell (validated by :func:`check_parameters`).
+    out : path, optional
+        The run folder; default ``runs/<stem>-<UTC timestamp>``. It must not exist yet.
+    timeout : int, optional
+        Seconds allowed per cell (papermill's execution timeout); no limit by default.
+
+    Raises
+    ------
+    ChapterRunError
+        Bad chapter, parameters or output folder; nothing is written.
+    RuntimeError
+        The chapter failed while executing; the partial run is removed and the message names the cell.
+    """
+    import papermill
+    import yaml
+
+    chapter = find_chapter(name, book)
+    values = check_parameters(chapter, parameters or {})
+    if out is None:
+        stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
+        out = Path("runs") / f"{chapter.stem}-{stamp}"
+    out = Path(out).resolve()
+    if out.exists():
+        raise ChapterRunError(f"output folder {out} already exists; choose another --out or remove it")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        injected = dict(values, results_dir="results")
+        papermill.execute_notebook(
+            str(chapter.path), str(work / chapter.path.name), parameters=injected, kernel_name=KERNEL,
+            cwd=str(work), progress_bar=progress, execution_timeout=timeout, log_output=False)
+        (work / "parameters.yaml").write_text(
+            yaml.safe_dump({"chapter": chapter.stem, "parameters": values}, sort_keys=False), encoding="utf-8")
+        os.replace(work, out)
+    except papermill.PapermillExecutionError as exc:
+        shutil.rmtree(work, ignore_errors=True)
+        raise RuntimeError(f"{chapter.stem} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}") from None
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return out
+
+
+def refresh(names: Sequence[str] = (), book: str | os.PathLike = BOOK, timeout: int = 900) -> list[Path]:
+    """Re-execute chapters in place, top to bottom, so their committed outputs are current.
+
+    Each notebook is executed with its own defaults (cwd = the book folder) and replaced atomically.
+    """
+    import nbclient
+    import nbformat
+
+    from .atomic import atomic_write_text
+
+    selected = [find_chapter(n, book) for n in names] if names else chapters(book)
+    done = []
+    for chapter in selected:
+        print(f"executing {chapter.path.name} ...", flush=True)
+        nb = nbformat.read(chapter.path, as_version=4)
+        client = nbclient.NotebookClient(nb, timeout=timeout, kernel_name=KERNEL,
+                                         resources={"metadata": {"path": str(chapter.path.parent)}})
+        client.execute()
+        for cell in nb.cells:
+            cell.get("metadata", {}).pop("execution", None)
+        atomic_write_text(chapter.path, nbformat.writes(nb) + "\n")
+        done.append(chapter.path)
+    return done
+
+
+def _config_without_execution(config: str | os.PathLike) -> str:
+    import yaml
+
+    data = yaml.safe_load(Path(config).read_text(encoding="utf-8"))
+    data.setdefault("execute", {})["execute_notebooks"] = "off"
+    return yaml.safe_dump(data, sort_keys=False)
+
+
+def _describe(chapter: Chapter) -> str:
+    params = chapter.parameters
+    body = "\n".join(f"    {k} = {'<expression>' if v is ... else repr(v)}" for k, v in params.items()
+                     if k not in RUNNER_PARAMETERS)
+    return f"{chapter.stem}\n{body}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m qsnn.run", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--book", default=str(BOOK), help="folder holding the chapter notebooks")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_run = sub.add_parser("chapter", help="run one chapter with other parameters")
+    p_run.add_argument("name", help="chapter stem, number or unique part of its name")
+    p_run.add_argument("--params", help="YAML file of name: value")
+    p_run.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                       help="one parameter (YAML value), may repeat; wins over --params")
+    p_run.add_argument("--out", help="run folder to create (default runs/<stem>-<timestamp>)")
+    p_run.add_argument("--timeout", type=int, default=None, help="seconds allowed per cell")
+    p_run.add_argument("--no-progress", action="store_true")
+    sub.add_parser("list", help="list chapters and their parameters")
+    p_ref = sub.add_parser("refresh", help="re-execute chapters in place (new committed outputs)")
+    p_ref.add_argument("names", nargs="*")
+    p_cfg = sub.add_parser("config", help="print _config.yml with notebook execution switched off")
+    p_cfg.add_argument("--no-execute", action="store_true", required=True)
+    p_cfg.add_argument("--config", default=str(REPO / "_config.yml"))
+    args = parser.parse_args(argv)
+
+    try:
+        if args.command == "chapter":
+            params = _load_yaml(args.params) if args.params else {}
+            params.update(_parse_set(args.set))
+            out = run_chapter(args.name, params, args.out, book=args.book, progress=not args.no_progress,
+                              timeout=args.timeout)
+            print(f"run folder: {out}")
+        elif args.command == "list":
+            print("\n\n".join(_describe(c) for c in chapters(args.book)))
+        elif args.command == "refresh":
+            refresh(args.names, book=args.book)
+        elif args.command == "config":
+            sys.stdout.write(_config_without_execution(args.config))
+    except ChapterRunError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except RuntimeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
