@@ -143,16 +143,15 @@ def lif_row(t, a, threshold, alpha, reset, rtol, b, u_pre, u_post, delta, write_
             started = True
         t_last = t[k]
         up = u
-        bk = 0.0
         r = abs(u) * scale
-        if r >= 1.0:
+        if reset == RESET_MOD:
+            # Branch-free: floor(r) is 0 below threshold, so nothing is emitted or subtracted there.
+            bk = math.copysign(threshold * math.floor(r), u)
+            rem = u - bk
+            u = rem if rem * u >= 0.0 else 0.0
+        elif r >= 1.0:
             s = 1.0 if u > 0.0 else -1.0
-            if reset == RESET_MOD:
-                bk = s * threshold * math.floor(r)
-                u = u - bk
-                if u * s < 0.0:
-                    u = 0.0
-            elif reset == RESET_SUBTRACT:
+            if reset == RESET_SUBTRACT:
                 bk = s * threshold
                 u = u - bk
                 if u * s < 0.0:
@@ -160,6 +159,8 @@ def lif_row(t, a, threshold, alpha, reset, rtol, b, u_pre, u_post, delta, write_
             else:
                 bk = s * threshold
                 u = 0.0
+        else:
+            bk = 0.0
         if reset == RESET_ZERO:
             dl = dl + (ak - bk)
         else:
@@ -168,7 +169,7 @@ def lif_row(t, a, threshold, alpha, reset, rtol, b, u_pre, u_post, delta, write_
         if e > err:
             err = e
         if write_outputs:
-            b[k] = bk
+            b[k] = bk + 0.0  # no negative zeros in the output
         if write_trace:
             u_pre[k] = up
             u_post[k] = u
@@ -206,3 +207,21 @@ def trace_row(t, a, threshold, alpha, reset, rtol):
     delta = np.empty(n)
     err = lif_row(t, a, threshold, alpha, reset, rtol, b, u_pre, u_post, delta, True, True)
     return b, u_pre, u_post, delta, err
+
+
+@njit(cache=True)
+def first_bad_entry(t, a):
+    """Locate the first problem of ``[batch, n]`` arrays in row-major order.
+
+    Returns ``(code, row, col)``: code 0 if all is well, 1 for a non-finite time, 2 for a non-finite
+    amplitude, 3 if ``t[row, col] >= t[row, col + 1]``.
+    """
+    for r in range(t.shape[0]):
+        for k in range(t.shape[1]):
+            if not math.isfinite(t[r, k]):
+                return 1, r, k
+            if not math.isfinite(a[r, k]):
+                return 2, r, k
+            if k > 0 and not t[r, k - 1] < t[r, k]:
+                return 3, r, k - 1
+    return 0, 0, 0
