@@ -26,6 +26,7 @@ Contents, in the order of the chapters:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import sympy as sp
@@ -48,6 +49,7 @@ __all__ = [
     "error_identity_step_residual",
     "error_identity_residuals",
     "reset_to_zero_error_gap",
+    "latex",
 ]
 
 #: The leak rate; nonnegative, as in the spec (alpha in [0, inf]).
@@ -353,3 +355,24 @@ def reset_to_zero_error_gap(n: int) -> list:
     _, u_post = lif_potentials(n, "zero")
     discarded = partial_sums_definition(n, r)
     return [e - u - g for e, u, g in zip(errors, u_post, discarded)]
+
+
+# sympy orders the time difference t_k - t_i as "- t_i + t_k"; the book prints it the way the paper does.
+_TIME = r"((?:\{t\}|t)_\{[^{}]+\})"
+_REVERSED_DIFFERENCE = re.compile(r"- " + _TIME + r" \+ " + _TIME)
+
+
+def latex(expr) -> str:
+    """LaTeX of a sympy object with time differences written :math:`t_k - t_i` (not :math:`-t_i + t_k`).
+
+    Parameters
+    ----------
+    expr : sympy object
+        Any expression, matrix or sum of this module.
+
+    Returns
+    -------
+    str
+        ``sympy.latex(expr)`` with every ``- t_i + t_k`` rewritten as ``t_k - t_i``.
+    """
+    return _REVERSED_DIFFERENCE.sub(r"\2 - \1", sp.latex(expr))

@@ -162,3 +162,12 @@ def test_unknown_reset_is_rejected():
 def test_mod_and_subtract_share_the_subtractive_dynamics():
     """Reset-to-mod subtracts what it emits, so its symbolic potentials are those of subtraction."""
     assert S.lif_potentials(3, "mod") == S.lif_potentials(3, "subtract")
+
+
+def test_latex_writes_time_differences_in_natural_order():
+    """latex() prints exp(-alpha (t_2 - t_1)), also for indexed times, and changes nothing else."""
+    text = S.latex(S.partial_sums_definition(2)[1])
+    assert r"t_{2} - t_{1}" in text and r"- t_{1} + t_{2}" not in text
+    step = S.latex(S.recursion_step_residual())
+    assert r"{t}_{k} - {t}_{i}" in step and r"{t}_{k} - {t}_{k - 1}" in step
+    assert S.latex(sp.Symbol("x") + 1) == sp.latex(sp.Symbol("x") + 1)
