@@ -163,7 +163,8 @@ def main(argv=None) -> int:
     n_total = args.batch * args.spikes
     print(f"qsnn {qsnn.__version__}, numpy {np.__version__}, numba {__import__('numba').__version__}; "
           f"batch {args.batch} x {args.spikes} spikes, amplitudes U[-{args.amplitude}, {args.amplitude}], "
-          f"theta {THETA}; single thread; best of {args.repeats}\n")
+          f"theta {THETA}; single thread; best of {args.repeats}; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (a busy machine lowers every row)\n")
 
     cases = [
         ("alexiewicz_norm_batch", lambda a: alexiewicz_norm_batch(times, amps, a), python_norm, numpy_norm,
