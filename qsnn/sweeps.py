@@ -233,6 +233,21 @@ class ErrorSweep:
         """Fraction of runs with error above ``theta``, per spike count (shape [G])."""
         return np.mean(self[reset] > 1.0, axis=1)
 
+    def count_at_share(self, reset: str, share: float = 0.5) -> int | None:
+        """The smallest spike count of the grid at which at least ``share`` of the runs exceed theta.
+
+        ``None`` if no spike count of the grid gets there (always for reset-to-mod, by Theorem 1).
+
+        Raises
+        ------
+        ValueError
+            If ``share`` is not in (0, 1].
+        """
+        if isinstance(share, bool) or not isinstance(share, numbers.Real) or not 0 < share <= 1:
+            raise ValueError(f"share must be a number in (0, 1], got {share!r}")
+        hit = np.flatnonzero(self.fraction_above(reset) >= share)
+        return int(self.n_spikes[hit[0]]) if hit.size else None
+
     def parameters(self) -> dict:
         """The sweep's protocol as a plain dict (for results files and provenance)."""
         return {"n_spikes": self.n_spikes.tolist(), "n_runs": self.n_runs, "threshold": self.threshold,

@@ -152,6 +152,24 @@ def test_fraction_above_counts_runs_over_theta():
     assert_array_equal(sweep.fraction_above("mod"), np.zeros(len(GRID)))
 
 
+def test_count_at_share_is_the_first_spike_count_with_that_share_above_theta():
+    """count_at_share returns the first grid count whose share of runs above theta reaches the level."""
+    sweep = error_sweep([5, 50, 500], n_runs=20, alpha=0.0, seed=1, resets=("zero", "mod"))
+    f = sweep.fraction_above("zero")
+    first = next((n for n, x in zip(sweep.n_spikes, f) if x >= 0.5), None)
+    assert first is not None  # at alpha = 0 reset-to-zero leaves the theta-ball on long trains
+    assert sweep.count_at_share("zero") == first
+    assert sweep.count_at_share("mod", 0.01) is None
+
+
+@pytest.mark.parametrize("share", [0.0, 1.5, -0.1, True, "half"])
+def test_count_at_share_rejects_bad_share(share):
+    """A share outside (0, 1] raises ValueError naming it."""
+    sweep = error_sweep([5], n_runs=2)
+    with pytest.raises(ValueError, match="share"):
+        sweep.count_at_share("zero", share)
+
+
 # --- seeds and grids ---------------------------------------------------------------------------------
 
 def test_sweep_seed_differs_per_spike_count_and_per_seed():
