@@ -11,7 +11,7 @@ from typing import Mapping
 
 import matplotlib as mpl
 
-__all__ = ["RESET_COLORS", "VARIANT_COLORS", "use_book_style", "potential_path"]
+__all__ = ["RESET_COLORS", "VARIANT_COLORS", "use_book_style", "potential_path", "plot_error_sweep"]
 
 #: One colour per reset variant (Part I and the Part II LIF layer name resets the same way).
 RESET_COLORS: Mapping[str, str] = {"mod": "#1b7837", "subtract": "#2166ac", "zero": "#b2182b"}
@@ -106,3 +106,44 @@ def potential_path(times, u_pre, u_post, alpha: float, t_end: float | None = Non
         ts += list(seg)
         us += list(post[k] * factor)
     return np.asarray(ts), np.asarray(us)
+
+
+def plot_error_sweep(ax, n_spikes, errors, reset: str, *, show_bound: bool = True, point_size: float = 4.0,
+                     alpha_points: float = 0.25):
+    """Draw one panel of Figs. 4/5 of Part I: every run's error/theta, the median, the line theta.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The panel to draw into (its x axis becomes logarithmic).
+    n_spikes : array_like, shape [G]
+        Spike counts of the sweep.
+    errors : array_like, shape [G, R]
+        Quantization errors in units of theta (``qsnn.sweeps.ErrorSweep.errors[reset]``).
+    reset : str
+        The reset variant, for the colour (:data:`RESET_COLORS`) and the legend.
+    show_bound : bool
+        Draw the line error = theta.
+    point_size, alpha_points : float
+        Marker size and opacity of the individual runs.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        ``ax``.
+    """
+    import numpy as np
+
+    n = np.asarray(n_spikes)
+    e = np.asarray(errors, dtype=float)
+    if e.ndim != 2 or e.shape[0] != n.size:
+        raise ValueError(f"errors must have shape [len(n_spikes), runs] = [{n.size}, R], got {e.shape}")
+    color = RESET_COLORS.get(reset, "#444444")
+    xs = np.repeat(n, e.shape[1])
+    ax.scatter(xs, e.ravel(), s=point_size, color=color, alpha=alpha_points, linewidths=0,
+               label=f"{reset}: runs", rasterized=True)
+    ax.plot(n, np.median(e, axis=1), color=color, lw=1.8, marker="o", ms=3, label=f"{reset}: median")
+    if show_bound:
+        ax.axhline(1.0, color="black", lw=1.0, ls="--", label=r"error $=\theta$")
+    ax.set_xscale("log")
+    return ax
