@@ -27,6 +27,7 @@ from .quantizer import (
     quantization_error_batch,
 )
 from .spikes import SpikeTrain, random_trains
+from .sweeps import ErrorSweep, concentration, error_sweep, spike_count_grid, sweep_seed, sweep_trains
 
 __all__ = [
     "__version__",
@@ -47,4 +48,11 @@ __all__ = [
     "lif_trace",
     "quantization_error",
     "quantization_error_batch",
+    # Part I: the Monte-Carlo sweeps of Figs. 4/5
+    "ErrorSweep",
+    "error_sweep",
+    "concentration",
+    "spike_count_grid",
+    "sweep_trains",
+    "sweep_seed",
 ]
