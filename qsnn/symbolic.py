@@ -313,7 +313,7 @@ def lif_potentials(n: int, reset: str = "subtract") -> tuple:
 def error_identity_step_residual() -> sp.Expr:
     """Induction step of the error identity behind Theorem 1, as a residual that is 0 under the hypothesis.
 
-    Let :math:`E_k` be the leaky partial sum of the error train :math:`\\eta - \\mathrm{LIF}(\\eta)`
+    Let :math:`E_k` (printed :math:`\\Delta_k`) be the leaky partial sum of the error train :math:`\\eta - \\mathrm{LIF}(\\eta)`
     (amplitudes :math:`a_k - b_k`) at :math:`t_k`. By the recursion of the norm,
     :math:`E_k = d_k E_{k-1} + a_k - b_k` with :math:`d_k = e^{-\\alpha(t_k - t_{k-1})}`. A reset that
     subtracts what it emits has :math:`u^{post}_k = d_k u^{post}_{k-1} + a_k - b_k`. Hence
@@ -321,7 +321,7 @@ def error_identity_step_residual() -> sp.Expr:
     :math:`(E_k - u^{post}_k) - d_k (E_{k-1} - u^{post}_{k-1})`, which simplifies to 0. With the base case
     :math:`E_1 = a_1 - b_1 = u^{post}_1`, induction gives :math:`E_k = u^{post}_k` for all k.
     """
-    e_prev, u_prev, a_k, b_k = sp.symbols("E_{k-1} u^{post}_{k-1} a_k b_k", real=True)
+    e_prev, u_prev, a_k, b_k = sp.symbols("Delta_k-1 u^post_k-1 a_k b_k", real=True)
     d_k = sp.Symbol("d_k", positive=True)
     e_k = d_k * e_prev + a_k - b_k
     u_k = d_k * u_prev + a_k - b_k
