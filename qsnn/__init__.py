@@ -8,6 +8,7 @@ in ``qsnn.nn``, ``qsnn.models`` and ``qsnn.train``.
 
 __version__ = "0.1.0"
 
+from . import symbolic
 from .alexiewicz import (
     alexiewicz_norm,
     alexiewicz_norm_batch,
