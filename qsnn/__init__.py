@@ -57,3 +57,22 @@ __all__ = [
     "sweep_trains",
     "sweep_seed",
 ]
+
+# Part II (PyTorch) loads on first use, so that Part I and the pipeline never import torch.
+_LAZY_MODULES = ("nn", "models", "size", "train", "data", "checkpoint")
+_LAZY_NAMES = {"model_size": "size", "membrane_state_bytes": "size", "TrainConfig": "train", "fit": "train"}
+__all__ += ["model_size", "membrane_state_bytes", "TrainConfig", "fit"]
+
+
+def __getattr__(name):
+    import importlib
+
+    if name in _LAZY_MODULES:
+        return importlib.import_module(f".{name}", __name__)
+    if name in _LAZY_NAMES:
+        return getattr(importlib.import_module(f".{_LAZY_NAMES[name]}", __name__), name)
+    raise AttributeError(f"module 'qsnn' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY_MODULES) | set(_LAZY_NAMES))
