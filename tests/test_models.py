@@ -9,7 +9,7 @@ import torch
 from numpy.testing import assert_allclose
 
 from qsnn import models
-from qsnn.nn import LIF, BinaryConv2d, QuantConv2d, QuantLinear, binary_layers, set_ede_progress
+from qsnn.nn import BinaryConv2d, QuantConv2d, QuantLinear, binary_layers, set_ede_progress
 from qsnn.train import TrainConfig, fit
 
 # (name, in_channels, input size, small widths for speed, number of LIF layers)

@@ -401,6 +401,28 @@ def test_fused_lif_matches_autograd_reference_forward_and_backward(case):
     assert_allclose(x1.grad.numpy(), x2.grad.numpy(), rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("case", CASES, ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()))
+def test_cpu_kernels_equal_the_torch_path_in_float32(case, monkeypatch):
+    """The numba CPU kernels and the torch loop give the same spikes and gradients (float32)."""
+    import qsnn.nn.neurons as neurons
+
+    x = torch.randn(5, 4, 33, generator=_gen(10)) * 1.2 + 0.6
+    g = torch.randn(5, 4, 33, generator=_gen(11))
+    lif = LIF(threshold=case.get("threshold", 1.0), decay=case.get("decay", 0.5), reset=case["reset"],
+              membrane_bits=case.get("bits"), membrane_quantizer=case.get("quantizer", "uniform"),
+              membrane_scale=case.get("scale"), surrogate=case.get("surrogate", "triangle"),
+              detach_reset=case.get("detach_reset", False))
+    out = []
+    for use in (True, False):
+        monkeypatch.setattr(neurons, "USE_KERNELS", use)
+        xi = x.clone().requires_grad_()
+        s = lif(xi)
+        (s * g).sum().backward()
+        out.append((s.detach(), xi.grad))
+    assert torch.equal(out[0][0], out[1][0])
+    assert_allclose(out[0][1].numpy(), out[1][1].numpy(), rtol=1e-5, atol=1e-6)
+
+
 def test_functional_lif_equals_module():
     """lif_multistep is the LIF module without the module."""
     x = torch.randn(4, 2, 10, generator=_gen(6))

@@ -2,7 +2,6 @@
 membrane state memory per sample."""
 
 import pytest
-import torch
 
 from qsnn import models
 from qsnn.size import lif_neurons, membrane_state_bytes, model_size, parameter_bits
