@@ -13,12 +13,12 @@ from hypothesis.extra.numpy import arrays
 from numpy.testing import assert_allclose, assert_array_equal
 
 from qsnn.data import events as E
+from qsnn.data.digits import load_digits_arrays
 from qsnn.data.events import (
     DATASET_NAMES,
     EVENT_DTYPE,
     EmulatedDigits,
     ToFrames,
-    digits_split,
     emulate_events,
     emulated_sensor_size,
     event_statistics,
@@ -34,7 +34,7 @@ images_st = arrays(np.float64, st.tuples(st.integers(3, 8), st.integers(3, 8)),
 
 @pytest.fixture(scope="module")
 def digit():
-    return digits_split()[0][0]
+    return load_digits_arrays("train")[0][0, 0]
 
 
 def _stream(x, y, t, p):
@@ -84,7 +84,7 @@ def test_static_scene_gives_no_events(image):
 
 def test_lower_threshold_gives_more_events():
     """Lower contrast thresholds give strictly more events on real digits."""
-    for image in digits_split()[0][:5]:
+    for image in load_digits_arrays("train")[0][:5, 0]:
         n = [emulate_events(image, contrast_threshold=c).size for c in (0.1, 0.2, 0.4)]
         assert n[0] > n[1] > n[2] > 0
 
@@ -352,22 +352,15 @@ def test_scatter_arrays_subsample_in_time_order(digit):
 
 
 # ---------------------------------------------------------------- emulated digits
-def test_digits_split_sizes_and_stratification():
-    """The fixed split has 1,437 / 360 images, every class in both parts."""
-    x_tr, x_te, y_tr, y_te = digits_split()
-    assert x_tr.shape == (1437, 8, 8) and x_te.shape == (360, 8, 8)
-    assert set(y_te.tolist()) == set(range(10))
-
-
 def test_emulated_digits_match_single_image_emulation():
     """Each sample of EmulatedDigits equals emulate_events on its image with the same settings."""
     ds = EmulatedDigits(train=False)
-    x_te, y_te = digits_split()[1], digits_split()[3]
+    x_te, y_te = load_digits_arrays("test")
     assert len(ds) == 360 and ds.sensor_size == (20, 20, 2)
     for i in (0, 17, 359):
         events, label = ds[i]
         assert label == y_te[i]
-        assert_array_equal(events, emulate_events(x_te[i], upsample=2))
+        assert_array_equal(events, emulate_events(x_te[i, 0], upsample=2))
 
 
 def test_emulated_digits_with_tonic_transforms_give_frames():
