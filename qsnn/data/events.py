@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._common import DatasetNotFoundError
 from .digits import load_digits_arrays
 
 EVENT_DTYPE = np.dtype([("x", int), ("y", int), ("t", int), ("p", int)])
@@ -804,7 +805,7 @@ def _offline_class(tonic_cls, spec, verify_md5):
             return True
         archive = os.path.join(loc, spec["archives"][0])
         if not os.path.isfile(archive):
-            raise FileNotFoundError(_missing_message(tonic_cls.__name__, loc, spec))
+            raise DatasetNotFoundError(_missing_message(tonic_cls.__name__, loc, spec))
         expected = spec["md5"][spec["archives"][0]]
         if verify_md5 and calculate_md5(archive) != expected:
             raise ValueError(
@@ -816,7 +817,7 @@ def _offline_class(tonic_cls, spec, verify_md5):
             if os.path.isfile(os.path.join(loc, inner)):
                 extract_archive(os.path.join(loc, inner), loc)
         if not spec["has_data"](loc):
-            raise FileNotFoundError(
+            raise DatasetNotFoundError(
                 f"{archive} was extracted but holds no {spec['extracted']}: "
                 + _missing_message(tonic_cls.__name__, loc, spec)
             )
@@ -904,8 +905,8 @@ def load_event_dataset(name: str, data_dir=None, train: bool = True,
     ------
     ValueError
         For an unknown name, a missing ``data_dir``, or an archive with the wrong md5.
-    FileNotFoundError
-        When neither the archive nor its extracted files are in ``<data_dir>/<ClassName>/``; the
+    DatasetNotFoundError
+        (a ``FileNotFoundError``) When neither the archive nor its extracted files are in ``<data_dir>/<ClassName>/``; the
         message names the files and the folder.
     ImportError
         For CIFAR10-DVS without the ``aedat`` package.
@@ -928,7 +929,7 @@ def load_event_dataset(name: str, data_dir=None, train: bool = True,
     if not spec["has_data"](location) and not os.path.isfile(
         os.path.join(location, spec["archives"][0])
     ):
-        raise FileNotFoundError(_missing_message(class_name, location, spec))
+        raise DatasetNotFoundError(_missing_message(class_name, location, spec))
     if name == "cifar10dvs" and importlib.util.find_spec("aedat") is None:
         raise ImportError("CIFAR10-DVS is stored as .aedat4; reading it needs `pip install aedat`")
     cls = _offline_class(tonic_cls, spec, verify_md5)
