@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from numpy.testing import assert_allclose, assert_array_equal
 
+from _event_files import no_network, tiny_nmnist  # noqa: F401 (no_network: a fixture)
 from qsnn.data import events as E
 from qsnn.data.digits import load_digits_arrays
 from qsnn.data.events import (
@@ -407,49 +408,9 @@ def test_emulated_digits_full_dataset_statistics():
 
 
 # ---------------------------------------------------------------- real data sets, offline
-def _write_nmnist_bin(path, x, y, t, p):
-    """N-MNIST's 40-bit events: x, y, then 1 bit polarity and 23 bits of timestamp."""
-    t = np.asarray(t, dtype=np.int64)
-    raw = np.stack([np.asarray(x), np.asarray(y), (np.asarray(p) << 7) | ((t >> 16) & 127),
-                    (t >> 8) & 255, t & 255], axis=1).astype(np.uint8)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(raw.tobytes())
-
-
-def _tiny_nmnist(root, folder="Train", seed=0):
-    """Two classes, two samples each, in tonic's extracted N-MNIST layout; returns the events."""
-    rng = np.random.default_rng(seed)
-    written = {}
-    for label in (3, 7):
-        for k in range(2):
-            n = 50
-            ev = (rng.integers(0, 34, n), rng.integers(0, 34, n),
-                  np.sort(rng.integers(0, 300_000, n)), rng.integers(0, 2, n))
-            path = root / folder / str(label) / f"{k:05d}.bin"
-            _write_nmnist_bin(path, *ev)
-            written[str(path)] = (label, ev)
-    return written
-
-
-@pytest.fixture
-def no_network(monkeypatch):
-    """Any download attempt fails the test."""
-    def forbidden(*args, **kwargs):
-        raise AssertionError(f"download attempted: {args}")
-
-    import tonic.dataset
-    import tonic.download_utils
-    import urllib.request
-
-    monkeypatch.setattr(tonic.download_utils, "download_url", forbidden)
-    monkeypatch.setattr(tonic.download_utils, "download_and_extract_archive", forbidden)
-    monkeypatch.setattr(tonic.dataset, "download_and_extract_archive", forbidden)
-    monkeypatch.setattr(urllib.request, "urlopen", forbidden)
-
-
 def test_nmnist_extracted_folder_reads_through_tonic(tmp_path, no_network):
     """A tiny N-MNIST in tonic's extracted layout loads with labels, events and ToFrame."""
-    written = _tiny_nmnist(tmp_path / "NMNIST")
+    written = tiny_nmnist(tmp_path / "NMNIST")
     ds = load_event_dataset("nmnist", tmp_path, train=True)
     assert len(ds) == 4 and sorted(ds.targets) == [3, 3, 7, 7]
     for i, path in enumerate(ds.data):
@@ -467,7 +428,7 @@ def test_nmnist_extracted_folder_reads_through_tonic(tmp_path, no_network):
 def test_nmnist_archive_is_extracted_without_network(tmp_path, no_network):
     """test.zip placed in NMNIST/ is extracted (md5 check off for this self-made archive)."""
     src = tmp_path / "src"
-    _tiny_nmnist(src, folder="Test")
+    tiny_nmnist(src, folder="Test")
     (tmp_path / "NMNIST").mkdir()
     with zipfile.ZipFile(tmp_path / "NMNIST" / "test.zip", "w") as z:
         for f in sorted(src.rglob("*.bin")):

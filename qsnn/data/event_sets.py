@@ -237,11 +237,12 @@ def frame_transform(sensor_size, n_time_bins: int, duration_us: int | None = Non
                     denoise_us: int | None = None) -> Callable[[np.ndarray], np.ndarray]:
     """The tonic transform from an event stream to frames [T, P, H, W] (float32 counts).
 
-    ``tonic.transforms.Compose([tonic.transforms.Denoise(filter_time=denoise_us), ToFrames(...)])``
-    (without the filter when ``denoise_us`` is None). :class:`~qsnn.data.events.ToFrames` is used
-    instead of ``tonic.transforms.ToFrame`` because it counts every event once, bins a fixed
-    window when ``duration_us`` is given and returns zeros for an empty stream (which a strong
-    filter can leave).
+    ``tonic.transforms.Denoise(filter_time=denoise_us)`` (left out when ``denoise_us`` is None),
+    then :class:`~qsnn.data.events.ToFrames`. ToFrames is used instead of
+    ``tonic.transforms.ToFrame`` because it counts every event once, bins a fixed window when
+    ``duration_us`` is given and returns zeros for an empty stream (which a strong filter can
+    leave); the steps are chained here rather than by ``tonic.transforms.Compose``, which stops
+    at an empty stream and would hand back events instead of frames.
 
     Parameters
     ----------
@@ -265,7 +266,27 @@ def frame_transform(sensor_size, n_time_bins: int, duration_us: int | None = Non
     if denoise_us is not None:
         steps.append(tt.Denoise(filter_time=_int_at_least("denoise_us", denoise_us, 1)))
     steps.append(_ev.ToFrames(sensor_size, n_time_bins, duration_us))
-    return tt.Compose(steps)
+    return _Chain(tuple(steps))
+
+
+class _Chain:
+    """Event-to-event filters, then one event-to-frames step that always runs.
+
+    An empty stream skips the filters (tonic's Denoise fails on it; empty stays empty) and still
+    becomes zero frames (``tonic.transforms.Compose`` would stop and return the events).
+    """
+
+    def __init__(self, steps):
+        self.steps = steps
+
+    def __call__(self, events):
+        for step in self.steps[:-1]:
+            if len(events):
+                events = step(events)
+        return self.steps[-1](events)
+
+    def __repr__(self):
+        return " -> ".join(map(repr, self.steps))
 
 
 def _resize(frames: torch.Tensor, size: tuple[int, int] | None) -> torch.Tensor:
