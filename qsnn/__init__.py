@@ -8,4 +8,43 @@ in ``qsnn.nn``, ``qsnn.models`` and ``qsnn.train``.
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+from .alexiewicz import (
+    alexiewicz_norm,
+    alexiewicz_norm_batch,
+    alexiewicz_norm_reference,
+    discrepancy_norm,
+    leaky_partial_sums,
+)
+from .quantizer import (
+    FIRING_RTOL,
+    RESETS,
+    LIFTrace,
+    lif,
+    lif_batch,
+    lif_reference,
+    lif_trace,
+    quantization_error,
+    quantization_error_batch,
+)
+from .spikes import SpikeTrain, random_trains
+
+__all__ = [
+    "__version__",
+    # Part I: spike trains, the leaky Alexiewicz norm, the LIF quantizer
+    "SpikeTrain",
+    "random_trains",
+    "alexiewicz_norm",
+    "alexiewicz_norm_batch",
+    "alexiewicz_norm_reference",
+    "discrepancy_norm",
+    "leaky_partial_sums",
+    "RESETS",
+    "FIRING_RTOL",
+    "LIFTrace",
+    "lif",
+    "lif_batch",
+    "lif_reference",
+    "lif_trace",
+    "quantization_error",
+    "quantization_error_batch",
+]

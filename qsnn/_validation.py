@@ -1,0 +1,130 @@
+"""Argument checks at the public boundary of Part I (spike trains, norms, the LIF quantizer).
+
+Every check raises ``ValueError`` (or ``TypeError`` for an object of the wrong kind) whose message names
+the argument, the offending value and what is allowed. Code behind the boundary trusts checked data.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+__all__ = [
+    "RESETS",
+    "RESET_CODES",
+    "check_alpha",
+    "check_threshold",
+    "check_reset",
+    "check_train",
+    "check_batch",
+    "check_vector",
+    "check_finite_scalar",
+]
+
+#: The re-initialisation variants of the LIF neuron, in the order of spec section 3.
+RESETS = ("zero", "subtract", "mod")
+#: Integer codes the numba kernels use for the reset variants.
+RESET_CODES = {"zero": 0, "subtract": 1, "mod": 2}
+
+
+def _real(name: str, value) -> float:
+    """Return ``value`` as a Python float, or raise if it is not a real number."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        if isinstance(value, np.ndarray) and value.ndim == 0 and np.isrealobj(value) and value.dtype != bool:
+            return float(value)
+        raise ValueError(f"{name} must be a real number, got {value!r} of type {type(value).__name__}")
+    return float(value)
+
+
+def check_threshold(threshold) -> float:
+    """Return the firing threshold theta as a float; it must be finite and > 0."""
+    theta = _real("threshold", threshold)
+    if not (math.isfinite(theta) and theta > 0.0):
+        raise ValueError(f"threshold must be a finite number > 0, got {threshold!r}")
+    return theta
+
+
+def check_alpha(alpha) -> float:
+    """Return the leak rate alpha as a float; allowed is [0, inf] (inf: no memory between spikes)."""
+    value = _real("alpha", alpha)
+    if math.isnan(value) or value < 0.0:
+        raise ValueError(f"alpha must be in [0, inf] (0: no leak, inf: full leak), got {alpha!r}")
+    return value
+
+
+def check_reset(reset) -> str:
+    """Return ``reset`` if it names one of :data:`RESETS`."""
+    if not isinstance(reset, str) or reset not in RESET_CODES:
+        raise ValueError(f"reset must be one of {RESETS}, got {reset!r}")
+    return reset
+
+
+def check_finite_scalar(name: str, value) -> float:
+    """Return a finite real scalar as a float."""
+    x = _real(name, value)
+    if not math.isfinite(x):
+        raise ValueError(f"{name} must be a finite real number, got {value!r}")
+    return x
+
+
+def check_train(train, name: str = "train"):
+    """Raise ``TypeError`` unless ``train`` is a :class:`qsnn.spikes.SpikeTrain`; return it."""
+    from .spikes import SpikeTrain
+
+    if not isinstance(train, SpikeTrain):
+        raise TypeError(
+            f"{name} must be a qsnn.SpikeTrain, got {type(train).__name__}; "
+            f"build one with SpikeTrain(times, amplitudes), or use the *_batch functions for arrays"
+        )
+    return train
+
+
+def check_vector(name: str, values) -> np.ndarray:
+    """Return ``values`` as a 1-D finite float64 array (a copy)."""
+    try:
+        arr = np.array(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be a 1-D sequence of real numbers, got {values!r}") from exc
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got an array of shape {arr.shape}")
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"{name} must be finite, got {arr[i]!r} at index {i}")
+    return arr
+
+
+def check_batch(times, amplitudes) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``times`` and ``amplitudes`` as C-contiguous float64 arrays of shape ``[batch, n]``.
+
+    Each row of ``times`` must be strictly increasing and finite; ``amplitudes`` must be finite and of
+    the same shape. Zero amplitudes are allowed: a zero spike is no spike.
+    """
+    arrays = []
+    for name, values in (("times", times), ("amplitudes", amplitudes)):
+        try:
+            arr = np.ascontiguousarray(values, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{name} must be a 2-D array of real numbers [batch, n], got {values!r}") from exc
+        if arr.ndim != 2:
+            raise ValueError(f"{name} must be 2-D [batch, n], got an array of shape {arr.shape}")
+        bad = ~np.isfinite(arr)
+        if bad.any():
+            row, col = (int(i) for i in np.argwhere(bad)[0])
+            raise ValueError(f"{name} must be finite, got {arr[row, col]!r} at [{row}, {col}]")
+        arrays.append(arr)
+    t, a = arrays
+    if t.shape != a.shape:
+        raise ValueError(f"times and amplitudes must have the same shape, got {t.shape} and {a.shape}")
+    if t.shape[1] > 1:
+        steps = np.diff(t, axis=1)
+        bad = steps <= 0.0
+        if bad.any():
+            row, col = (int(i) for i in np.argwhere(bad)[0])
+            raise ValueError(
+                f"times must be strictly increasing along each row, got times[{row}, {col}] = {t[row, col]!r} "
+                f"followed by times[{row}, {col + 1}] = {t[row, col + 1]!r}; merge equal times into one spike"
+            )
+    return t, a

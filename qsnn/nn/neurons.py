@@ -1,0 +1,313 @@
+"""The multi-step leaky integrate-and-fire layer of Q-SNNs (spec section 1).
+
+Per time step t, with I[t] the input current and U[-1] = 0::
+
+    H[t] = decay * U[t-1] + I[t]                     (charge)
+    S[t] = spike(H[t])                               (fire)
+    U[t] = Q_b(reset(H[t], S[t]))                    (reset, then store with b bits)
+
+Resets (the names of Part I's event-driven quantizer, ``qsnn.lif``):
+
+========== ======================================= ===================== ==========================
+reset      S[t], U[t] before quantization           snnTorch              SpikingJelly
+========== ======================================= ===================== ==========================
+"zero"     S = 1[H > V_th], U = H (1 - S)           ``reset_mechanism=    ``v_reset=0.0`` (hard)
+           (hard reset; Q-SNN default)              "zero"``
+"subtract" S = 1[H > V_th], U = H - V_th S          ``reset_mechanism=    ``v_reset=None`` (soft)
+                                                    "subtract"``
+"mod"      S = floor(H / V_th) if H >= V_th else    no equivalent         no equivalent
+           0 (an integer count), U = H - V_th S
+========== ======================================= ===================== ==========================
+
+(snnTorch's ``Leaky`` computes ``U = beta U + I - reset`` with the reset of the previous step, i.e.
+the reset is delayed by one step unless ``reset_delay=False``; SpikingJelly's ``LIFNode`` with
+``decay_input=False`` and ``tau = 1 / (1 - decay)`` matches "zero"/"subtract" here exactly.)
+
+Differences to Part I's ``qsnn.lif``: Part I is two-sided (negative potentials fire negative
+spikes of amplitude -theta, here negative potentials never fire) and fires at ``|u| >= theta``
+(here ``H > V_th`` for "zero"/"subtract", as in the spec; equality has measure zero). On
+non-negative inputs at unit spacing, ``decay = exp(-alpha)`` and Part I's output amplitudes
+divided by theta equal S[t] here.
+
+The whole sequence runs in one fused :class:`torch.autograd.Function` that saves only H (one
+tensor of the input's size) and recomputes everything else in backward (BPTT through the
+membrane, through the reset unless ``detach_reset``, straight through the quantizer's round).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from .quantizers import MEMBRANE_QUANTIZERS, check_bits, levels_per_side
+from .surrogate import check_surrogate, surrogate_grad
+
+__all__ = ["RESETS", "LIF", "lif_multistep"]
+
+RESETS = ("zero", "subtract", "mod")
+
+
+def _number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _fire_reset(h: torch.Tensor, threshold: float, reset: str):
+    """(S, U before quantization) for one step."""
+    if reset == "mod":
+        s = torch.floor(h / threshold).clamp_(min=0.0)
+        return s, h - threshold * s
+    s = (h > threshold).to(h.dtype)
+    if reset == "zero":
+        return s, h * (1.0 - s)
+    return s, h - threshold * s
+
+
+def _quantize_state(u: torch.Tensor, n: int, quantizer: str, scale: float) -> torch.Tensor:
+    """Q_b of the stored state without autograd (the LIF function supplies the gradient)."""
+    if quantizer == "tanh":
+        u = torch.tanh(u)
+        m = u.abs().amax()
+        scale = torch.where(m > 0, m, torch.ones_like(m))
+        return torch.round(u / scale * n).mul_(scale / n)
+    return torch.round(torch.clamp(u / scale, -1.0, 1.0) * n).mul_(scale / n)
+
+
+def _quantizer_grad(u: torch.Tensor, quantizer: str, scale: float) -> torch.Tensor:
+    """dQ/du of the straight-through quantizer (clip kept, round passed through)."""
+    if quantizer == "tanh":  # scale = max |tanh u| is detached, so only tanh' remains
+        return 1.0 - torch.tanh(u) ** 2
+    return (u.abs() <= scale).to(u.dtype)
+
+
+class _LIFFunction(torch.autograd.Function):
+    """Fused multi-step LIF: forward over all T steps, BPTT in backward from the saved H."""
+
+    @staticmethod
+    def forward(ctx, x, decay, threshold, reset, n, quantizer, scale, surrogate, detach_reset):
+        keep = ctx.needs_input_grad[0]
+        spikes = torch.empty_like(x)
+        hs = torch.empty_like(x) if keep else None
+        u = None
+        for t in range(x.shape[0]):
+            if u is None:
+                h = x[0].clone() if hs is None else hs[0].copy_(x[0])
+            elif hs is None:
+                h = torch.add(x[t], u, alpha=decay)
+            else:
+                h = torch.add(x[t], u, alpha=decay, out=hs[t])
+            if reset == "zero" and not n:
+                fired = h > threshold
+                spikes[t].copy_(fired)
+                u = h.masked_fill(fired, 0.0)
+                continue
+            s, u = _fire_reset(h, threshold, reset)
+            spikes[t].copy_(s)
+            if n:
+                u = _quantize_state(u, n, quantizer, scale)
+        if keep:
+            ctx.save_for_backward(hs)
+        ctx.cfg = (decay, threshold, reset, n, quantizer, scale, surrogate, detach_reset)
+        return spikes
+
+    @staticmethod
+    def backward(ctx, grad_spikes):
+        (hs,) = ctx.saved_tensors
+        decay, threshold, reset, n, quantizer, scale, surrogate, detach_reset = ctx.cfg
+        grad_x = torch.empty_like(hs)
+        g_u = None  # dL/dU[t], from step t + 1
+        for t in range(hs.shape[0] - 1, -1, -1):
+            h = hs[t]
+            sg = surrogate_grad(h - threshold, surrogate)
+            g = grad_x[t]
+            if g_u is None:  # the last step's state influences nothing
+                torch.mul(grad_spikes[t], sg, out=g)
+            else:
+                s, u_pre = _fire_reset(h, threshold, reset)
+                g_pre = g_u * _quantizer_grad(u_pre, quantizer, scale) if n else g_u
+                # dU_pre/dS: -H for the hard reset, -V_th for subtract and mod
+                if detach_reset:
+                    g_s = grad_spikes[t]
+                elif reset == "zero":
+                    g_s = grad_spikes[t] - g_pre * h
+                else:
+                    g_s = grad_spikes[t] - threshold * g_pre
+                torch.mul(g_s, sg, out=g)
+                # dU_pre/dH: (1 - S) for the hard reset, 1 otherwise
+                if reset == "zero":
+                    g.addcmul_(g_pre, 1.0 - s)
+                else:
+                    g.add_(g_pre)
+            g_u = g * decay
+        return grad_x, None, None, None, None, None, None, None, None
+
+
+def lif_multistep(
+    x: torch.Tensor,
+    decay: float = 0.5,
+    threshold: float = 1.0,
+    reset: str = "zero",
+    membrane_bits: int | None = None,
+    membrane_quantizer: str = "uniform",
+    membrane_scale: float | None = None,
+    surrogate: str = "triangle",
+    detach_reset: bool = False,
+) -> torch.Tensor:
+    """Run the LIF recursion of :class:`LIF` over x [T, ...] and return the spikes [T, ...].
+
+    The functional form of :class:`LIF` (same parameters, ``membrane_scale`` a number or None
+    for the threshold); the state starts at 0 and is not kept between calls.
+    """
+    _check_lif(threshold, decay, reset, membrane_bits, membrane_quantizer, surrogate)
+    if not isinstance(x, torch.Tensor) or x.ndim < 2 or not x.is_floating_point():
+        raise ValueError(
+            f"x must be a floating-point tensor [T, B, ...] with at least 2 dimensions, got "
+            f"{type(x).__name__} {tuple(getattr(x, 'shape', ()))}"
+        )
+    n = 0 if membrane_bits is None else levels_per_side(membrane_bits)
+    scale = float(threshold if membrane_scale is None else membrane_scale)
+    if not scale > 0 or not math.isfinite(scale):
+        raise ValueError(f"membrane_scale must be a finite number > 0 or None, got {membrane_scale!r}")
+    return _LIFFunction.apply(
+        x, float(decay), float(threshold), reset, n, membrane_quantizer, scale, surrogate, bool(detach_reset)
+    )
+
+
+def _check_lif(threshold, decay, reset, membrane_bits, membrane_quantizer, surrogate) -> None:
+    if not _number(threshold) or threshold <= 0:
+        raise ValueError(f"threshold must be a finite number > 0, got {threshold!r}")
+    if not _number(decay) or not 0.0 <= decay <= 1.0:
+        raise ValueError(f"decay must be a number in [0, 1], got {decay!r}")
+    if reset not in RESETS:
+        raise ValueError(f"reset must be one of {', '.join(map(repr, RESETS))}, got {reset!r}")
+    if membrane_bits is not None:
+        check_bits(membrane_bits, "membrane_bits")
+    if membrane_quantizer not in MEMBRANE_QUANTIZERS:
+        raise ValueError(
+            f"membrane_quantizer must be one of {', '.join(map(repr, MEMBRANE_QUANTIZERS))}, got "
+            f"{membrane_quantizer!r}"
+        )
+    check_surrogate(surrogate)
+
+
+class LIF(nn.Module):
+    """Multi-step LIF layer: currents [T, B, ...] -> spikes [T, B, ...] (spec section 1).
+
+    Parameters
+    ----------
+    threshold : float
+        V_th > 0 (1.0).
+    decay : float
+        lambda in [0, 1], the membrane's leak per step (0.5, the authors' code; 1 = no leak, the
+        IF neuron). For a continuous leak rate alpha at unit steps, ``decay = exp(-alpha)``.
+    reset : {"zero", "subtract", "mod"}
+        See the module docstring ("zero": hard reset, the Q-SNN default). "mod" emits integer
+        spike counts.
+    membrane_bits : int or None
+        b >= 2: the state is stored as Q_b(U) (spec section 1); None: full precision.
+    membrane_quantizer : {"uniform", "tanh"}
+        ``"uniform"``: Q_b(u) with scale ``membrane_scale``; ``"tanh"``: the authors' variant,
+        Q_b of tanh(u) with the scale max |tanh(u)| of the step's tensor (zeros stay zeros).
+    membrane_scale : float, "calibrated" or None
+        Scale s of the uniform quantizer: None (the threshold), a fixed number > 0, or
+        ``"calibrated"``: a buffer ``running_scale`` (starting at the threshold) that in training
+        mode follows ``(1 - m) s + m max|U|`` after every call (m = 0.1, max over the
+        pre-quantization states of the call), frozen in eval mode. Ignored by ``"tanh"``.
+    surrogate : {"triangle", "sigmoid", "atan"}
+        Spike gradient (see :mod:`qsnn.nn.surrogate`).
+    detach_reset : bool
+        Stop the gradient through the reset's dependence on S (SpikingJelly's ``detach_reset``).
+
+    Raises
+    ------
+    ValueError
+        Non-positive threshold, decay outside [0, 1], membrane_bits < 2, an unknown reset,
+        quantizer, scale or surrogate.
+    """
+
+    def __init__(
+        self,
+        threshold: float = 1.0,
+        decay: float = 0.5,
+        reset: str = "zero",
+        membrane_bits: int | None = None,
+        membrane_quantizer: str = "uniform",
+        membrane_scale: float | str | None = None,
+        surrogate: str = "triangle",
+        detach_reset: bool = False,
+        calibration_momentum: float = 0.1,
+    ):
+        super().__init__()
+        _check_lif(threshold, decay, reset, membrane_bits, membrane_quantizer, surrogate)
+        if not (
+            membrane_scale is None
+            or membrane_scale == "calibrated"
+            or (_number(membrane_scale) and membrane_scale > 0)
+        ):
+            raise ValueError(
+                f"membrane_scale must be None, 'calibrated' or a finite number > 0, got {membrane_scale!r}"
+            )
+        if not _number(calibration_momentum) or not 0 < calibration_momentum <= 1:
+            raise ValueError(f"calibration_momentum must be in (0, 1], got {calibration_momentum!r}")
+        self.threshold = float(threshold)
+        self.decay = float(decay)
+        self.reset = reset
+        self.membrane_bits = membrane_bits
+        self.membrane_quantizer = membrane_quantizer
+        self.membrane_scale = membrane_scale
+        self.surrogate = surrogate
+        self.detach_reset = bool(detach_reset)
+        self.calibration_momentum = float(calibration_momentum)
+        if membrane_scale == "calibrated":
+            self.register_buffer("running_scale", torch.tensor(float(threshold)))
+
+    @property
+    def levels(self) -> int:
+        """n, the non-zero levels per side of the membrane quantizer (0: full precision)."""
+        return 0 if self.membrane_bits is None else levels_per_side(self.membrane_bits)
+
+    def scale(self) -> float:
+        """The uniform quantizer's current scale s."""
+        if self.membrane_scale == "calibrated":
+            return float(self.running_scale)
+        return self.threshold if self.membrane_scale is None else float(self.membrane_scale)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not isinstance(x, torch.Tensor) or x.ndim < 2 or not x.is_floating_point():
+            raise ValueError(
+                f"LIF expects a floating-point tensor [T, B, ...], got {type(x).__name__} "
+                f"{tuple(getattr(x, 'shape', ()))}"
+            )
+        scale = self.scale()
+        out = _LIFFunction.apply(
+            x, self.decay, self.threshold, self.reset, self.levels, self.membrane_quantizer,
+            scale, self.surrogate, self.detach_reset,
+        )
+        if self.membrane_scale == "calibrated" and self.training and self.levels:
+            self._calibrate(x.detach())
+        return out
+
+    @torch.no_grad()
+    def _calibrate(self, x: torch.Tensor) -> None:
+        u = torch.zeros_like(x[0])
+        peak = x.new_zeros(())
+        scale = self.scale()
+        for t in range(x.shape[0]):
+            h = x[t] + self.decay * u
+            _, u = _fire_reset(h, self.threshold, self.reset)
+            peak = torch.maximum(peak, u.abs().amax())
+            u = _quantize_state(u, self.levels, "uniform", scale)
+        if float(peak) > 0:
+            m = self.calibration_momentum
+            self.running_scale.mul_(1 - m).add_(m * peak.to(self.running_scale.dtype))
+
+    def extra_repr(self) -> str:
+        q = "" if self.membrane_bits is None else (
+            f", membrane_bits={self.membrane_bits}, membrane_quantizer={self.membrane_quantizer!r}"
+            + ("" if self.membrane_quantizer == "tanh" else f", membrane_scale={self.membrane_scale!r}")
+        )
+        return (
+            f"threshold={self.threshold}, decay={self.decay}, reset={self.reset!r}{q}, "
+            f"surrogate={self.surrogate!r}"
+        )
