@@ -55,3 +55,18 @@ def test_builds_its_model_on_the_meta_device(path):
                              input_size=tuple(info.input_size), **c.model_kwargs)
     n = sum(p.numel() for p in model.parameters())
     assert n > 1_000_000  # paper-scale networks: millions of weights
+
+
+@pytest.mark.parametrize("stem", ["vgg11_dvs_cifar10", "vggsnn_dvs_cifar10"])
+def test_dvs_model_runs_one_step_on_a_48x48_frame(stem):
+    """The DVS networks map frames [T, B, 2, 48, 48] to logits [T, B, 10] (one step, one sample)."""
+    from qsnn.models import build
+
+    c = TrainConfig.from_yaml(PARAMS[IDS.index(stem)])
+    info = dataset_info(c.dataset, c.dataset_kwargs)
+    torch.manual_seed(0)
+    model = build(c.model, num_classes=info.num_classes, in_channels=info.in_channels,
+                  input_size=tuple(info.input_size), **c.model_kwargs).eval()
+    with torch.no_grad():
+        logits = model(torch.rand(1, 1, 2, 48, 48))
+    assert tuple(logits.shape) == (1, 1, 10) and torch.isfinite(logits).all()
