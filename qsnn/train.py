@@ -56,7 +56,14 @@ from .checkpoint import (
     save_checkpoint,
     set_rng_state,
 )
-from .data import DATASETS, DatasetNotFoundError, get_loaders, set_epoch, to_time_first
+from .data import (
+    DATASETS,
+    DatasetNotFoundError,
+    check_dataset_kwargs,
+    get_loaders,
+    set_epoch,
+    to_time_first,
+)
 
 __all__ = [
     "MODEL_NAMES",
@@ -148,6 +155,10 @@ class TrainConfig:
         defaults. ``num_classes``, ``in_channels`` and ``input_size`` come from the data set.
     dataset : str
         One of ``qsnn.data.DATASETS``.
+    dataset_kwargs : dict
+        Options of the data set (event sets: emulator settings, ``denoise_us``, ``frame_size``;
+        see ``qsnn.data.event_sets.EVENT_DATASET_OPTIONS``); empty for static image sets. Event
+        sets are binned into ``time_steps`` frames.
     data_dir : str or None
         Folder of on-disk data sets (None: ``./data``; unused by ``"digits"``).
     augment : bool or None
@@ -200,6 +211,7 @@ class TrainConfig:
     model: str = "small"
     model_kwargs: dict = field(default_factory=dict)
     dataset: str = "digits"
+    dataset_kwargs: dict = field(default_factory=dict)
     data_dir: str | None = None
     augment: bool | None = None
     time_steps: int = 4
@@ -250,6 +262,14 @@ class TrainConfig:
                 )
         if self.dataset not in DATASETS:
             raise bad("dataset", f"one of {', '.join(DATASETS)}")
+        if self.dataset_kwargs is None:
+            self.dataset_kwargs = {}
+        if not isinstance(self.dataset_kwargs, dict) or not all(
+            isinstance(k, str) for k in self.dataset_kwargs
+        ):
+            raise bad("dataset_kwargs", "a mapping of option names to values")
+        self.dataset_kwargs = dict(self.dataset_kwargs)
+        check_dataset_kwargs(self.dataset, self.dataset_kwargs)
         for name in ("data_dir", "checkpoint_dir", "output_dir"):
             v = getattr(self, name)
             if isinstance(v, os.PathLike):
@@ -804,6 +824,8 @@ def _fit(config: TrainConfig, on_epoch, dist: _Dist, device: torch.device) -> Tr
         rank=dist.rank,
         world_size=dist.world_size,
         pin_memory=device.type == "cuda",
+        time_steps=config.time_steps,
+        dataset_kwargs=config.dataset_kwargs,
     )
     nn_mod = importlib.import_module("qsnn.nn")
     model = _build_model(config, loaders.info).to(device)
@@ -928,13 +950,13 @@ def _parse_set(items: Sequence[str]) -> list[tuple[list[str], Any]]:
 def _build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="qsnn-train",
-        description="Train a Q-SNN (Wei et al., ACM MM 2024) on digits, MNIST or CIFAR.",
+        description="Train a Q-SNN (Wei et al., ACM MM 2024) on digits, MNIST, CIFAR or event data.",
         epilog=f"Configuration keys: {', '.join(TrainConfig.field_names())}.",
     )
     p.add_argument("--config", help="YAML file with configuration keys (defaults otherwise)")
     p.add_argument(
         "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-        help="override one key (YAML value; dotted keys reach into model_kwargs), repeatable",
+        help="override one key (YAML value; dotted keys reach into model_kwargs and dataset_kwargs), repeatable",
     )
     p.add_argument("--output-dir", help="where metrics.json and model.pt go (default: output_dir, else runs/qsnn-train)")
     p.add_argument("--resume", action="store_true", default=None, help="continue from checkpoint_dir/last.pt")

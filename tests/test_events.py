@@ -12,13 +12,14 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from numpy.testing import assert_allclose, assert_array_equal
 
+from _event_files import no_network, tiny_nmnist  # noqa: F401 (no_network: a fixture)
 from qsnn.data import events as E
+from qsnn.data.digits import load_digits_arrays
 from qsnn.data.events import (
     DATASET_NAMES,
     EVENT_DTYPE,
     EmulatedDigits,
     ToFrames,
-    digits_split,
     emulate_events,
     emulated_sensor_size,
     event_statistics,
@@ -34,7 +35,7 @@ images_st = arrays(np.float64, st.tuples(st.integers(3, 8), st.integers(3, 8)),
 
 @pytest.fixture(scope="module")
 def digit():
-    return digits_split()[0][0]
+    return load_digits_arrays("train")[0][0, 0]
 
 
 def _stream(x, y, t, p):
@@ -84,7 +85,7 @@ def test_static_scene_gives_no_events(image):
 
 def test_lower_threshold_gives_more_events():
     """Lower contrast thresholds give strictly more events on real digits."""
-    for image in digits_split()[0][:5]:
+    for image in load_digits_arrays("train")[0][:5, 0]:
         n = [emulate_events(image, contrast_threshold=c).size for c in (0.1, 0.2, 0.4)]
         assert n[0] > n[1] > n[2] > 0
 
@@ -352,22 +353,15 @@ def test_scatter_arrays_subsample_in_time_order(digit):
 
 
 # ---------------------------------------------------------------- emulated digits
-def test_digits_split_sizes_and_stratification():
-    """The fixed split has 1,437 / 360 images, every class in both parts."""
-    x_tr, x_te, y_tr, y_te = digits_split()
-    assert x_tr.shape == (1437, 8, 8) and x_te.shape == (360, 8, 8)
-    assert set(y_te.tolist()) == set(range(10))
-
-
 def test_emulated_digits_match_single_image_emulation():
     """Each sample of EmulatedDigits equals emulate_events on its image with the same settings."""
     ds = EmulatedDigits(train=False)
-    x_te, y_te = digits_split()[1], digits_split()[3]
+    x_te, y_te = load_digits_arrays("test")
     assert len(ds) == 360 and ds.sensor_size == (20, 20, 2)
     for i in (0, 17, 359):
         events, label = ds[i]
         assert label == y_te[i]
-        assert_array_equal(events, emulate_events(x_te[i], upsample=2))
+        assert_array_equal(events, emulate_events(x_te[i, 0], upsample=2))
 
 
 def test_emulated_digits_with_tonic_transforms_give_frames():
@@ -414,49 +408,9 @@ def test_emulated_digits_full_dataset_statistics():
 
 
 # ---------------------------------------------------------------- real data sets, offline
-def _write_nmnist_bin(path, x, y, t, p):
-    """N-MNIST's 40-bit events: x, y, then 1 bit polarity and 23 bits of timestamp."""
-    t = np.asarray(t, dtype=np.int64)
-    raw = np.stack([np.asarray(x), np.asarray(y), (np.asarray(p) << 7) | ((t >> 16) & 127),
-                    (t >> 8) & 255, t & 255], axis=1).astype(np.uint8)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(raw.tobytes())
-
-
-def _tiny_nmnist(root, folder="Train", seed=0):
-    """Two classes, two samples each, in tonic's extracted N-MNIST layout; returns the events."""
-    rng = np.random.default_rng(seed)
-    written = {}
-    for label in (3, 7):
-        for k in range(2):
-            n = 50
-            ev = (rng.integers(0, 34, n), rng.integers(0, 34, n),
-                  np.sort(rng.integers(0, 300_000, n)), rng.integers(0, 2, n))
-            path = root / folder / str(label) / f"{k:05d}.bin"
-            _write_nmnist_bin(path, *ev)
-            written[str(path)] = (label, ev)
-    return written
-
-
-@pytest.fixture
-def no_network(monkeypatch):
-    """Any download attempt fails the test."""
-    def forbidden(*args, **kwargs):
-        raise AssertionError(f"download attempted: {args}")
-
-    import tonic.dataset
-    import tonic.download_utils
-    import urllib.request
-
-    monkeypatch.setattr(tonic.download_utils, "download_url", forbidden)
-    monkeypatch.setattr(tonic.download_utils, "download_and_extract_archive", forbidden)
-    monkeypatch.setattr(tonic.dataset, "download_and_extract_archive", forbidden)
-    monkeypatch.setattr(urllib.request, "urlopen", forbidden)
-
-
 def test_nmnist_extracted_folder_reads_through_tonic(tmp_path, no_network):
     """A tiny N-MNIST in tonic's extracted layout loads with labels, events and ToFrame."""
-    written = _tiny_nmnist(tmp_path / "NMNIST")
+    written = tiny_nmnist(tmp_path / "NMNIST")
     ds = load_event_dataset("nmnist", tmp_path, train=True)
     assert len(ds) == 4 and sorted(ds.targets) == [3, 3, 7, 7]
     for i, path in enumerate(ds.data):
@@ -474,7 +428,7 @@ def test_nmnist_extracted_folder_reads_through_tonic(tmp_path, no_network):
 def test_nmnist_archive_is_extracted_without_network(tmp_path, no_network):
     """test.zip placed in NMNIST/ is extracted (md5 check off for this self-made archive)."""
     src = tmp_path / "src"
-    _tiny_nmnist(src, folder="Test")
+    tiny_nmnist(src, folder="Test")
     (tmp_path / "NMNIST").mkdir()
     with zipfile.ZipFile(tmp_path / "NMNIST" / "test.zip", "w") as z:
         for f in sorted(src.rglob("*.bin")):

@@ -6,6 +6,11 @@ Names
 ``"mnist"``    MNIST from its four IDX files (1x28x28).
 ``"cifar10"``  CIFAR-10 from ``cifar-10-batches-py`` (3x32x32).
 ``"cifar100"`` CIFAR-100 from ``cifar-100-python`` (3x32x32, fine labels).
+``"emulated_digits"`` the digits recorded by the event-camera emulator (2x20x20 frames, temporal).
+``"nmnist"``, ``"dvsgesture"``, ``"cifar10dvs"`` recorded event data through tonic (temporal).
+
+Event data sets take options (``dataset_kwargs``: emulator settings, denoising, frame size; see
+:data:`qsnn.data.event_sets.EVENT_DATASET_OPTIONS`) and are binned into ``time_steps`` frames.
 
 API
 ---
@@ -54,12 +59,14 @@ from ._common import (
     to_time_first,
 )
 from .digits import DIGITS_INFO, load_digits_arrays
+from .event_sets import EVENT_DATASET_NAMES, check_event_options, event_dataset_info, load_event_frames
 from .vision import CIFAR10_INFO, CIFAR100_INFO, MNIST_INFO, load_cifar_arrays, load_mnist_arrays
 
 __all__ = [
     "DATASETS",
     "DatasetInfo",
     "DatasetNotFoundError",
+    "check_dataset_kwargs",
     "ImageDataset",
     "Loaders",
     "ShardSampler",
@@ -92,11 +99,24 @@ def _cifar100(data_dir, split):
     return load_cifar_arrays(data_dir, split, 100)[:2]
 
 
+def _event_loader(name):
+    def load(data_dir, split, *, seed, time_steps, options):
+        return load_event_frames(name, data_dir, split, time_steps=time_steps, seed=seed,
+                                 options=options)
+
+    return load
+
+
+# name -> (description with default options, loader). Static sets: loader(data_dir, split) ->
+# (images [N, C, H, W], labels [N]). Temporal sets (info.temporal): loader(data_dir, split, *,
+# seed, time_steps, options) -> Dataset of ([T, C, H, W], label); their description depends on
+# the options (``dataset_kwargs``).
 _REGISTRY: dict[str, tuple[DatasetInfo, Callable]] = {
     "digits": (DIGITS_INFO, _digits),
     "mnist": (MNIST_INFO, _mnist),
     "cifar10": (CIFAR10_INFO, _cifar10),
     "cifar100": (CIFAR100_INFO, _cifar100),
+    **{n: (event_dataset_info(n), _event_loader(n)) for n in EVENT_DATASET_NAMES},
 }
 DATASETS = tuple(_REGISTRY)
 
@@ -107,15 +127,47 @@ def _check_name(name: str) -> str:
     return name
 
 
-def dataset_info(name: str) -> DatasetInfo:
-    """Description of data set ``name`` (see :class:`DatasetInfo`).
+def check_dataset_kwargs(name: str, dataset_kwargs: dict | None) -> dict:
+    """Validate the options of data set ``name``; return them complete, with defaults.
+
+    Static image sets take none; event sets take those of
+    :data:`qsnn.data.event_sets.EVENT_DATASET_OPTIONS`.
 
     Raises
     ------
     ValueError
-        If ``name`` is not a known data set (the message lists them).
+        Unknown data set, unknown key (the message lists the allowed ones) or invalid value.
     """
-    return _REGISTRY[_check_name(name)][0]
+    info = _REGISTRY[_check_name(name)][0]
+    if info.temporal:
+        return check_event_options(name, dataset_kwargs)
+    if dataset_kwargs:
+        raise ValueError(
+            f"dataset_kwargs must be empty for {name!r} (it has no options), got {dataset_kwargs!r}"
+        )
+    return {}
+
+
+def dataset_info(name: str, dataset_kwargs: dict | None = None) -> DatasetInfo:
+    """Description of data set ``name`` (see :class:`DatasetInfo`).
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`DATASETS`.
+    dataset_kwargs : dict or None
+        The data set's options (event sets: they set the frame size).
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not a known data set (the message lists them) or the options are invalid.
+    """
+    info = _REGISTRY[_check_name(name)][0]
+    if info.temporal:
+        return event_dataset_info(name, dataset_kwargs)
+    check_dataset_kwargs(name, dataset_kwargs)
+    return info
 
 
 def load_dataset(
@@ -124,6 +176,8 @@ def load_dataset(
     split: str = "train",
     augment: bool | None = None,
     seed: int = 0,
+    time_steps: int | None = None,
+    dataset_kwargs: dict | None = None,
 ) -> Dataset:
     """One split of a data set, normalised, as a map-style :class:`~torch.utils.data.Dataset`.
 
@@ -139,17 +193,25 @@ def load_dataset(
         of zero padding, random horizontal flip). None: on for the CIFAR training split, off
         otherwise. True for a data set without a standard augmentation raises ValueError.
     seed : int
-        Seed of the augmentation's random choices.
+        Seed of the augmentation's random choices (event sets: also the emulator's seed unless
+        ``dataset_kwargs`` sets ``emulator_seed``).
+    time_steps : int or None
+        T, the number of frames of a temporal sample; required for event sets, ignored by static
+        ones (the training loop repeats them).
+    dataset_kwargs : dict or None
+        The data set's options (see :func:`check_dataset_kwargs`).
 
     Returns
     -------
     torch.utils.data.Dataset
-        Yields ``(x, y)``, x float32 [C, H, W], y int (see the module's Dataset protocol).
+        Yields ``(x, y)``, x float32 [C, H, W] (static) or [T, C, H, W] (temporal), y int (see
+        the module's Dataset protocol).
 
     Raises
     ------
     ValueError
-        Unknown ``name`` or ``split``, or ``augment=True`` where no augmentation is defined.
+        Unknown ``name`` or ``split``, ``augment=True`` where no augmentation is defined, bad
+        options, or no ``time_steps`` for an event set.
     DatasetNotFoundError
         The data set's files are missing under ``data_dir``.
     """
@@ -160,7 +222,13 @@ def load_dataset(
         augment = split == "train" and info.has_augmentation
     if augment and not info.has_augmentation:
         raise ValueError(f"augment=True, but the data set {name!r} has no standard augmentation")
-    images, labels = loader(DEFAULT_DATA_DIR if data_dir is None else data_dir, split)
+    data_dir = DEFAULT_DATA_DIR if data_dir is None else data_dir
+    if info.temporal:
+        if time_steps is None:
+            raise ValueError(f"time_steps is required for the temporal data set {name!r}")
+        return loader(data_dir, split, seed=seed, time_steps=time_steps, options=dataset_kwargs)
+    check_dataset_kwargs(name, dataset_kwargs)
+    images, labels = loader(data_dir, split)
     return ImageDataset(images, labels, info, augment=bool(augment), seed=seed)
 
 
@@ -212,6 +280,8 @@ def get_loaders(
     rank: int = 0,
     world_size: int = 1,
     pin_memory: bool = False,
+    time_steps: int | None = None,
+    dataset_kwargs: dict | None = None,
 ) -> Loaders:
     """Training and test loaders for one process of a run.
 
@@ -231,6 +301,8 @@ def get_loaders(
         each epoch. The test set is split by :class:`ShardSampler`, without padding.
     pin_memory : bool
         Pin host memory (useful with CUDA).
+    time_steps, dataset_kwargs
+        As in :func:`load_dataset`; ``info`` describes the data set with these options.
 
     Returns
     -------
@@ -259,9 +331,10 @@ def get_loaders(
         raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
     if not (isinstance(rank, int) and 0 <= rank < world_size):
         raise ValueError(f"rank must be an integer in 0..{world_size - 1}, got {rank!r}")
-    info = dataset_info(name)
-    train_set = load_dataset(name, data_dir, "train", augment=augment, seed=seed)
-    test_set = load_dataset(name, data_dir, "test", augment=False, seed=seed)
+    info = dataset_info(name, dataset_kwargs)
+    common_data = dict(seed=seed, time_steps=time_steps, dataset_kwargs=dataset_kwargs)
+    train_set = load_dataset(name, data_dir, "train", augment=augment, **common_data)
+    test_set = load_dataset(name, data_dir, "test", augment=False, **common_data)
     sampler = DistributedSampler(
         train_set, num_replicas=world_size, rank=rank, shuffle=True, seed=seed, drop_last=False
     )

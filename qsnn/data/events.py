@@ -30,11 +30,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ._common import DatasetNotFoundError
+from .digits import load_digits_arrays
+
 EVENT_DTYPE = np.dtype([("x", int), ("y", int), ("t", int), ("p", int)])
 """Structured dtype of an event stream: the one ``tonic.datasets.NMNIST`` returns."""
-
-DIGITS_TEST_SIZE = 360
-"""Test-set size of the fixed stratified split of the 1,797 scikit-learn digits (1,437 / 360)."""
 
 # Lowest per-pixel threshold after mismatch, as a fraction of the nominal threshold: a pixel with a
 # zero threshold would fire without bound.
@@ -604,40 +604,18 @@ def scatter_arrays(events, max_events: int | None = None, seed=0) -> dict:
 # --------------------------------------------------------------------------------------------
 # the digits as event streams
 # --------------------------------------------------------------------------------------------
-def digits_split(seed: int = 0):
-    """The fixed stratified split of the scikit-learn digits: 1,437 training and 360 test images.
-
-    ``train_test_split(test_size=360, stratify=y, random_state=seed)`` over
-    ``sklearn.datasets.load_digits`` (UCI handwritten digits, 8x8, values 0..16).
-
-    Returns
-    -------
-    tuple
-        ``(x_train, x_test, y_train, y_test)``: images [N, 8, 8] float64 and labels [N] int64.
-    """
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
-
-    seed = _check_seed(seed)
-    digits = load_digits()
-    x_tr, x_te, y_tr, y_te = train_test_split(
-        digits.images.astype(np.float64), digits.target.astype(np.int64),
-        test_size=DIGITS_TEST_SIZE, stratify=digits.target, random_state=seed,
-    )
-    return x_tr, x_te, y_tr, y_te
-
-
 @functools.lru_cache(maxsize=8)
 def _emulated_digits(train, split_seed, contrast_threshold, path, duration_us, steps, upsample,
                      log_eps, noise_rate_hz, threshold_sigma, seed, sensor_size):
-    x_tr, x_te, y_tr, y_te = digits_split(split_seed)
-    images, labels = (x_tr, y_tr) if train else (x_te, y_te)
+    images, labels = load_digits_arrays("train" if train else "test", split_seed)
+    images = images[:, 0].astype(np.float64)  # [N, 8, 8] in [0, 1]; the emulator is scale-free
     split = 0 if train else 1
+    base = list(seed) if isinstance(seed, tuple) else [seed]
     streams, size = _emulate_many(
         images, contrast_threshold=contrast_threshold, path=path, duration_us=duration_us,
         steps=steps, upsample=upsample, log_eps=log_eps, noise_rate_hz=noise_rate_hz,
-        threshold_sigma=threshold_sigma, sensor_size=sensor_size, mismatch_seed=[seed, 0],
-        noise_seeds=[[seed, 1, split, i] for i in range(len(images))],
+        threshold_sigma=threshold_sigma, sensor_size=sensor_size, mismatch_seed=[*base, 0],
+        noise_seeds=[[*base, 1, split, i] for i in range(len(images))],
     )
     for s in streams:
         s.flags.writeable = False
@@ -649,7 +627,8 @@ def _emulated_digits(train, split_seed, contrast_threshold, path, duration_us, s
 class EmulatedDigits:
     """The scikit-learn digits as event streams from :func:`emulate_events` (an N-MNIST in miniature).
 
-    The split is :func:`digits_split` (1,437 train / 360 test); all streams of a split are emulated
+    The split is the book's fixed stratified split of :func:`qsnn.data.digits.load_digits_arrays`
+    (1,437 train / 360 test, in the order of the original data set); all streams of a split are emulated
     once on construction and kept in memory (shared between instances with equal parameters). One
     sensor serves the whole data set: its threshold mismatch comes from ``seed``; the background
     noise of sample i from ``(seed, split, i)``.
@@ -690,13 +669,18 @@ class EmulatedDigits:
         opts = _validated_options(contrast_threshold, duration_us, steps, upsample, log_eps,
                                   noise_rate_hz, threshold_sigma)
         C, duration_us, steps, upsample, log_eps, noise_rate_hz, threshold_sigma = opts
-        seed, split_seed = _check_seed(seed), _check_seed(split_seed)
+        seed = _check_seed(seed)
+        if isinstance(split_seed, bool) or not isinstance(split_seed, numbers.Integral) or split_seed < 0:
+            raise ValueError(f"split_seed must be an integer >= 0, got {split_seed!r}")
+        split_seed = int(split_seed)
         if not isinstance(path, str):
             path = tuple(map(tuple, _waypoints(path, (1, 1)).tolist()))  # hashable for the cache
         if sensor_size is not None:
             W, H, _ = _check_sensor_size(sensor_size)
             sensor_size = (W, H)
         seed_key = tuple(seed) if isinstance(seed, tuple) else seed
+        if noise_rate_hz == 0 and threshold_sigma == 0:
+            seed_key = 0  # an ideal sensor draws nothing: every seed gives the same streams
         self.train = train
         self.transform = transform
         self.target_transform = target_transform
@@ -821,7 +805,7 @@ def _offline_class(tonic_cls, spec, verify_md5):
             return True
         archive = os.path.join(loc, spec["archives"][0])
         if not os.path.isfile(archive):
-            raise FileNotFoundError(_missing_message(tonic_cls.__name__, loc, spec))
+            raise DatasetNotFoundError(_missing_message(tonic_cls.__name__, loc, spec))
         expected = spec["md5"][spec["archives"][0]]
         if verify_md5 and calculate_md5(archive) != expected:
             raise ValueError(
@@ -833,7 +817,7 @@ def _offline_class(tonic_cls, spec, verify_md5):
             if os.path.isfile(os.path.join(loc, inner)):
                 extract_archive(os.path.join(loc, inner), loc)
         if not spec["has_data"](loc):
-            raise FileNotFoundError(
+            raise DatasetNotFoundError(
                 f"{archive} was extracted but holds no {spec['extracted']}: "
                 + _missing_message(tonic_cls.__name__, loc, spec)
             )
@@ -921,8 +905,8 @@ def load_event_dataset(name: str, data_dir=None, train: bool = True,
     ------
     ValueError
         For an unknown name, a missing ``data_dir``, or an archive with the wrong md5.
-    FileNotFoundError
-        When neither the archive nor its extracted files are in ``<data_dir>/<ClassName>/``; the
+    DatasetNotFoundError
+        (a ``FileNotFoundError``) When neither the archive nor its extracted files are in ``<data_dir>/<ClassName>/``; the
         message names the files and the folder.
     ImportError
         For CIFAR10-DVS without the ``aedat`` package.
@@ -945,7 +929,7 @@ def load_event_dataset(name: str, data_dir=None, train: bool = True,
     if not spec["has_data"](location) and not os.path.isfile(
         os.path.join(location, spec["archives"][0])
     ):
-        raise FileNotFoundError(_missing_message(class_name, location, spec))
+        raise DatasetNotFoundError(_missing_message(class_name, location, spec))
     if name == "cifar10dvs" and importlib.util.find_spec("aedat") is None:
         raise ImportError("CIFAR10-DVS is stored as .aedat4; reading it needs `pip install aedat`")
     cls = _offline_class(tonic_cls, spec, verify_md5)
