@@ -47,6 +47,23 @@ _TIME_TOL = 1e-6
 _CHUNK = 64
 
 
+def _import_tonic():
+    """Import tonic (with its data sets and transforms) without tqdm's "IProgress not found" warning.
+
+    tonic imports ``tqdm.auto``, which warns once in a Jupyter kernel without ipywidgets; the
+    warning names an absolute path and says nothing about events.
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="IProgress not found")
+        import tonic
+        import tonic.datasets
+        import tonic.download_utils
+        import tonic.transforms
+    return tonic
+
+
 # --------------------------------------------------------------------------------------------
 # validation helpers
 # --------------------------------------------------------------------------------------------
@@ -797,6 +814,7 @@ def _offline_class(tonic_cls, spec, verify_md5):
     on disk (checking tonic's md5 unless told not to) and raises FileNotFoundError naming the
     expected files when there is none.
     """
+    _import_tonic()
     from tonic.download_utils import calculate_md5, extract_archive
 
     def _check_exists(self):
@@ -920,7 +938,7 @@ def load_event_dataset(name: str, data_dir=None, train: bool = True,
         return EmulatedDigits(train=train, transform=transform, **kwargs)
     if data_dir is None:
         raise ValueError(f"data_dir is required for {name!r}: the folder holding its archive")
-    import tonic.datasets
+    tonic = _import_tonic()
 
     class_name, spec_fn = _TONIC_DATASETS[name]
     tonic_cls = getattr(tonic.datasets, class_name)
