@@ -15,7 +15,7 @@ export JUPYTER_PREFER_ENV_PATH := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 # Chapters are sized for 2 threads; the same count everywhere keeps committed outputs reproducible.
 export OMP_NUM_THREADS ?= 2
-export MPLBACKEND := Agg
+# MPLBACKEND stays unset: a kernel with MPLBACKEND=Agg draws no inline figures.
 
 NBVAL_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 

@@ -8,6 +8,7 @@ in ``qsnn.nn``, ``qsnn.models`` and ``qsnn.train``.
 
 __version__ = "0.1.0"
 
+from . import symbolic
 from .alexiewicz import (
     alexiewicz_norm,
     alexiewicz_norm_batch,
@@ -27,6 +28,7 @@ from .quantizer import (
     quantization_error_batch,
 )
 from .spikes import SpikeTrain, random_trains
+from .sweeps import ErrorSweep, concentration, error_sweep, spike_count_grid, sweep_seed, sweep_trains
 
 __all__ = [
     "__version__",
@@ -47,4 +49,30 @@ __all__ = [
     "lif_trace",
     "quantization_error",
     "quantization_error_batch",
+    # Part I: the Monte-Carlo sweeps of Figs. 4/5
+    "ErrorSweep",
+    "error_sweep",
+    "concentration",
+    "spike_count_grid",
+    "sweep_trains",
+    "sweep_seed",
 ]
+
+# Part II (PyTorch) loads on first use, so that Part I and the pipeline never import torch.
+_LAZY_MODULES = ("nn", "models", "size", "train", "data", "checkpoint")
+_LAZY_NAMES = {"model_size": "size", "membrane_state_bytes": "size", "TrainConfig": "train", "fit": "train"}
+__all__ += ["model_size", "membrane_state_bytes", "TrainConfig", "fit"]
+
+
+def __getattr__(name):
+    import importlib
+
+    if name in _LAZY_MODULES:
+        return importlib.import_module(f".{name}", __name__)
+    if name in _LAZY_NAMES:
+        return getattr(importlib.import_module(f".{_LAZY_NAMES[name]}", __name__), name)
+    raise AttributeError(f"module 'qsnn' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY_MODULES) | set(_LAZY_NAMES))

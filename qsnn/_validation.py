@@ -110,21 +110,20 @@ def check_batch(times, amplitudes) -> tuple[np.ndarray, np.ndarray]:
             raise ValueError(f"{name} must be a 2-D array of real numbers [batch, n], got {values!r}") from exc
         if arr.ndim != 2:
             raise ValueError(f"{name} must be 2-D [batch, n], got an array of shape {arr.shape}")
-        bad = ~np.isfinite(arr)
-        if bad.any():
-            row, col = (int(i) for i in np.argwhere(bad)[0])
-            raise ValueError(f"{name} must be finite, got {arr[row, col]!r} at [{row}, {col}]")
         arrays.append(arr)
     t, a = arrays
     if t.shape != a.shape:
         raise ValueError(f"times and amplitudes must have the same shape, got {t.shape} and {a.shape}")
-    if t.shape[1] > 1:
-        steps = np.diff(t, axis=1)
-        bad = steps <= 0.0
-        if bad.any():
-            row, col = (int(i) for i in np.argwhere(bad)[0])
-            raise ValueError(
-                f"times must be strictly increasing along each row, got times[{row}, {col}] = {t[row, col]!r} "
-                f"followed by times[{row}, {col + 1}] = {t[row, col + 1]!r}; merge equal times into one spike"
-            )
+    from ._kernels import first_bad_entry  # one pass instead of three temporaries
+
+    code, row, col = first_bad_entry(t, a)
+    if code == 1:
+        raise ValueError(f"times must be finite, got {t[row, col]!r} at [{row}, {col}]")
+    if code == 2:
+        raise ValueError(f"amplitudes must be finite, got {a[row, col]!r} at [{row}, {col}]")
+    if code == 3:
+        raise ValueError(
+            f"times must be strictly increasing along each row, got times[{row}, {col}] = {t[row, col]!r} "
+            f"followed by times[{row}, {col + 1}] = {t[row, col + 1]!r}; merge equal times into one spike"
+        )
     return t, a

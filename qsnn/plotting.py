@@ -11,7 +11,7 @@ from typing import Mapping
 
 import matplotlib as mpl
 
-__all__ = ["RESET_COLORS", "VARIANT_COLORS", "use_book_style"]
+__all__ = ["RESET_COLORS", "VARIANT_COLORS", "use_book_style", "potential_path", "plot_error_sweep"]
 
 #: One colour per reset variant (Part I and the Part II LIF layer name resets the same way).
 RESET_COLORS: Mapping[str, str] = {"mod": "#1b7837", "subtract": "#2166ac", "zero": "#b2182b"}
@@ -44,3 +44,106 @@ def use_book_style() -> None:
         set_matplotlib_formats("png")
     except ImportError:  # pragma: no cover - outside Jupyter
         pass
+
+
+def potential_path(times, u_pre, u_post, alpha: float, t_end: float | None = None,
+                   points_per_gap: int = 40):
+    """The membrane potential of an event-driven LIF neuron as one polyline, jumps and resets included.
+
+    Between inputs the potential decays, ``u(t) = u_post[k] * exp(-alpha (t - t_k))``; at input ``k`` it
+    jumps vertically to ``u_pre[k]`` and, if the neuron fires, drops vertically to ``u_post[k]``. The
+    path starts at ``(t_1, 0)``. Draw it with ``ax.plot(*potential_path(...))``.
+
+    Parameters
+    ----------
+    times : array_like, shape [n]
+        Strictly increasing input times ``t_k``.
+    u_pre, u_post : array_like, shape [n]
+        Potential just after the jump and after the reset (e.g. ``qsnn.LIFTrace.u_pre`` / ``u_post``).
+    alpha : float
+        Leak rate in ``[0, inf]``; ``inf`` drops the potential to 0 right after each input.
+    t_end : float, optional
+        Where the last decay segment ends (default: one mean gap after the last input).
+    points_per_gap : int
+        Samples of each decay segment (>= 2).
+
+    Returns
+    -------
+    t, u : ndarray of float64, same length
+        The polyline's vertices.
+
+    Raises
+    ------
+    ValueError
+        For arrays of different lengths, no inputs, ``alpha`` outside ``[0, inf]``, ``t_end`` before the
+        last input, or ``points_per_gap < 2``.
+    """
+    import numpy as np
+
+    t = np.asarray(times, dtype=np.float64).ravel()
+    pre = np.asarray(u_pre, dtype=np.float64).ravel()
+    post = np.asarray(u_post, dtype=np.float64).ravel()
+    if not (t.shape == pre.shape == post.shape) or t.size == 0:
+        raise ValueError(f"times, u_pre and u_post must be non-empty and of one length, got sizes "
+                         f"{t.size}, {pre.size}, {post.size}")
+    alpha = float(alpha)
+    if not alpha >= 0.0:
+        raise ValueError(f"alpha must be in [0, inf], got {alpha!r}")
+    if int(points_per_gap) < 2:
+        raise ValueError(f"points_per_gap must be an integer >= 2, got {points_per_gap!r}")
+    if t_end is None:
+        t_end = t[-1] + (float(np.mean(np.diff(t))) if t.size > 1 else 1.0)
+    if t_end < t[-1]:
+        raise ValueError(f"t_end must not lie before the last input time {t[-1]}, got {t_end!r}")
+    ends = np.append(t[1:], t_end)
+    ts, us = [t[0]], [0.0]
+    for k in range(t.size):
+        ts += [t[k], t[k]]
+        us += [pre[k], post[k]]
+        seg = np.linspace(t[k], ends[k], int(points_per_gap))[1:]
+        dt = seg - t[k]
+        factor = np.where(dt == 0.0, 1.0, 0.0) if np.isinf(alpha) else np.exp(-alpha * dt)
+        ts += list(seg)
+        us += list(post[k] * factor)
+    return np.asarray(ts), np.asarray(us)
+
+
+def plot_error_sweep(ax, n_spikes, errors, reset: str, *, show_bound: bool = True, point_size: float = 4.0,
+                     alpha_points: float = 0.25):
+    """Draw one panel of Figs. 4/5 of Part I: every run's error/theta, the median, the line theta.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The panel to draw into (its x axis becomes logarithmic).
+    n_spikes : array_like, shape [G]
+        Spike counts of the sweep.
+    errors : array_like, shape [G, R]
+        Quantization errors in units of theta (``qsnn.sweeps.ErrorSweep.errors[reset]``).
+    reset : str
+        The reset variant, for the colour (:data:`RESET_COLORS`) and the legend.
+    show_bound : bool
+        Draw the line error = theta.
+    point_size, alpha_points : float
+        Marker size and opacity of the individual runs.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        ``ax``.
+    """
+    import numpy as np
+
+    n = np.asarray(n_spikes)
+    e = np.asarray(errors, dtype=float)
+    if e.ndim != 2 or e.shape[0] != n.size:
+        raise ValueError(f"errors must have shape [len(n_spikes), runs] = [{n.size}, R], got {e.shape}")
+    color = RESET_COLORS.get(reset, "#444444")
+    xs = np.repeat(n, e.shape[1])
+    ax.scatter(xs, e.ravel(), s=point_size, color=color, alpha=alpha_points, linewidths=0,
+               label=f"{reset}: runs", rasterized=True)
+    ax.plot(n, np.median(e, axis=1), color=color, lw=1.8, marker="o", ms=3, label=f"{reset}: median")
+    if show_bound:
+        ax.axhline(1.0, color="black", lw=1.0, ls="--", label=r"error $=\theta$")
+    ax.set_xscale("log")
+    return ax

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from ._yaml import read_mapping
+
 __all__ = ["Chapter", "ChapterRunError", "chapters", "find_chapter", "check_parameters", "run_chapter",
            "refresh", "main"]
 
@@ -152,20 +154,10 @@ def check_parameters(chapter: Chapter, overrides: Mapping[str, Any]) -> dict[str
 
 
 def _load_yaml(path: str | os.PathLike) -> dict:
-    import yaml
-
-    path = Path(path)
-    if not path.is_file():
-        raise ChapterRunError(f"parameter file {path} does not exist")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ChapterRunError(f"parameter file {path} is not valid YAML: {exc}") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ChapterRunError(f"parameter file {path} must hold a mapping name: value, got {type(data).__name__}")
-    return data
+        return read_mapping(path, "parameter file")
+    except (FileNotFoundError, ValueError) as exc:
+        raise ChapterRunError(str(exc)) from None
 
 
 def _parse_set(items: Sequence[str]) -> dict:

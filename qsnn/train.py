@@ -49,6 +49,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ._yaml import read_mapping
 from .checkpoint import (
     atomic_write_text,
     get_rng_state,
@@ -355,20 +356,7 @@ class TrainConfig:
 
 
 def _read_yaml(path: str | os.PathLike) -> dict:
-    import yaml
-
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"configuration file not found: {path}")
-    try:
-        values = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ValueError(f"{path} is not valid YAML: {exc}") from exc
-    if values is None:
-        return {}
-    if not isinstance(values, dict):
-        raise ValueError(f"{path} must hold a mapping of configuration keys, got {type(values).__name__}")
-    return values
+    return read_mapping(path, "configuration file")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -342,6 +342,20 @@ def test_batch_zero_amplitudes_are_no_spikes(reset):
     assert quantization_error_batch(t, a, 1.0, 0.0, reset)[0] == quantization_error(s, 1.0, 0.0, reset)
 
 
+@pytest.mark.parametrize("reset", RESETS)
+@pytest.mark.parametrize("alpha", [0.0, 0.5, math.inf])
+def test_batch_with_sprinkled_zeros_equals_single(reset, alpha):
+    """Rows of any count (not a multiple of the kernel's block) with zero amplitudes equal their trains."""
+    t, a = random_trains(13, 40, amplitude=1.5, seed=2)
+    a[np.random.default_rng(0).random(a.shape) < 0.3] = 0.0
+    err = quantization_error_batch(t, a, 0.7, alpha, reset)
+    out = lif_batch(t, a, 0.7, alpha, reset)
+    for r in range(13):
+        s = SpikeTrain(t[r], a[r])
+        assert err[r] == quantization_error(s, 0.7, alpha, reset)
+        assert SpikeTrain(t[r], out[r]) == lif(s, 0.7, alpha, reset)
+
+
 def test_empty_inputs():
     """The empty train and empty batches give empty outputs and zero error."""
     e = SpikeTrain()

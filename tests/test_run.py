@@ -114,3 +114,14 @@ def test_config_without_execution_switches_execution_off():
     assert derived["execute"]["execute_notebooks"] == "off"
     derived["execute"]["execute_notebooks"] = base["execute"]["execute_notebooks"]
     assert derived == base
+
+
+@pytest.mark.slow
+def test_real_chapter_runs_with_injected_parameters(tmp_path):
+    """Chapter 1 of the book, run through papermill, computes with the injected sizes and alphas."""
+    overrides = {"n_trains": 300, "n_spikes": 12, "n_reference": 40, "alphas": [0.0, 2.0]}
+    out = run.run_chapter("01", overrides, tmp_path / "run", progress=False)
+    got = json.loads((out / "results" / "01_alexiewicz_norm.json").read_text())
+    assert (got["n_trains"], got["n_spikes"], got["n_reference"]) == (300, 12, 40)
+    assert got["alphas"] == ["0.0", "2.0"]
+    assert got["subthreshold_ball_mismatches"] == 0

@@ -195,3 +195,13 @@ def test_random_trains_bad_arguments_raise(kwargs, match):
     """Invalid counts, amplitude, gap or seed raise a ValueError naming the argument."""
     with pytest.raises(ValueError, match=match):
         random_trains(**kwargs)
+
+
+def test_importing_qsnn_stays_light():
+    """import qsnn loads the Part I API without torch (chapters of Part I do not need it)."""
+    import subprocess
+    import sys
+
+    code = "import sys, qsnn; qsnn.SpikeTrain; qsnn.lif; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

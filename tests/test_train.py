@@ -325,7 +325,7 @@ def test_cli_bad_config_exits_2(tmp_path, capsys):
     assert main(["--set", "learning_rate=0.1"]) == 2
     assert "allowed: model, model_kwargs" in capsys.readouterr().err
     assert main(["--config", str(tmp_path / "missing.yaml")]) == 2
-    assert "configuration file not found" in capsys.readouterr().err
+    assert "does not exist" in capsys.readouterr().err
 
 
 def test_cli_missing_data_exits_2(tmp_path, capsys):

@@ -32,17 +32,21 @@ divided by theta equal S[t] here.
 The whole sequence runs in one fused :class:`torch.autograd.Function` that saves only H (one
 tensor of the input's size) and recomputes everything else in backward (BPTT through the
 membrane, through the reset unless ``detach_reset``, straight through the quantizer's round).
+On the CPU (float32/float64) both directions run as numba kernels that keep each neuron's
+recursion in registers (:mod:`qsnn.nn._lif_kernels`); elsewhere, and for the tanh quantizer,
+as a loop of torch operations over T. Both compute the same numbers.
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from torch import nn
 
 from .quantizers import MEMBRANE_QUANTIZERS, check_bits, levels_per_side
-from .surrogate import check_surrogate, surrogate_grad
+from .surrogate import ATAN_ALPHA, SIGMOID_ALPHA, check_surrogate, surrogate_grad
 
 __all__ = ["RESETS", "LIF", "lif_multistep"]
 
@@ -81,12 +85,60 @@ def _quantizer_grad(u: torch.Tensor, quantizer: str, scale: float) -> torch.Tens
     return (u.abs() <= scale).to(u.dtype)
 
 
+#: Use the numba kernels for CPU float32/float64 tensors (not for the tanh quantizer, whose scale
+#: is a max over the whole tensor at every step). False forces the torch path everywhere.
+USE_KERNELS = True
+
+
+def _use_kernels(x: torch.Tensor, n: int, quantizer: str) -> bool:
+    return (USE_KERNELS and x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
+            and not (n and quantizer == "tanh") and x.numel() > 0)
+
+
+def _scalars(dtype: torch.dtype, *values: float):
+    np_type = np.float32 if dtype == torch.float32 else np.float64
+    return tuple(np_type(v) for v in values)
+
+
+def _forward_kernel(x, keep, decay, threshold, reset, n, scale):
+    from . import _lif_kernels as k
+
+    x2 = x.detach().reshape(x.shape[0], -1).contiguous()
+    spikes = torch.empty_like(x2)
+    hs = torch.empty_like(x2) if keep else torch.empty((1, 1), dtype=x.dtype)
+    d, th, nf, sc, step, zero, one = _scalars(x.dtype, decay, threshold, n, scale, scale / n if n else 1.0, 0.0, 1.0)
+    k.lif_forward(x2.numpy(), spikes.numpy(), hs.numpy(), keep, d, th, k.RESET_CODES[reset], nf, sc, step, zero, one)
+    return spikes.view(x.shape), (hs if keep else None)
+
+
+def _backward_kernel(hs, grad, shape, decay, threshold, reset, n, scale, surrogate, detach_reset):
+    from . import _lif_kernels as k
+
+    g2 = grad.reshape(hs.shape).contiguous()
+    grad_x = torch.empty_like(hs)
+    c = math.pi / 2 * ATAN_ALPHA
+    a = SIGMOID_ALPHA
+    d, th, nf, sc, a, c, half_a, zero, one = _scalars(
+        hs.dtype, decay, threshold, n, scale, a, c, ATAN_ALPHA / 2, 0.0, 1.0)
+    k.lif_backward(hs.numpy(), g2.numpy(), grad_x.numpy(), d, th, k.RESET_CODES[reset], nf, sc,
+                   k.SURROGATE_CODES[surrogate], a, c, half_a, detach_reset, zero, one)
+    return grad_x.view(shape)
+
+
 class _LIFFunction(torch.autograd.Function):
     """Fused multi-step LIF: forward over all T steps, BPTT in backward from the saved H."""
 
     @staticmethod
     def forward(ctx, x, decay, threshold, reset, n, quantizer, scale, surrogate, detach_reset):
         keep = ctx.needs_input_grad[0]
+        ctx.cfg = (decay, threshold, reset, n, quantizer, scale, surrogate, detach_reset)
+        ctx.kernel = _use_kernels(x, n, quantizer)
+        ctx.shape = x.shape
+        if ctx.kernel:
+            spikes, hs = _forward_kernel(x, keep, decay, threshold, reset, n, scale)
+            if keep:
+                ctx.save_for_backward(hs)
+            return spikes
         spikes = torch.empty_like(x)
         hs = torch.empty_like(x) if keep else None
         u = None
@@ -108,13 +160,16 @@ class _LIFFunction(torch.autograd.Function):
                 u = _quantize_state(u, n, quantizer, scale)
         if keep:
             ctx.save_for_backward(hs)
-        ctx.cfg = (decay, threshold, reset, n, quantizer, scale, surrogate, detach_reset)
         return spikes
 
     @staticmethod
     def backward(ctx, grad_spikes):
         (hs,) = ctx.saved_tensors
         decay, threshold, reset, n, quantizer, scale, surrogate, detach_reset = ctx.cfg
+        if ctx.kernel:
+            grad_x = _backward_kernel(hs, grad_spikes, ctx.shape, decay, threshold, reset, n, scale,
+                                      surrogate, detach_reset)
+            return grad_x, None, None, None, None, None, None, None, None
         grad_x = torch.empty_like(hs)
         g_u = None  # dL/dU[t], from step t + 1
         for t in range(hs.shape[0] - 1, -1, -1):

@@ -34,6 +34,9 @@ __all__ = [
     "sign_ede",
     "sign_ste",
     "binarize_weight",
+    "standardize_filters",
+    "power_of_two_scale",
+    "max_abs_scale",
     "binary_entropy",
     "sign_balance",
 ]
