@@ -242,3 +242,13 @@ def test_missing_recorded_set_raises_dataset_not_found(tmp_path, no_network, nam
     with pytest.raises(DatasetNotFoundError) as err:
         get_loaders(name, tmp_path, batch_size=2, time_steps=2)
     assert archive in str(err.value) and folder in str(err.value)
+
+
+def test_recorded_frames_pickle_for_loader_workers(tmp_path, no_network):
+    """A recorded set's frames data set pickles (workers started by spawn/forkserver need it)."""
+    import pickle
+
+    tiny_nmnist(tmp_path / "NMNIST")
+    ds = load_dataset("nmnist", tmp_path, "train", time_steps=2)
+    again = pickle.loads(pickle.dumps(ds))
+    assert len(again) == 4 and torch.equal(again[1][0], ds[1][0])

@@ -805,7 +805,7 @@ def _missing_message(class_name, location, spec):
     )
 
 
-def _offline_class(tonic_cls, spec, verify_md5):
+def _offline_class(tonic_cls, spec, verify_md5, key):
     """A subclass of a tonic data set (same class name, so the same folder) that never downloads.
 
     tonic calls ``download()`` whenever ``_check_exists()`` is False, and its checks demand the
@@ -813,7 +813,14 @@ def _offline_class(tonic_cls, spec, verify_md5):
     Here ``_check_exists`` accepts extracted files alone; otherwise it extracts the archive found
     on disk (checking tonic's md5 unless told not to) and raises FileNotFoundError naming the
     expected files when there is none.
+
+    The class is made once per ``key`` and kept in this module under that name (its
+    ``__qualname__``), so that its instances pickle: loader workers started by ``spawn`` or
+    ``forkserver`` receive the data set by pickling.
     """
+    qualname = f"_Offline{key}"
+    if qualname in globals():
+        return globals()[qualname]
     _import_tonic()
     from tonic.download_utils import calculate_md5, extract_archive
 
@@ -844,10 +851,12 @@ def _offline_class(tonic_cls, spec, verify_md5):
     def download(self):  # never reached: _check_exists returns True or raises
         raise RuntimeError(f"{tonic_cls.__name__}: downloads are disabled")
 
-    return type(tonic_cls.__name__, (tonic_cls,), {
+    cls = type(tonic_cls.__name__, (tonic_cls,), {
         "_check_exists": _check_exists, "download": download,
-        "__module__": __name__, "__doc__": tonic_cls.__doc__,
+        "__module__": __name__, "__qualname__": qualname, "__doc__": tonic_cls.__doc__,
     })
+    globals()[qualname] = cls
+    return cls
 
 
 class _Subset:
@@ -950,7 +959,8 @@ def load_event_dataset(name: str, data_dir=None, train: bool = True,
         raise DatasetNotFoundError(_missing_message(class_name, location, spec))
     if name == "cifar10dvs" and importlib.util.find_spec("aedat") is None:
         raise ImportError("CIFAR10-DVS is stored as .aedat4; reading it needs `pip install aedat`")
-    cls = _offline_class(tonic_cls, spec, verify_md5)
+    key = f"{class_name}_{'train' if train else 'test'}{'' if verify_md5 else '_unverified'}"
+    cls = _offline_class(tonic_cls, spec, verify_md5, key)
     if name == "cifar10dvs":
         return _cifar10dvs_split(cls(os.fspath(data_dir), transform=transform, **kwargs), train)
     return cls(os.fspath(data_dir), train=train, transform=transform, **kwargs)
