@@ -13,7 +13,8 @@ such streams. Three pieces live here:
 - :func:`load_event_dataset`: N-MNIST, DVS Gesture, CIFAR10-DVS and SHD through tonic's own classes,
   read from archives the user has placed on disk; no download is ever attempted.
 
-Events use tonic's conventions: a structured array with fields ``x, y, t, p`` (the dtype of
+:mod:`qsnn.data.event_sets` turns these into frame sequences [T, 2, H, W] for training; the data
+registry of :mod:`qsnn.data` lists them by name. Events use tonic's conventions: a structured array with fields ``x, y, t, p`` (the dtype of
 ``tonic.datasets.NMNIST``), ``t`` in microseconds, ``p = 1`` for ON (brighter) and ``p = 0`` for OFF
 events, sensor sizes as ``(W, H, P)``; frames are ``[T, P, H, W]`` with channel ``p``.
 """
