@@ -8,7 +8,7 @@ import torch
 from numpy.testing import assert_array_equal
 
 import qsnn.data as qd
-from _event_files import no_network, tiny_dvsgesture, tiny_nmnist  # noqa: F401 (a fixture)
+from _event_files import no_network, tiny_cifar10dvs, tiny_dvsgesture, tiny_nmnist  # noqa: F401 (a fixture)
 from qsnn.data import DatasetNotFoundError, check_dataset_kwargs, get_loaders, load_dataset
 from qsnn.data.event_sets import (
     EVENT_DATASET_NAMES,
@@ -212,6 +212,26 @@ def test_dvsgesture_frames_resized_to_48(tmp_path, no_network):
     assert 0.5 < x.sum().item() / (200 * (48 / 128) ** 2) < 2.0
 
 
+def test_cifar10dvs_from_aedat4_files_trains_at_48x48(tmp_path, no_network):
+    """CIFAR10-DVS written as AEDAT 4 files: 90/10 split per class, T = 10 frames of 2x48x48."""
+    pytest.importorskip("aedat")
+    written = tiny_cifar10dvs(tmp_path / "CIFAR10DVS")
+    full = load_dataset("cifar10dvs", tmp_path, "test", time_steps=10)
+    assert len(full) == 2  # one of ten recordings per class is held out
+    for i in range(len(full)):
+        x, y = full[i]
+        assert tuple(x.shape) == (10, 2, 128, 128) and y in (0, 9)  # airplane, truck
+        assert x.sum().item() == 100
+    t, xs, ys, on = written[full.events.dataset.data[int(full.events.indices[0])]]
+    expected = ToFrames((128, 128, 2), 10)(np.rec.fromarrays([xs, ys, t, on], names="x,y,t,p"))
+    assert_array_equal(full[0][0].numpy(), expected)
+    loaders = get_loaders("cifar10dvs", tmp_path, batch_size=6, time_steps=10,
+                          dataset_kwargs={"frame_size": 48})
+    x, y = next(iter(loaders.train))
+    assert len(loaders.train.dataset) == 18 and tuple(x.shape) == (6, 10, 2, 48, 48)
+    assert loaders.info.input_size == (48, 48)
+
+
 @pytest.mark.parametrize("name, archive, folder", [
     ("nmnist", "train.zip", "NMNIST"),
     ("dvsgesture", "ibmGestureTrain.tar.gz", "DVSGesture"),
@@ -222,3 +242,13 @@ def test_missing_recorded_set_raises_dataset_not_found(tmp_path, no_network, nam
     with pytest.raises(DatasetNotFoundError) as err:
         get_loaders(name, tmp_path, batch_size=2, time_steps=2)
     assert archive in str(err.value) and folder in str(err.value)
+
+
+def test_recorded_frames_pickle_for_loader_workers(tmp_path, no_network):
+    """A recorded set's frames data set pickles (workers started by spawn/forkserver need it)."""
+    import pickle
+
+    tiny_nmnist(tmp_path / "NMNIST")
+    ds = load_dataset("nmnist", tmp_path, "train", time_steps=2)
+    again = pickle.loads(pickle.dumps(ds))
+    assert len(again) == 4 and torch.equal(again[1][0], ds[1][0])

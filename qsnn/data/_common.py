@@ -32,7 +32,8 @@ class DatasetInfo:
     Attributes
     ----------
     name : str
-        Registry name (``"digits"``, ``"mnist"``, ``"cifar10"``, ``"cifar100"``).
+        Registry name (``"digits"``, ``"mnist"``, ``"cifar10"``, ``"cifar100"``, and the event
+        sets ``"emulated_digits"``, ``"nmnist"``, ``"dvsgesture"``, ``"cifar10dvs"``).
     num_classes : int
         Number of classes K.
     in_channels : int

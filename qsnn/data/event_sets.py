@@ -260,7 +260,7 @@ def frame_transform(sensor_size, n_time_bins: int, duration_us: int | None = Non
     callable
         events -> np.ndarray float32 [T, P, H, W].
     """
-    import tonic.transforms as tt
+    tt = _ev._import_tonic().transforms
 
     steps = []
     if denoise_us is not None:

@@ -13,7 +13,8 @@ such streams. Three pieces live here:
 - :func:`load_event_dataset`: N-MNIST, DVS Gesture, CIFAR10-DVS and SHD through tonic's own classes,
   read from archives the user has placed on disk; no download is ever attempted.
 
-Events use tonic's conventions: a structured array with fields ``x, y, t, p`` (the dtype of
+:mod:`qsnn.data.event_sets` turns these into frame sequences [T, 2, H, W] for training; the data
+registry of :mod:`qsnn.data` lists them by name. Events use tonic's conventions: a structured array with fields ``x, y, t, p`` (the dtype of
 ``tonic.datasets.NMNIST``), ``t`` in microseconds, ``p = 1`` for ON (brighter) and ``p = 0`` for OFF
 events, sensor sizes as ``(W, H, P)``; frames are ``[T, P, H, W]`` with channel ``p``.
 """
@@ -45,6 +46,23 @@ _MAX_SHIFT_PER_STEP = 0.25
 _TIME_TOL = 1e-6
 # Images emulated together; bounds the memory of the rendered log-intensity video.
 _CHUNK = 64
+
+
+def _import_tonic():
+    """Import tonic (with its data sets and transforms) without tqdm's "IProgress not found" warning.
+
+    tonic imports ``tqdm.auto``, which warns once in a Jupyter kernel without ipywidgets; the
+    warning names an absolute path and says nothing about events.
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="IProgress not found")
+        import tonic
+        import tonic.datasets
+        import tonic.download_utils
+        import tonic.transforms
+    return tonic
 
 
 # --------------------------------------------------------------------------------------------
@@ -788,7 +806,7 @@ def _missing_message(class_name, location, spec):
     )
 
 
-def _offline_class(tonic_cls, spec, verify_md5):
+def _offline_class(tonic_cls, spec, verify_md5, key):
     """A subclass of a tonic data set (same class name, so the same folder) that never downloads.
 
     tonic calls ``download()`` whenever ``_check_exists()`` is False, and its checks demand the
@@ -796,7 +814,15 @@ def _offline_class(tonic_cls, spec, verify_md5):
     Here ``_check_exists`` accepts extracted files alone; otherwise it extracts the archive found
     on disk (checking tonic's md5 unless told not to) and raises FileNotFoundError naming the
     expected files when there is none.
+
+    The class is made once per ``key`` and kept in this module under that name (its
+    ``__qualname__``), so that its instances pickle: loader workers started by ``spawn`` or
+    ``forkserver`` receive the data set by pickling.
     """
+    qualname = f"_Offline{key}"
+    if qualname in globals():
+        return globals()[qualname]
+    _import_tonic()
     from tonic.download_utils import calculate_md5, extract_archive
 
     def _check_exists(self):
@@ -826,10 +852,12 @@ def _offline_class(tonic_cls, spec, verify_md5):
     def download(self):  # never reached: _check_exists returns True or raises
         raise RuntimeError(f"{tonic_cls.__name__}: downloads are disabled")
 
-    return type(tonic_cls.__name__, (tonic_cls,), {
+    cls = type(tonic_cls.__name__, (tonic_cls,), {
         "_check_exists": _check_exists, "download": download,
-        "__module__": __name__, "__doc__": tonic_cls.__doc__,
+        "__module__": __name__, "__qualname__": qualname, "__doc__": tonic_cls.__doc__,
     })
+    globals()[qualname] = cls
+    return cls
 
 
 class _Subset:
@@ -920,7 +948,7 @@ def load_event_dataset(name: str, data_dir=None, train: bool = True,
         return EmulatedDigits(train=train, transform=transform, **kwargs)
     if data_dir is None:
         raise ValueError(f"data_dir is required for {name!r}: the folder holding its archive")
-    import tonic.datasets
+    tonic = _import_tonic()
 
     class_name, spec_fn = _TONIC_DATASETS[name]
     tonic_cls = getattr(tonic.datasets, class_name)
@@ -932,7 +960,8 @@ def load_event_dataset(name: str, data_dir=None, train: bool = True,
         raise DatasetNotFoundError(_missing_message(class_name, location, spec))
     if name == "cifar10dvs" and importlib.util.find_spec("aedat") is None:
         raise ImportError("CIFAR10-DVS is stored as .aedat4; reading it needs `pip install aedat`")
-    cls = _offline_class(tonic_cls, spec, verify_md5)
+    key = f"{class_name}_{'train' if train else 'test'}{'' if verify_md5 else '_unverified'}"
+    cls = _offline_class(tonic_cls, spec, verify_md5, key)
     if name == "cifar10dvs":
         return _cifar10dvs_split(cls(os.fspath(data_dir), transform=transform, **kwargs), train)
     return cls(os.fspath(data_dir), train=train, transform=transform, **kwargs)
