@@ -406,8 +406,9 @@ def test_cpu_kernels_equal_the_torch_path_in_float32(case, monkeypatch):
     """The numba CPU kernels and the torch loop give the same spikes and gradients (float32)."""
     import qsnn.nn.neurons as neurons
 
-    x = torch.randn(5, 4, 33, generator=_gen(10)) * 1.2 + 0.6
-    g = torch.randn(5, 4, 33, generator=_gen(11))
+    # 4 x 333 neurons: several kernel blocks, the last one partial.
+    x = torch.randn(5, 4, 333, generator=_gen(10)) * 1.2 + 0.6
+    g = torch.randn(5, 4, 333, generator=_gen(11))
     lif = LIF(threshold=case.get("threshold", 1.0), decay=case.get("decay", 0.5), reset=case["reset"],
               membrane_bits=case.get("bits"), membrane_quantizer=case.get("quantizer", "uniform"),
               membrane_scale=case.get("scale"), surrogate=case.get("surrogate", "triangle"),
