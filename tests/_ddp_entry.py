@@ -1,6 +1,7 @@
 """Entry point for the two-process DDP test: ``torchrun ... tests/_ddp_entry.py CONFIG_JSON OUT``.
 
-Installs the model stand-in, trains, and saves each rank's final state dict and rank 0's result.
+Trains the real small Q-SNN (or, with ``--fake-models`` first, the stand-in of ``_fake_models``) and
+saves each rank's final state dict and rank 0's result.
 """
 
 import json
@@ -9,9 +10,11 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import _fake_models  # noqa: E402
+if sys.argv[1] == "--fake-models":
+    import _fake_models  # noqa: E402
 
-_fake_models.install()
+    _fake_models.install()
+    del sys.argv[1]
 
 import torch  # noqa: E402
 

@@ -13,7 +13,8 @@ HERE = Path(__file__).resolve().parent
 
 
 @pytest.mark.slow
-def test_two_process_gloo_run_trains_and_ranks_agree(tmp_path):
+@pytest.mark.parametrize("models", ["real", "fake"])
+def test_two_process_gloo_run_trains_and_ranks_agree(tmp_path, models):
     """torchrun with 2 CPU processes trains, reports a result, and both ranks end with equal weights."""
     torchrun = Path(sys.executable).with_name("torchrun")
     config = {"epochs": 2, "batch_size": 64, "time_steps": 2, "device": "cpu", "threads": 1,
@@ -21,7 +22,7 @@ def test_two_process_gloo_run_trains_and_ranks_agree(tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(HERE.parent))
     proc = subprocess.run(
         [str(torchrun), "--standalone", "--nproc_per_node=2", str(HERE / "_ddp_entry.py"),
-         json.dumps(config), str(tmp_path)],
+         *(["--fake-models"] if models == "fake" else []), json.dumps(config), str(tmp_path)],
         env=env, capture_output=True, text=True, timeout=240,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
