@@ -1,4 +1,4 @@
-"""Argument checks at the public boundary of Part I (spike trains, norms, the LIF quantizer).
+"""Argument checks at the public boundaries of the package: one place, used by both parts.
 
 Every check raises ``ValueError`` (or ``TypeError`` for an object of the wrong kind) whose message names
 the argument, the offending value and what is allowed. Code behind the boundary trusts checked data.
@@ -21,12 +21,13 @@ __all__ = [
     "check_batch",
     "check_vector",
     "check_finite_scalar",
+    "check_int",
+    "check_real",
+    "check_choice",
+    "check_bool",
 ]
 
-#: The re-initialisation variants of the LIF neuron, in the order of spec section 3.
-RESETS = ("zero", "subtract", "mod")
-#: Integer codes the numba kernels use for the reset variants.
-RESET_CODES = {"zero": 0, "subtract": 1, "mod": 2}
+from ._resets import RESET_CODES, RESETS
 
 
 def _real(name: str, value) -> float:
@@ -36,6 +37,73 @@ def _real(name: str, value) -> float:
             return float(value)
         raise ValueError(f"{name} must be a real number, got {value!r} of type {type(value).__name__}")
     return float(value)
+
+
+def check_int(name: str, value, *, min: int | None = None, max: int | None = None) -> int:
+    """Return ``value`` as an ``int``; booleans and non-integral numbers are refused.
+
+    ``min`` and ``max`` are inclusive bounds.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        if isinstance(value, np.ndarray) and value.ndim == 0 and np.issubdtype(value.dtype, np.integer):
+            value = int(value)
+        else:
+            raise ValueError(f"{name} must be an integer, got {value!r} of type {type(value).__name__}")
+    value = int(value)
+    if (min is not None and value < min) or (max is not None and value > max):
+        raise ValueError(f"{name} must be an integer {_range_text(min, max, False, False)}, got {value!r}")
+    return value
+
+
+def check_real(
+    name: str,
+    value,
+    *,
+    min: float | None = None,
+    max: float | None = None,
+    min_open: bool = False,
+    max_open: bool = False,
+    finite: bool = True,
+) -> float:
+    """Return ``value`` as a ``float`` in the given range (closed unless ``*_open``); NaN is always refused."""
+    x = _real(name, value)
+    bad = math.isnan(x) or (finite and math.isinf(x))
+    if min is not None:
+        bad = bad or (x <= min if min_open else x < min)
+    if max is not None:
+        bad = bad or (x >= max if max_open else x > max)
+    if bad:
+        kind = "a finite real number" if finite else "a real number"
+        raise ValueError(f"{name} must be {kind} {_range_text(min, max, min_open, max_open)}, got {value!r}".replace(" , ", ", "))
+    return x
+
+
+def check_choice(name: str, value, choices):
+    """Return ``value`` if it is one of ``choices``; the message lists them."""
+    try:
+        ok = value in choices
+    except TypeError:
+        ok = False
+    if not ok:
+        raise ValueError(f"{name} must be one of {tuple(choices)!r}, got {value!r}")
+    return value
+
+
+def check_bool(name: str, value) -> bool:
+    """Return ``value`` if it is a ``bool`` (1 and 0 and strings are refused)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be true or false, got {value!r} of type {type(value).__name__}")
+    return bool(value)
+
+
+def _range_text(lo, hi, lo_open: bool, hi_open: bool) -> str:
+    if lo is None and hi is None:
+        return ""
+    if hi is None:
+        return f"{'>' if lo_open else '>='} {lo}"
+    if lo is None:
+        return f"{'<' if hi_open else '<='} {hi}"
+    return f"in {'(' if lo_open else '['}{lo}, {hi}{')' if hi_open else ']'}"
 
 
 def check_threshold(threshold) -> float:
@@ -56,9 +124,7 @@ def check_alpha(alpha) -> float:
 
 def check_reset(reset) -> str:
     """Return ``reset`` if it names one of :data:`RESETS`."""
-    if not isinstance(reset, str) or reset not in RESET_CODES:
-        raise ValueError(f"reset must be one of {RESETS}, got {reset!r}")
-    return reset
+    return check_choice("reset", reset, RESETS)
 
 
 def check_finite_scalar(name: str, value) -> float:

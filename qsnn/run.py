@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from ._yaml import read_mapping
+from ._yaml import parse_overrides, read_mapping
 
 __all__ = ["Chapter", "ChapterRunError", "chapters", "find_chapter", "check_parameters", "run_chapter",
            "refresh", "main"]
@@ -161,15 +161,10 @@ def _load_yaml(path: str | os.PathLike) -> dict:
 
 
 def _parse_set(items: Sequence[str]) -> dict:
-    import yaml
-
-    out = {}
-    for item in items:
-        if "=" not in item:
-            raise ChapterRunError(f"--set takes name=value, got {item!r}")
-        name, raw = item.split("=", 1)
-        out[name.strip()] = yaml.safe_load(raw)
-    return out
+    try:
+        return parse_overrides(items)
+    except ValueError as exc:
+        raise ChapterRunError(str(exc)) from None
 
 
 def run_chapter(name: str, parameters: Mapping[str, Any] | None = None, out: str | os.PathLike | None = None,

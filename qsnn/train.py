@@ -49,7 +49,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._yaml import read_mapping
+from ._yaml import apply_overrides, parse_overrides, read_mapping
 from .checkpoint import (
     atomic_write_text,
     get_rng_state,
@@ -919,22 +919,6 @@ def format_epoch(record: dict, epochs: int) -> str:
     )
 
 
-def _parse_set(items: Sequence[str]) -> list[tuple[list[str], Any]]:
-    import yaml
-
-    out = []
-    for item in items:
-        key, sep, raw = item.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--set expects KEY=VALUE, got {item!r}")
-        try:
-            value = yaml.safe_load(raw) if raw else None
-        except yaml.YAMLError as exc:
-            raise ValueError(f"--set {item!r}: the value is not valid YAML ({exc})") from exc
-        out.append((key.split("."), value))
-    return out
-
-
 def _build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="qsnn-train",
@@ -962,13 +946,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
     try:
         values = _read_yaml(args.config) if args.config else {}
-        for keys, value in _parse_set(args.overrides):
-            target = values
-            for k in keys[:-1]:
-                target = target.setdefault(k, {})
-                if not isinstance(target, dict):
-                    raise ValueError(f"--set {'.'.join(keys)}: {k} is not a mapping")
-            target[keys[-1]] = value
+        apply_overrides(values, parse_overrides(args.overrides))
         if args.resume:
             values["resume"] = True
         if args.no_progress:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-RESET_CODES = {"zero": 0, "subtract": 1, "mod": 2}
+from .._resets import RESET_CODES  # noqa: F401  (re-exported for the layer)
 SURROGATE_CODES = {"triangle": 0, "sigmoid": 1, "atan": 2}
 
 

@@ -50,7 +50,7 @@ from .surrogate import ATAN_ALPHA, SIGMOID_ALPHA, check_surrogate, surrogate_gra
 
 __all__ = ["RESETS", "LIF", "lif_multistep"]
 
-RESETS = ("zero", "subtract", "mod")
+from .._resets import RESETS
 
 
 def _number(v) -> bool:
