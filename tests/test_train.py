@@ -341,6 +341,11 @@ def test_evaluate_matches_direct_computation():
     np.testing.assert_allclose(res.accuracy, (logits.mean(0).argmax(-1) == y).float().mean().item())
     np.testing.assert_allclose(res.rates, [r.item() for r in rates], rtol=1e-5)
     assert firing_rates(model, loaders.test, 3, "cpu") == res.rates
+    from qsnn.train import predict
+
+    pred = predict(model, loaders.test, 3, "cpu")
+    assert pred.dtype == torch.int64 and torch.equal(pred, logits.mean(0).argmax(-1))
+    np.testing.assert_allclose(res.accuracy, (pred == y).double().mean().item())
 
 
 # ----------------------------------------------------------------------------------------------
@@ -630,3 +635,18 @@ def test_fit_inside_a_caller_that_holds_the_folder(tmp_path):
         fit(_cfg(epochs=1, output_dir=str(tmp_path)))
         assert json.loads(lock.read_text())["what"] == "experiment"
     assert not lock.exists() and (tmp_path / "metrics.json").is_file()
+
+
+def test_python_dash_m_exits_2_on_an_unusable_output_folder(tmp_path):
+    """`python -m qsnn.train` returns exit status 2 with the reason when output_dir lies under a file."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    (tmp_path / "taken").write_text("x")
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]), OMP_NUM_THREADS="1")
+    proc = subprocess.run([sys.executable, "-m", "qsnn.train", "--output-dir", str(tmp_path / "taken" / "run"),
+                           "--no-progress"], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert f"cannot be created: {tmp_path / 'taken'} is a file" in proc.stderr

@@ -8,7 +8,7 @@ sign-gradient annealed over the epochs (``qsnn.nn.set_ede_progress``).
 
 Modules: :mod:`~qsnn.train.config` (:class:`TrainConfig`), :mod:`~qsnn.train.loss`
 (:func:`qsnn_loss`, :func:`param_groups`, :func:`ede_progress`), :mod:`~qsnn.train.evaluation`
-(:func:`evaluate`, :func:`firing_rates`, :func:`sign_balance`), :mod:`~qsnn.train.runtime`
+(:func:`evaluate`, :func:`firing_rates`, :func:`predict`, :func:`sign_balance`), :mod:`~qsnn.train.runtime`
 (processes, device, determinism), :mod:`~qsnn.train.outputs` (the run's folders and files),
 :mod:`~qsnn.train.loop` (:func:`fit`, :class:`TrainResult`) and :mod:`~qsnn.train.cli`
 (``python -m qsnn.train``).
@@ -19,7 +19,7 @@ From Python: ``result = fit(TrainConfig(model="small", epochs=20))``; tests and 
 
 from .cli import format_epoch, main
 from .config import MODEL_NAMES, TrainConfig
-from .evaluation import EvalResult, evaluate, firing_rates, sign_balance
+from .evaluation import EvalResult, evaluate, firing_rates, predict, sign_balance
 from .loop import TrainResult, fit
 from .loss import LossParts, ede_progress, param_groups, qsnn_loss
 from .outputs import CHECKPOINT_FORMAT, CHECKPOINT_NAME, OutputFolderError
@@ -38,6 +38,7 @@ __all__ = [
     "ede_progress",
     "evaluate",
     "firing_rates",
+    "predict",
     "sign_balance",
     "fit",
     "format_epoch",

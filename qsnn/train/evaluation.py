@@ -19,7 +19,7 @@ from ..data import to_time_first
 from ..nn import binary_layers
 from .runtime import sum_across
 
-__all__ = ["EvalResult", "evaluate", "firing_rates", "sign_balance"]
+__all__ = ["EvalResult", "evaluate", "firing_rates", "predict", "sign_balance"]
 
 
 @dataclass
@@ -95,6 +95,30 @@ def firing_rates(
 ) -> list[float]:
     """Per-spiking-layer mean firing rate (depth order) of ``model`` over ``loader``."""
     return evaluate(model, loader, time_steps, device).rates
+
+
+@torch.no_grad()
+def predict(
+    model: nn.Module, loader: Iterable, time_steps: int, device: str | torch.device = "cpu"
+) -> torch.Tensor:
+    """Predicted class of every sample of ``loader`` in order (argmax of the readout's mean over T).
+
+    Returns
+    -------
+    torch.Tensor
+        int64 [N] on the CPU; the model is in eval mode for the pass, then restored.
+    """
+    device = torch.device(device)
+    was_training = model.training
+    model.eval()
+    out = []
+    try:
+        for x, _ in loader:
+            x = to_time_first(x.to(device, non_blocking=True), time_steps)
+            out.append(model(x).mean(0).argmax(-1).cpu())
+    finally:
+        model.train(was_training)
+    return torch.cat(out) if out else torch.zeros(0, dtype=torch.int64)
 
 
 def _entropy_bits(p: float) -> float:
