@@ -16,7 +16,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange, types
+from numba.extending import intrinsic
 
 RESET_ZERO = 0
 RESET_SUBTRACT = 1
@@ -34,35 +35,58 @@ def decay(alpha, dt):
 
 
 @njit(cache=True)
-def norm_row(t, a, alpha):
-    """max_k |U_k| with U_k = decay * U_{k-1} + a_k: the leaky Alexiewicz norm of one row."""
+def norm_row_checked(t, a, alpha):
+    """``(max_k |U_k|, ok)`` with U_k = decay * U_{k-1} + a_k: the leaky Alexiewicz norm of one row.
+
+    ``ok`` is False if an entry is not finite or the times do not strictly increase (checked in the
+    same pass, so the batched form needs no pass of its own for it).
+    """
     u = 0.0
     best = 0.0
     t_last = 0.0
+    t_prev = -math.inf
+    ok = True
     started = False
     for k in range(t.shape[0]):
         ak = a[k]
+        tk = t[k]
+        ok = ok & (tk > t_prev) & (tk < math.inf) & (abs(ak) < math.inf)
+        t_prev = tk
         if ak == 0.0:
             continue
         if started:
-            u = decay(alpha, t[k] - t_last) * u + ak
+            u = decay(alpha, tk - t_last) * u + ak
         else:
             u = ak
             started = True
-        t_last = t[k]
+        t_last = tk
         au = abs(u)
         if au > best:
             best = au
-    return best
+    return best, ok
 
 
 @njit(cache=True)
+def norm_row(t, a, alpha):
+    """The leaky Alexiewicz norm of one (checked) row."""
+    return norm_row_checked(t, a, alpha)[0]
+
+
+@njit(cache=True, parallel=True)
 def norm_batch(t, a, alpha):
-    """Row-wise :func:`norm_row` of ``[batch, n]`` arrays."""
-    out = np.empty(t.shape[0])
-    for r in range(t.shape[0]):
-        out[r] = norm_row(t[r], a[r], alpha)
-    return out
+    """Row-wise :func:`norm_row` of unchecked ``[batch, n]`` arrays, rows in parallel.
+
+    Returns ``(norms, bad)`` with ``bad`` as in :func:`error_batch`.
+    """
+    nb = t.shape[0]
+    out = np.empty(nb)
+    bad = np.zeros(nb, dtype=np.int64)
+    for r in prange(nb):
+        best, ok = norm_row_checked(t[r], a[r], alpha)
+        out[r] = best
+        bad[r] = 0 if ok else 1
+    locate_bad(t, a, bad)
+    return out, bad
 
 
 @njit(cache=True)
@@ -88,29 +112,84 @@ def partial_sums_row(t, a, alpha):
     return out
 
 
+#: Above this many multiples of theta the fast remainder (floor of a product, corrected by one fused
+#: multiply-add) is no longer exact; there :func:`mod_split` uses the exact floating-point fmod.
+FAST_RATIO = 2.0 ** 50
+
+
+@intrinsic
+def fma(typingctx, a, b, c):
+    """a * b + c rounded once (LLVM's ``llvm.fma``): the exact remainder of a product."""
+    sig = types.float64(types.float64, types.float64, types.float64)
+
+    def codegen(context, builder, signature, args):
+        return builder.fma(*args)
+
+    return sig, codegen
+
+
 @njit(cache=True)
-def lif_step(u, dl, ak, d, threshold, scale, reset):
-    """One input of the LIF neuron: the single place where the reset table of spec section 3 lives.
+def mod_split(ax, threshold, inv, rtol):
+    """Split ``ax = |x| > 0`` into the output magnitude ``m ~ n theta`` and the remainder ``ax - m``.
+
+    ``n = floor(ax / theta)`` and ``r = ax - n theta`` are taken exactly (``r`` is representable: it is
+    what fmod returns). If ``r (1 + rtol) >= theta``, ``ax`` is within the tolerance of the next
+    multiple, which is emitted instead (``n + 1``, remainder 0); the tolerance is relative to theta,
+    the quantity it guards, whatever the size of ``ax``. ``m`` is ``n theta`` rounded to the nearest
+    float, or to the next float up where nearest would leave a remainder of theta or more (only when
+    ``n theta`` is far below float resolution, ``n`` beyond about 1e7). No integer count is formed, so
+    any ratio is handled, up to 1e308 / 1e-308. Returns ``(m, rem, up)``; ``rem = ax - m`` exactly
+    (Sterbenz: ``m >= ax / 2`` once ``n >= 1``), ``rem = 0`` when ``up``; ``m`` may be inf when
+    ``(n + 1) theta`` overflows, which the caller turns into NaN.
+    """
+    q = np.floor(ax * inv)  # a float: math.floor would convert to int64, which saturates
+    if q < FAST_RATIO:  # false for NaN and inf (theta subnormal, or ax overflowed)
+        r = fma(-q, threshold, ax)  # exact when q is right; q is off by at most one
+        if r < 0.0:
+            q -= 1.0
+        elif r >= threshold:
+            q += 1.0
+        r = fma(-q, threshold, ax)  # now exactly ax - n theta, in [0, theta)
+        up = r * (1.0 + rtol) >= threshold
+        if up:
+            q += 1.0
+        m = q * threshold
+    else:
+        r = ax % threshold  # fmod: exact for floats
+        up = r * (1.0 + rtol) >= threshold
+        m = ax + (threshold - r) if up else ax - r  # nearest float to (n + up) theta
+    if up:
+        return m, 0.0, True
+    rem = ax - m
+    if rem >= threshold:  # n theta below float resolution: round up instead, so rem < theta
+        m = np.nextafter(m, math.inf)
+        rem = ax - m
+    return m, rem, False
+
+
+@njit(cache=True)
+def lif_step(u, dl, ak, d, threshold, inv, rtol, reset):
+    """One input of the LIF neuron: the single place where the reset table lives.
 
     ``u`` and ``dl`` are the post-reset potential and the error partial sum after the previous input,
-    ``d`` the decay since then (1 before the first input), ``ak`` the jump and
-    ``scale = (1 + rtol) / threshold``. Returns ``(u_pre, u_post, dl, b)``: the potential after the jump,
-    after the reset, the new error partial sum ``Delta_k`` and the output amplitude.
+    ``d`` the decay since then (1 before the first input), ``ak`` the jump, ``inv = 1 / theta``.
+    Returns ``(u_pre, u_post, dl, b)``: the potential after the jump, after the reset, the new error
+    partial sum ``Delta_k`` and the output amplitude. The neuron fires when ``|u| (1 + rtol) >= theta``.
+    A potential that overflowed (or an output that would) leaves NaN in ``u_post``, which stays NaN.
     """
     x = d * u + ak
-    r = abs(x) * scale
+    ax = abs(x)
     if reset == RESET_MOD:
-        # Branch-free: floor(r) is 0 below threshold, so nothing is emitted or subtracted there.
-        bk = math.copysign(threshold * math.floor(r), x)
-        rem = x - bk
-        un = rem if rem * x >= 0.0 else 0.0
-    elif r >= 1.0:
+        m, rem, up = mod_split(ax, threshold, inv, rtol)
+        bk = math.copysign(m, x)
+        un = 0.0 * m if up else x - bk  # x - bk is exact; 0 * inf is NaN
+    elif ax * (1.0 + rtol) >= threshold:
         bk = threshold if x > 0.0 else -threshold
         if reset == RESET_SUBTRACT:
             rem = x - bk
             un = rem if rem * x >= 0.0 else 0.0
         else:
-            un = 0.0
+            un = 0.0 * x  # NaN if the potential overflowed
     else:
         bk = 0.0
         un = x
@@ -134,9 +213,7 @@ def lif_row(t, a, threshold, alpha, reset, rtol, b, u_pre, u_post, delta, write_
     reset : int
         ``RESET_ZERO``, ``RESET_SUBTRACT`` or ``RESET_MOD``.
     rtol : float
-        Relative firing tolerance: the neuron fires when ``|u| (1 + rtol) >= theta`` and reset-to-mod
-        emits ``floor(|u| (1 + rtol) / theta)`` multiples of theta, so exact multiples of theta that
-        rounding left one ulp short do not flip. A remainder whose sign rounding flipped is set to 0.
+        Relative firing tolerance (see :func:`mod_split` and :func:`lif_step`).
     b, u_pre, u_post, delta : 1-D float64 arrays
         Outputs (written when ``write_outputs``); potential just after the jump, after the reset, and
         the leaky partial sums of ``eta - LIF(eta)`` (written when ``write_trace``). Unused arrays may
@@ -145,11 +222,12 @@ def lif_row(t, a, threshold, alpha, reset, rtol, b, u_pre, u_post, delta, write_
     Returns
     -------
     float
-        max_k |Delta_k|. For "mod" and "subtract" Delta_k is the post-reset potential (the error
-        identity, spec section 4); for "zero" it is the separate recursion
-        Delta_k = decay * Delta_{k-1} + a_k - b_k.
+        max_k |Delta_k|, or NaN if the potential or an output overflowed float64. For "mod" and
+        "subtract" Delta_k is the post-reset potential (the error identity: the partial sums of
+        ``eta - LIF(eta)`` obey the same recursion as ``u`` once the reset subtracts what it emits);
+        for "zero" it is the separate recursion Delta_k = decay * Delta_{k-1} + a_k - b_k.
     """
-    scale = (1.0 + rtol) / threshold
+    inv = 1.0 / threshold
     u = 0.0
     dl = 0.0
     err = 0.0
@@ -168,7 +246,7 @@ def lif_row(t, a, threshold, alpha, reset, rtol, b, u_pre, u_post, delta, write_
             continue
         started = True
         t_last = t[k]
-        up, u, dl, bk = lif_step(u, dl, ak, d, threshold, scale, reset)
+        up, u, dl, bk = lif_step(u, dl, ak, d, threshold, inv, rtol, reset)
         e = abs(dl)
         if e > err:
             err = e
@@ -178,63 +256,117 @@ def lif_row(t, a, threshold, alpha, reset, rtol, b, u_pre, u_post, delta, write_
             u_pre[k] = up
             u_post[k] = u
             delta[k] = dl
+    if not (math.isfinite(u) and math.isfinite(err)):
+        return math.nan
     return err
 
 
 @njit(cache=True)
 def lif_batch(t, a, threshold, alpha, reset, rtol):
-    """Output amplitudes ``[batch, n]`` of the LIF neuron on the input grid."""
+    """Output amplitudes ``[batch, n]`` of the LIF neuron on the input grid, and each row's error."""
     out = np.empty(t.shape)
+    err = np.empty(t.shape[0])
     empty = np.empty(0)
     for r in range(t.shape[0]):
-        lif_row(t[r], a[r], threshold, alpha, reset, rtol, out[r], empty, empty, empty, True, False)
-    return out
+        err[r] = lif_row(t[r], a[r], threshold, alpha, reset, rtol, out[r], empty, empty, empty, True, False)
+    return out, err
 
 
-#: Rows advanced together by :func:`error_batch` for reset-to-mod: independent recursions interleaved so
-#: that the CPU overlaps their latency chains (each row's result is bit for bit that of :func:`lif_row`).
+@njit(cache=True)
+def first_bad_in_row(t, a):
+    """``(code, col)`` of the first problem of one row: 0 none, 1 non-finite time, 2 non-finite
+    amplitude, 3 ``t[col] >= t[col + 1]``."""
+    for k in range(t.shape[0]):
+        if not math.isfinite(t[k]):
+            return 1, k
+        if not math.isfinite(a[k]):
+            return 2, k
+        if k > 0 and not t[k - 1] < t[k]:
+            return 3, k - 1
+    return 0, 0
+
+
+#: Rows advanced together by :func:`mod_block`: independent recursions interleaved so that the CPU
+#: overlaps their latency chains (each row's result is bit for bit that of :func:`lif_row`).
 BLOCK = 8
 
 
 @njit(cache=True)
-def error_batch(t, a, threshold, alpha, reset, rtol):
-    """Quantization errors ``[batch]``, without storing the outputs.
+def mod_block(t, a, threshold, inv, alpha, rtol, r0, m, out, bad):
+    """Reset-to-mod errors of rows ``r0 .. r0 + m - 1`` (``m <= BLOCK``), advanced one spike at a time.
 
-    Reset-to-mod, whose step is branch-free, advances BLOCK rows one spike at a time together (measured
-    1.4x to 2.7x faster than row after row, ``benchmarks/bench_part1.py``); the branchy resets run row
-    after row, which measured faster for them. Both go through :func:`lif_step`; a zero amplitude leaves
-    its row's state (and the time of its last spike) unchanged, as in :func:`lif_row`.
+    A zero amplitude leaves its row's state (and the time of its last spike) unchanged, as in
+    :func:`lif_row`; ``bad[r]`` is set to 1 for a malformed row (checked in the same pass).
     """
-    nb, n = t.shape
-    out = np.empty(nb)
-    if reset != RESET_MOD:
-        empty = np.empty(0)
-        for r in range(nb):
-            out[r] = lif_row(t[r], a[r], threshold, alpha, reset, rtol, empty, empty, empty, empty, False, False)
-        return out
-    scale = (1.0 + rtol) / threshold
+    n = t.shape[1]
     u = np.zeros(BLOCK)
     best = np.zeros(BLOCK)
     tl = np.zeros(BLOCK)
-    for r0 in range(0, nb, BLOCK):
+    tp = np.full(BLOCK, -math.inf)
+    ok = np.ones(BLOCK, dtype=np.bool_)
+    for j in range(m):
+        tl[j] = t[r0 + j, 0] if n > 0 else 0.0  # u = 0 before the first spike: any decay is fine
+    for k in range(n):
+        for j in range(m):
+            row = r0 + j
+            ak = a[row, k]
+            tk = t[row, k]
+            ok[j] = ok[j] & (tk > tp[j]) & (tk < math.inf) & (abs(ak) < math.inf)
+            tp[j] = tk
+            _, un, _, _ = lif_step(u[j], 0.0, ak, decay(alpha, tk - tl[j]), threshold, inv, rtol, RESET_MOD)
+            nz = ak != 0.0
+            u[j] = un if nz else u[j]
+            tl[j] = tk if nz else tl[j]
+            e = abs(u[j])
+            best[j] = e if e > best[j] else best[j]
+    for j in range(m):
+        out[r0 + j] = best[j] if math.isfinite(u[j]) else math.nan
+        bad[r0 + j] = 0 if ok[j] else 1
+
+
+@njit(cache=True, parallel=True)
+def error_batch(t, a, threshold, alpha, reset, rtol):
+    """Quantization errors ``[batch]`` of unchecked arrays, without storing the outputs.
+
+    Returns ``(errors, bad)``: ``bad[r]`` is ``1 + code + 4 * col`` for the first malformed entry of
+    row r (codes of :func:`first_bad_in_row`), 0 if the row is well formed; for reset-to-mod the check
+    rides along with the computation instead of costing a pass of its own. Blocks of rows run in
+    parallel (numba threads), each row by the same operations as :func:`lif_row`, so the results do not
+    depend on the thread count. Reset-to-mod, whose step is nearly branch-free, advances BLOCK rows
+    together (:func:`mod_block`); the branchy resets run row after row, which measured faster for them.
+    An error is NaN where the potential or an output overflowed.
+    """
+    nb = t.shape[0]
+    out = np.empty(nb)
+    bad = np.zeros(nb, dtype=np.int64)
+    inv = 1.0 / threshold
+    n_blocks = (nb + BLOCK - 1) // BLOCK
+    for blk in prange(n_blocks):
+        r0 = blk * BLOCK
         m = min(BLOCK, nb - r0)
-        for j in range(m):
-            u[j] = 0.0
-            best[j] = 0.0
-            tl[j] = t[r0 + j, 0] if n > 0 else 0.0  # u = 0 before the first spike: any decay is fine
-        for k in range(n):
+        if reset == RESET_MOD:
+            mod_block(t, a, threshold, inv, alpha, rtol, r0, m, out, bad)
+        else:
+            empty = np.empty(0)
             for j in range(m):
-                ak = a[r0 + j, k]
-                tk = t[r0 + j, k]
-                _, un, _, _ = lif_step(u[j], 0.0, ak, decay(alpha, tk - tl[j]), threshold, scale, RESET_MOD)
-                nz = ak != 0.0
-                u[j] = un if nz else u[j]
-                tl[j] = tk if nz else tl[j]
-                e = abs(u[j])
-                best[j] = e if e > best[j] else best[j]
-        for j in range(m):
-            out[r0 + j] = best[j]
-    return out
+                r = r0 + j
+                if first_bad_in_row(t[r], a[r])[0] != 0:
+                    out[r] = 0.0
+                    bad[r] = 1
+                else:
+                    out[r] = lif_row(t[r], a[r], threshold, alpha, reset, rtol, empty, empty, empty, empty,
+                                     False, False)
+    locate_bad(t, a, bad)
+    return out, bad
+
+
+@njit(cache=True)
+def locate_bad(t, a, bad):
+    """Replace each flag of ``bad`` by ``1 + code + 4 * col`` of its row's first bad entry (rare rows)."""
+    for r in range(t.shape[0]):
+        if bad[r] != 0:
+            code, col = first_bad_in_row(t[r], a[r])
+            bad[r] = 1 + code + 4 * col
 
 
 @njit(cache=True)
@@ -257,11 +389,7 @@ def first_bad_entry(t, a):
     amplitude, 3 if ``t[row, col] >= t[row, col + 1]``.
     """
     for r in range(t.shape[0]):
-        for k in range(t.shape[1]):
-            if not math.isfinite(t[r, k]):
-                return 1, r, k
-            if not math.isfinite(a[r, k]):
-                return 2, r, k
-            if k > 0 and not t[r, k - 1] < t[r, k]:
-                return 3, r, k - 1
+        code, col = first_bad_in_row(t[r], a[r])
+        if code != 0:
+            return code, r, col
     return 0, 0, 0

@@ -217,3 +217,11 @@ def test_bad_batch_arrays_raise(times, amplitudes, match):
     """Malformed batch arrays are refused with a ValueError saying what is allowed."""
     with pytest.raises(ValueError, match=match):
         alexiewicz_norm_batch(times, amplitudes, 0.0)
+
+
+def test_batch_refuses_complex_input():
+    """Complex arrays were silently cut to their real part; the batch form now refuses them."""
+    with pytest.raises(ValueError, match="amplitudes must be real"):
+        alexiewicz_norm_batch([[0.0, 1.0]], [[1.0, 1j]])
+    with pytest.raises(ValueError, match="times must be real"):
+        alexiewicz_norm_batch(np.array([[0.0, 1.0]], dtype=np.complex64), [[1.0, 1.0]])
