@@ -4,9 +4,14 @@ The public functions in :mod:`qsnn.alexiewicz` and :mod:`qsnn.quantizer` validat
 call these kernels; a single train is a batch of one row. Inputs are trusted here: times strictly
 increasing, everything finite, ``threshold > 0``, ``alpha in [0, inf]``.
 
-A zero amplitude in a batch row is no spike (spec section 1): it neither jumps the potential nor is
-checked against the threshold, and the state keeps the time of the last real spike, so a row with zeros
-gives bit for bit what the merged :class:`~qsnn.spikes.SpikeTrain` without them gives.
+A zero amplitude in a batch row is no spike (a train is a sum of weighted Dirac pulses, and a pulse of
+weight 0 is none): it neither jumps the potential nor is checked against the threshold, and the state
+keeps the time of the last real spike, so a row with zeros gives bit for bit what the merged
+:class:`~qsnn.spikes.SpikeTrain` without them gives.
+
+Every decay is ``exp_neg(-alpha dt)`` (:mod:`qsnn._exp`), scalar in the single-row kernels and in
+vectorised chunks in the batched ones: the same operations, so the same bits. The batched kernels run
+rows in parallel (numba threads); each row's result does not depend on the thread count.
 
 Kernels are compiled on first use and cached on disk (``cache=True``).
 """
@@ -18,6 +23,8 @@ import math
 import numpy as np
 from numba import njit, prange, types
 from numba.extending import intrinsic
+
+from ._exp import exp_neg
 
 RESET_ZERO = 0
 RESET_SUBTRACT = 1
@@ -31,7 +38,30 @@ def decay(alpha, dt):
         return 1.0
     if math.isinf(alpha):
         return 0.0
-    return math.exp(-alpha * dt)
+    return exp_neg(-alpha * dt)
+
+
+#: Spikes per chunk of the batched kernels: gaps and decays of a chunk are computed in one vectorised
+#: loop into a small buffer (in L1 cache), then the recursion runs over the chunk.
+CHUNK = 128
+#: Rows advanced together by :func:`norm_block` and :func:`mod_block`: independent recursions
+#: interleaved so that the CPU overlaps their latency chains (each row's result is bit for bit that of
+#: the single-row kernel).
+BLOCK = 8
+
+
+@njit(cache=True)
+def chunk_decays(alpha, dt, d, m):
+    """``d[:m] = decay(alpha, dt[:m])`` as one loop without branches inside (vectorised)."""
+    if alpha == 0.0:
+        for i in range(m):
+            d[i] = 1.0
+    elif math.isinf(alpha):
+        for i in range(m):
+            d[i] = 1.0 if dt[i] == 0.0 else 0.0
+    else:
+        for i in range(m):
+            d[i] = exp_neg(-alpha * dt[i])  # exp_neg(-0.0) is 1, as decay gives for dt = 0
 
 
 @njit(cache=True)
@@ -39,30 +69,32 @@ def norm_row_checked(t, a, alpha):
     """``(max_k |U_k|, ok)`` with U_k = decay * U_{k-1} + a_k: the leaky Alexiewicz norm of one row.
 
     ``ok`` is False if an entry is not finite or the times do not strictly increase (checked in the
-    same pass, so the batched form needs no pass of its own for it).
+    same pass, so the batched form needs no pass of its own). Before the first spike ``U = 0``, so
+    ``U_1 = d * 0 + a_1 = a_1`` whatever the decay.
     """
+    n = t.shape[0]
+    dt = np.empty(CHUNK)
+    d = np.empty(CHUNK)
     u = 0.0
     best = 0.0
-    t_last = 0.0
+    t_last = t[0] if n > 0 else 0.0
     t_prev = -math.inf
     ok = True
-    started = False
-    for k in range(t.shape[0]):
-        ak = a[k]
-        tk = t[k]
-        ok = ok & (tk > t_prev) & (tk < math.inf) & (abs(ak) < math.inf)
-        t_prev = tk
-        if ak == 0.0:
-            continue
-        if started:
-            u = decay(alpha, tk - t_last) * u + ak
-        else:
-            u = ak
-            started = True
-        t_last = tk
-        au = abs(u)
-        if au > best:
-            best = au
+    for k0 in range(0, n, CHUNK):
+        m = min(CHUNK, n - k0)
+        for i in range(m):  # gaps since the last real spike, and the checks
+            tk = t[k0 + i]
+            ak = a[k0 + i]
+            ok = ok & (tk > t_prev) & (tk < math.inf) & (abs(ak) < math.inf)
+            t_prev = tk
+            dt[i] = tk - t_last
+            t_last = tk if ak != 0.0 else t_last
+        chunk_decays(alpha, dt, d, m)
+        for i in range(m):
+            ak = a[k0 + i]
+            u = d[i] * u + ak if ak != 0.0 else u
+            au = abs(u)
+            best = au if au > best else best
     return best, ok
 
 
@@ -72,19 +104,61 @@ def norm_row(t, a, alpha):
     return norm_row_checked(t, a, alpha)[0]
 
 
+@njit(cache=True)
+def norm_block(t, a, alpha, r0, m, out, bad):
+    """:func:`norm_row_checked` of rows ``r0 .. r0 + m - 1`` (``m <= BLOCK``), interleaved spike by spike
+    so that the CPU overlaps their multiply-add latency chains; the same operations, the same bits."""
+    n = t.shape[1]
+    u = np.zeros(BLOCK)
+    best = np.zeros(BLOCK)
+    tl = np.zeros(BLOCK)
+    tp = np.full(BLOCK, -math.inf)
+    ok = np.ones(BLOCK, dtype=np.bool_)
+    dt = np.empty(BLOCK * CHUNK)
+    d = np.empty(BLOCK * CHUNK)
+    for j in range(m):
+        tl[j] = t[r0 + j, 0] if n > 0 else 0.0
+    for k0 in range(0, n, CHUNK):
+        c = min(CHUNK, n - k0)
+        for j in range(m):
+            row = r0 + j
+            okj = ok[j]
+            tpj = tp[j]
+            tlj = tl[j]
+            for i in range(c):
+                tk = t[row, k0 + i]
+                ak = a[row, k0 + i]
+                okj = okj & (tk > tpj) & (tk < math.inf) & (abs(ak) < math.inf)
+                tpj = tk
+                dt[i * BLOCK + j] = tk - tlj
+                tlj = tk if ak != 0.0 else tlj
+            ok[j] = okj
+            tp[j] = tpj
+            tl[j] = tlj
+        chunk_decays(alpha, dt, d, c * BLOCK)
+        for i in range(c):
+            for j in range(m):
+                ak = a[r0 + j, k0 + i]
+                uj = d[i * BLOCK + j] * u[j] + ak if ak != 0.0 else u[j]
+                u[j] = uj
+                au = abs(uj)
+                best[j] = au if au > best[j] else best[j]
+    for j in range(m):
+        out[r0 + j] = best[j]
+        bad[r0 + j] = 0 if ok[j] else 1
+
+
 @njit(cache=True, parallel=True)
 def norm_batch(t, a, alpha):
-    """Row-wise :func:`norm_row` of unchecked ``[batch, n]`` arrays, rows in parallel.
+    """Row-wise :func:`norm_row` of unchecked ``[batch, n]`` arrays, blocks of rows in parallel.
 
     Returns ``(norms, bad)`` with ``bad`` as in :func:`error_batch`.
     """
     nb = t.shape[0]
     out = np.empty(nb)
     bad = np.zeros(nb, dtype=np.int64)
-    for r in prange(nb):
-        best, ok = norm_row_checked(t[r], a[r], alpha)
-        out[r] = best
-        bad[r] = 0 if ok else 1
+    for blk in prange((nb + BLOCK - 1) // BLOCK):
+        norm_block(t, a, alpha, blk * BLOCK, min(BLOCK, nb - blk * BLOCK), out, bad)
     locate_bad(t, a, bad)
     return out, bad
 
@@ -286,17 +360,14 @@ def first_bad_in_row(t, a):
     return 0, 0
 
 
-#: Rows advanced together by :func:`mod_block`: independent recursions interleaved so that the CPU
-#: overlaps their latency chains (each row's result is bit for bit that of :func:`lif_row`).
-BLOCK = 8
-
-
 @njit(cache=True)
 def mod_block(t, a, threshold, inv, alpha, rtol, r0, m, out, bad):
     """Reset-to-mod errors of rows ``r0 .. r0 + m - 1`` (``m <= BLOCK``), advanced one spike at a time.
 
-    A zero amplitude leaves its row's state (and the time of its last spike) unchanged, as in
-    :func:`lif_row`; ``bad[r]`` is set to 1 for a malformed row (checked in the same pass).
+    Chunk by chunk: the gaps since each row's last real spike (with the checks), their decays in one
+    vectorised loop, then the BLOCK recursions interleaved. A zero amplitude leaves its row's state
+    (and the time of its last spike) unchanged, as in :func:`lif_row`; ``bad[r]`` is set to 1 for a
+    malformed row.
     """
     n = t.shape[1]
     u = np.zeros(BLOCK)
@@ -304,21 +375,35 @@ def mod_block(t, a, threshold, inv, alpha, rtol, r0, m, out, bad):
     tl = np.zeros(BLOCK)
     tp = np.full(BLOCK, -math.inf)
     ok = np.ones(BLOCK, dtype=np.bool_)
+    dt = np.empty(BLOCK * CHUNK)
+    d = np.empty(BLOCK * CHUNK)
     for j in range(m):
         tl[j] = t[r0 + j, 0] if n > 0 else 0.0  # u = 0 before the first spike: any decay is fine
-    for k in range(n):
+    for k0 in range(0, n, CHUNK):
+        c = min(CHUNK, n - k0)
         for j in range(m):
             row = r0 + j
-            ak = a[row, k]
-            tk = t[row, k]
-            ok[j] = ok[j] & (tk > tp[j]) & (tk < math.inf) & (abs(ak) < math.inf)
-            tp[j] = tk
-            _, un, _, _ = lif_step(u[j], 0.0, ak, decay(alpha, tk - tl[j]), threshold, inv, rtol, RESET_MOD)
-            nz = ak != 0.0
-            u[j] = un if nz else u[j]
-            tl[j] = tk if nz else tl[j]
-            e = abs(u[j])
-            best[j] = e if e > best[j] else best[j]
+            okj = ok[j]
+            tpj = tp[j]
+            tlj = tl[j]
+            for i in range(c):
+                tk = t[row, k0 + i]
+                ak = a[row, k0 + i]
+                okj = okj & (tk > tpj) & (tk < math.inf) & (abs(ak) < math.inf)
+                tpj = tk
+                dt[i * BLOCK + j] = tk - tlj
+                tlj = tk if ak != 0.0 else tlj
+            ok[j] = okj
+            tp[j] = tpj
+            tl[j] = tlj
+        chunk_decays(alpha, dt, d, c * BLOCK)
+        for i in range(c):
+            for j in range(m):
+                ak = a[r0 + j, k0 + i]
+                _, un, _, _ = lif_step(u[j], 0.0, ak, d[i * BLOCK + j], threshold, inv, rtol, RESET_MOD)
+                u[j] = un if ak != 0.0 else u[j]
+                e = abs(u[j])
+                best[j] = e if e > best[j] else best[j]
     for j in range(m):
         out[r0 + j] = best[j] if math.isfinite(u[j]) else math.nan
         bad[r0 + j] = 0 if ok[j] else 1

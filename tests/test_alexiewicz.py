@@ -225,3 +225,45 @@ def test_batch_refuses_complex_input():
         alexiewicz_norm_batch([[0.0, 1.0]], [[1.0, 1j]])
     with pytest.raises(ValueError, match="times must be real"):
         alexiewicz_norm_batch(np.array([[0.0, 1.0]], dtype=np.complex64), [[1.0, 1.0]])
+
+
+def test_exp_neg_is_within_one_ulp_of_math_exp_and_its_python_twin_is_bit_equal():
+    """The vectorisable exp of the kernels: <= 1 ulp from math.exp on [-746, 0], 0 below, and the Python
+    version used by the references gives the same bits."""
+    from numba import njit
+
+    from qsnn._exp import exp_neg, exp_neg_py
+
+    rng = np.random.default_rng(3)
+    x = np.concatenate([-rng.uniform(0, 1, 20000), -rng.uniform(0, 746, 20000), -10.0 ** rng.uniform(-300, 0, 2000),
+                        [0.0, -0.0, -708.39, -709.8, -745.13, -745.2, -746.0, -800.0, -1e300, -math.inf]])
+    many = njit(lambda v: np.array([exp_neg(e) for e in v]))(x)
+    for v, got in zip(x.tolist(), many.tolist()):
+        want = math.exp(v)
+        assert abs(got - want) <= np.spacing(want) if want > 0 else got == 0.0, (v, got, want)
+    for v, got in zip(x[::37].tolist() + x[-10:].tolist(), many[::37].tolist() + many[-10:].tolist()):
+        assert exp_neg_py(v) == got
+    assert exp_neg_py(0.0) == exp_neg_py(-0.0) == 1.0
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.3, math.inf])
+def test_batch_does_not_depend_on_the_thread_count(alpha):
+    """Rows run in parallel; one thread and all threads give the same bits (norm and mod error)."""
+    import numba
+
+    from qsnn import quantization_error_batch
+
+    t, a = random_trains(37, 301, amplitude=2.0, seed=4)
+    a[::5, ::7] = 0.0
+    n0 = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = (alexiewicz_norm_batch(t, a, alpha), quantization_error_batch(t, a, 0.9, alpha, "mod"))
+    finally:
+        numba.set_num_threads(n0)
+    many = (alexiewicz_norm_batch(t, a, alpha), quantization_error_batch(t, a, 0.9, alpha, "mod"))
+    assert_array_equal(one[0], many[0])
+    assert_array_equal(one[1], many[1])
+    for r in range(37):
+        s = SpikeTrain(t[r], a[r])
+        assert many[0][r] == alexiewicz_norm(s, alpha)
