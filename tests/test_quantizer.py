@@ -49,7 +49,7 @@ def on_grid(train, out):
     return dense
 
 
-# --- golden values of the spec (section 4) ------------------------------------------------------
+# --- golden values, worked out by hand from the reset table (arXiv:2305.08012, Secs. 3-4) ---------
 
 GOLDEN_TABLE = [
     (0.0, "zero", [0, 1, 1, 0, 0], 2.2),
@@ -63,7 +63,7 @@ GOLDEN_TABLE = [
 
 @pytest.mark.parametrize("alpha, reset, outputs, error", GOLDEN_TABLE)
 def test_golden_table_outputs(alpha, reset, outputs, error):
-    """The golden train gives the spec's outputs (theta = 1) on the input grid, single and batched."""
+    """The golden train gives the hand-computed outputs (theta = 1) on the input grid, single and batched."""
     assert_array_equal(on_grid(GOLDEN, lif(GOLDEN, 1.0, alpha, reset)), outputs)
     assert_array_equal(lif_batch(GOLDEN.times[None], GOLDEN.amplitudes[None], 1.0, alpha, reset), [outputs])
     assert lif_reference(GOLDEN, 1.0, alpha, reset) == lif(GOLDEN, 1.0, alpha, reset)
@@ -71,7 +71,7 @@ def test_golden_table_outputs(alpha, reset, outputs, error):
 
 @pytest.mark.parametrize("alpha, reset, outputs, error", GOLDEN_TABLE)
 def test_golden_table_errors(alpha, reset, outputs, error):
-    """The golden train gives the spec's error norms, by the fused pass and by the definition."""
+    """The golden train gives the hand-computed error norms, by the fused pass and by the definition."""
     assert_allclose(quantization_error(GOLDEN, 1.0, alpha, reset), error, rtol=1e-12)
     assert_allclose(alexiewicz_norm_reference(lif(GOLDEN, 1.0, alpha, reset) - GOLDEN, alpha), error, rtol=1e-12)
     assert_allclose(quantization_error_batch(GOLDEN.times[None], GOLDEN.amplitudes[None], 1.0, alpha, reset),
@@ -107,7 +107,7 @@ def test_firing_is_non_strict_and_two_sided():
     assert len(lif(SpikeTrain([0.0], [0.999999]), reset="mod")) == 0
 
 
-def test_reset_table_of_the_spec():
+def test_reset_table_of_the_module_docstring():
     """u = 2.5 at theta = 1: zero -> (1, 0), subtract -> (1, 1.5), mod -> (2, 0.5)."""
     s = SpikeTrain([0.0], [2.5])
     for reset, (b, rest) in {"zero": (1.0, 0.0), "subtract": (1.0, 1.5), "mod": (2.0, 0.5)}.items():
