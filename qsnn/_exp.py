@@ -21,7 +21,7 @@ import math
 from numba import njit, types
 from numba.extending import intrinsic
 
-__all__ = ["exp_neg", "exp_neg_py"]
+__all__ = ["exp_neg", "exp_neg_py", "decay_py"]
 
 LOG2E = 1.4426950408889634
 LN2_HI = 6.93147180369123816490e-01  # 0x3fe62e42fee00000: 32 significant bits
@@ -91,3 +91,12 @@ def exp_neg_py(x: float) -> float:
     s1 = 2.0 ** (k + 200 if tiny else k)
     s2 = TWO_M200 if tiny else 1.0
     return (p * s1) * s2
+
+
+def decay_py(alpha: float, dt: float) -> float:
+    """The kernels' decay ``exp(-alpha dt)`` in plain Python: 1 for dt = 0 or alpha = 0, 0 for alpha = inf."""
+    if dt == 0.0 or alpha == 0.0:
+        return 1.0
+    if math.isinf(alpha):
+        return 0.0
+    return exp_neg_py(-alpha * dt)

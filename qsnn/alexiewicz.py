@@ -19,7 +19,6 @@ import math
 import numpy as np
 
 from . import _kernels
-from ._exp import exp_neg_py
 from ._validation import as_batch_arrays, check_alpha, check_train, raise_bad_batch_entry
 from .spikes import SpikeTrain
 
@@ -38,7 +37,7 @@ def _decay(alpha: float, dt: float) -> float:
         return 1.0
     if math.isinf(alpha):
         return 0.0
-    return exp_neg_py(-alpha * dt)
+    return math.exp(-alpha * dt)
 
 
 def alexiewicz_norm(train: SpikeTrain, alpha: float = 0.0) -> float:

@@ -47,6 +47,7 @@ from fractions import Fraction
 import numpy as np
 
 from . import _kernels
+from ._exp import decay_py
 from ._validation import (
     RESET_CODES,
     RESETS,
@@ -58,7 +59,6 @@ from ._validation import (
     check_train,
     raise_bad_batch_entry,
 )
-from .alexiewicz import _decay
 from .spikes import SpikeTrain
 
 __all__ = [
@@ -322,9 +322,10 @@ def lif_reference(train: SpikeTrain, threshold: float = 1.0, alpha: float = 0.0,
     """The LIF neuron as a plain-Python loop over the spikes: the reference for differential tests.
 
     It follows the definition of the module docstring literally, one input at a time: the potential in
-    floats (``u <- exp(-alpha dt) u + a_k``), the threshold test and the reset in exact rational
-    arithmetic (:class:`fractions.Fraction`), independently of the compiled kernels. Parameters,
-    returns and errors as :func:`lif`.
+    floats (``u <- exp(-alpha dt) u + a_k``, with the kernels' exp written out in Python,
+    :func:`qsnn._exp.exp_neg_py`, so that both see the same potential), the threshold test and the
+    reset in exact rational arithmetic (:class:`fractions.Fraction`), independently of the compiled
+    kernels. Parameters, returns and errors as :func:`lif`.
     """
     check_train(train)
     theta, alpha, code = _check(threshold, alpha, reset)
@@ -334,7 +335,7 @@ def lif_reference(train: SpikeTrain, threshold: float = 1.0, alpha: float = 0.0,
     out_t, out_a = [], []
     for t, a in zip(train.times.tolist(), train.amplitudes.tolist()):
         if t_prev is not None:
-            u = _decay(alpha, t - t_prev) * u
+            u = decay_py(alpha, t - t_prev) * u
         t_prev = t
         u = u + a
         if not math.isfinite(u):
