@@ -1,8 +1,10 @@
 """Numba kernels of Part I: one fused pass over the spikes of a row, shared by single and batched forms.
 
 The public functions in :mod:`qsnn.alexiewicz` and :mod:`qsnn.quantizer` validate their arguments and
-call these kernels; a single train is a batch of one row. Inputs are trusted here: times strictly
-increasing, everything finite, ``threshold > 0``, ``alpha in [0, inf]``.
+call these kernels; a single train is a batch of one row. Parameters are trusted here (``threshold > 0``
+finite, ``alpha in [0, inf]``), and so are the entries of single trains; the batched norm and error
+kernels check finiteness and order of their entries in the pass that computes (a flag per row), so
+that validation costs no pass of its own.
 
 A zero amplitude in a batch row is no spike (a train is a sum of weighted Dirac pulses, and a pulse of
 weight 0 is none): it neither jumps the potential nor is checked against the threshold, and the state
@@ -48,6 +50,9 @@ CHUNK = 128
 #: interleaved so that the CPU overlaps their latency chains (each row's result is bit for bit that of
 #: the single-row kernel).
 BLOCK = 8
+#: Batches with fewer spikes run on the calling thread: waking the worker threads costs more than it
+#: saves below about a millisecond of work (and far more on a busy machine).
+PARALLEL_MIN_SPIKES = 1 << 18
 
 
 @njit(cache=True)
@@ -148,12 +153,21 @@ def norm_block(t, a, alpha, r0, m, out, bad):
         bad[r0 + j] = 0 if ok[j] else 1
 
 
-@njit(cache=True, parallel=True)
-def norm_batch(t, a, alpha):
-    """Row-wise :func:`norm_row` of unchecked ``[batch, n]`` arrays, blocks of rows in parallel.
+@njit(cache=True)
+def norm_batch_serial(t, a, alpha):
+    """:func:`norm_batch` on the calling thread."""
+    nb = t.shape[0]
+    out = np.empty(nb)
+    bad = np.zeros(nb, dtype=np.int64)
+    for blk in range((nb + BLOCK - 1) // BLOCK):
+        norm_block(t, a, alpha, blk * BLOCK, min(BLOCK, nb - blk * BLOCK), out, bad)
+    locate_bad(t, a, bad)
+    return out, bad
 
-    Returns ``(norms, bad)`` with ``bad`` as in :func:`error_batch`.
-    """
+
+@njit(cache=True, parallel=True)
+def norm_batch_parallel(t, a, alpha):
+    """:func:`norm_batch` with blocks of rows on numba's threads."""
     nb = t.shape[0]
     out = np.empty(nb)
     bad = np.zeros(nb, dtype=np.int64)
@@ -161,6 +175,13 @@ def norm_batch(t, a, alpha):
         norm_block(t, a, alpha, blk * BLOCK, min(BLOCK, nb - blk * BLOCK), out, bad)
     locate_bad(t, a, bad)
     return out, bad
+
+
+def norm_batch(t, a, alpha):
+    """Row-wise :func:`norm_row` of unchecked ``[batch, n]`` arrays: ``(norms, bad)``, ``bad`` as in
+    :func:`error_batch`; large batches on numba's threads (same bits)."""
+    kernel = norm_batch_parallel if t.size >= PARALLEL_MIN_SPIKES and t.shape[0] > BLOCK else norm_batch_serial
+    return kernel(t, a, alpha)
 
 
 @njit(cache=True)
@@ -409,40 +430,63 @@ def mod_block(t, a, threshold, inv, alpha, rtol, r0, m, out, bad):
         bad[r0 + j] = 0 if ok[j] else 1
 
 
+@njit(cache=True)
+def error_block(t, a, threshold, inv, alpha, reset, rtol, blk, out, bad):
+    """Errors of the rows of block ``blk`` (BLOCK rows) into ``out``; ``bad`` flags malformed rows."""
+    nb = t.shape[0]
+    r0 = blk * BLOCK
+    m = min(BLOCK, nb - r0)
+    if reset == RESET_MOD:
+        mod_block(t, a, threshold, inv, alpha, rtol, r0, m, out, bad)
+        return
+    empty = np.empty(0)
+    for j in range(m):
+        r = r0 + j
+        if first_bad_in_row(t[r], a[r])[0] != 0:
+            out[r] = 0.0
+            bad[r] = 1
+        else:
+            out[r] = lif_row(t[r], a[r], threshold, alpha, reset, rtol, empty, empty, empty, empty, False, False)
+
+
+@njit(cache=True)
+def error_batch_serial(t, a, threshold, alpha, reset, rtol):
+    """:func:`error_batch` on the calling thread."""
+    nb = t.shape[0]
+    out = np.empty(nb)
+    bad = np.zeros(nb, dtype=np.int64)
+    for blk in range((nb + BLOCK - 1) // BLOCK):
+        error_block(t, a, threshold, 1.0 / threshold, alpha, reset, rtol, blk, out, bad)
+    locate_bad(t, a, bad)
+    return out, bad
+
+
 @njit(cache=True, parallel=True)
+def error_batch_parallel(t, a, threshold, alpha, reset, rtol):
+    """:func:`error_batch` with blocks of rows on numba's threads."""
+    nb = t.shape[0]
+    out = np.empty(nb)
+    bad = np.zeros(nb, dtype=np.int64)
+    for blk in prange((nb + BLOCK - 1) // BLOCK):
+        error_block(t, a, threshold, 1.0 / threshold, alpha, reset, rtol, blk, out, bad)
+    locate_bad(t, a, bad)
+    return out, bad
+
+
 def error_batch(t, a, threshold, alpha, reset, rtol):
     """Quantization errors ``[batch]`` of unchecked arrays, without storing the outputs.
 
     Returns ``(errors, bad)``: ``bad[r]`` is ``1 + code + 4 * col`` for the first malformed entry of
     row r (codes of :func:`first_bad_in_row`), 0 if the row is well formed; for reset-to-mod the check
-    rides along with the computation instead of costing a pass of its own. Blocks of rows run in
-    parallel (numba threads), each row by the same operations as :func:`lif_row`, so the results do not
-    depend on the thread count. Reset-to-mod, whose step is nearly branch-free, advances BLOCK rows
-    together (:func:`mod_block`); the branchy resets run row after row, which measured faster for them.
-    An error is NaN where the potential or an output overflowed.
+    rides along with the computation instead of costing a pass of its own. Reset-to-mod, whose step is
+    nearly branch-free, advances BLOCK rows together (:func:`mod_block`); the branchy resets run row
+    after row, which measured faster for them. Batches of at least :data:`PARALLEL_MIN_SPIKES` spikes
+    run blocks of rows on numba's threads; every row takes the operations of :func:`lif_row`, so the
+    results do not depend on the thread count. An error is NaN where the potential or an output
+    overflowed.
     """
-    nb = t.shape[0]
-    out = np.empty(nb)
-    bad = np.zeros(nb, dtype=np.int64)
-    inv = 1.0 / threshold
-    n_blocks = (nb + BLOCK - 1) // BLOCK
-    for blk in prange(n_blocks):
-        r0 = blk * BLOCK
-        m = min(BLOCK, nb - r0)
-        if reset == RESET_MOD:
-            mod_block(t, a, threshold, inv, alpha, rtol, r0, m, out, bad)
-        else:
-            empty = np.empty(0)
-            for j in range(m):
-                r = r0 + j
-                if first_bad_in_row(t[r], a[r])[0] != 0:
-                    out[r] = 0.0
-                    bad[r] = 1
-                else:
-                    out[r] = lif_row(t[r], a[r], threshold, alpha, reset, rtol, empty, empty, empty, empty,
-                                     False, False)
-    locate_bad(t, a, bad)
-    return out, bad
+    kernel = error_batch_parallel if t.size >= PARALLEL_MIN_SPIKES and t.shape[0] > BLOCK else error_batch_serial
+    return kernel(t, a, threshold, alpha, reset, rtol)
 
 
 @njit(cache=True)

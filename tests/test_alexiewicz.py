@@ -247,23 +247,29 @@ def test_exp_neg_is_within_one_ulp_of_math_exp_and_its_python_twin_is_bit_equal(
 
 
 @pytest.mark.parametrize("alpha", [0.0, 0.3, math.inf])
-def test_batch_does_not_depend_on_the_thread_count(alpha):
-    """Rows run in parallel; one thread and all threads give the same bits (norm and mod error)."""
+def test_batch_does_not_depend_on_the_thread_count(alpha, monkeypatch):
+    """Large batches run rows in parallel; serial, one thread and all threads give the same bits."""
     import numba
 
-    from qsnn import quantization_error_batch
+    from qsnn import _kernels, quantization_error_batch
 
     t, a = random_trains(37, 301, amplitude=2.0, seed=4)
     a[::5, ::7] = 0.0
+
+    def both():
+        return alexiewicz_norm_batch(t, a, alpha), quantization_error_batch(t, a, 0.9, alpha, "mod")
+
+    serial = both()
+    monkeypatch.setattr(_kernels, "PARALLEL_MIN_SPIKES", 0)
     n0 = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
-        one = (alexiewicz_norm_batch(t, a, alpha), quantization_error_batch(t, a, 0.9, alpha, "mod"))
+        one = both()
     finally:
         numba.set_num_threads(n0)
-    many = (alexiewicz_norm_batch(t, a, alpha), quantization_error_batch(t, a, 0.9, alpha, "mod"))
-    assert_array_equal(one[0], many[0])
-    assert_array_equal(one[1], many[1])
+    many = both()
+    for x, y, z in zip(serial, one, many):
+        assert_array_equal(x, y)
+        assert_array_equal(x, z)
     for r in range(37):
-        s = SpikeTrain(t[r], a[r])
-        assert many[0][r] == alexiewicz_norm(s, alpha)
+        assert many[0][r] == alexiewicz_norm(SpikeTrain(t[r], a[r]), alpha)
