@@ -303,14 +303,15 @@ def lif_trace(train: SpikeTrain, threshold: float = 1.0, alpha: float = 0.0, res
 def _mod_reference(ax: float, theta: float) -> tuple[float, float]:
     """Reset-to-mod of ``|u| = ax > 0`` by exact rational arithmetic: ``(output magnitude, remainder)``.
 
-    ``n = floor(ax / theta)`` and ``r = ax - n theta`` exactly; within the tolerance of the next multiple
-    (``r (1 + FIRING_RTOL) >= theta``) that multiple is emitted and nothing is left; the magnitude is
-    ``n theta`` rounded to nearest, or up where nearest leaves a remainder >= theta.
+    ``n = floor(ax / theta)`` and ``r = ax - n theta`` exactly (``r`` is then a float); within the
+    tolerance of the next multiple (``r (1 + FIRING_RTOL) >= theta`` in floats) that multiple is emitted
+    and nothing is left; the magnitude is ``n theta`` rounded to nearest, or up where nearest leaves a
+    remainder >= theta.
     """
     x, th = Fraction(ax), Fraction(theta)
     n = math.floor(x / th)
     r = x - n * th
-    if r * Fraction(1.0 + FIRING_RTOL) >= th:
+    if float(r) * (1.0 + FIRING_RTOL) >= theta:  # r is a float exactly; the test as the definition writes it
         return float((n + 1) * th), 0.0  # float() of a Fraction rounds to nearest; OverflowError beyond range
     m = float(n * th)
     if x - Fraction(m) >= th:
@@ -324,12 +325,11 @@ def lif_reference(train: SpikeTrain, threshold: float = 1.0, alpha: float = 0.0,
     It follows the definition of the module docstring literally, one input at a time: the potential in
     floats (``u <- exp(-alpha dt) u + a_k``, with the kernels' exp written out in Python,
     :func:`qsnn._exp.exp_neg_py`, so that both see the same potential), the threshold test and the
-    reset in exact rational arithmetic (:class:`fractions.Fraction`), independently of the compiled
-    kernels. Parameters, returns and errors as :func:`lif`.
+    reset in exact rational arithmetic (:class:`fractions.Fraction`: the count ``floor(|u| / theta)``,
+    the remainder and the rounding of the output), independently of the compiled kernels. Parameters, returns and errors as :func:`lif`.
     """
     check_train(train)
     theta, alpha, code = _check(threshold, alpha, reset)
-    tol = Fraction(1.0 + FIRING_RTOL)
     u = 0.0
     t_prev = None
     out_t, out_a = [], []
@@ -346,7 +346,7 @@ def lif_reference(train: SpikeTrain, threshold: float = 1.0, alpha: float = 0.0,
             if out == 0.0:
                 continue
             u = sign * rem
-        elif Fraction(abs(u)) * tol >= Fraction(theta):
+        elif abs(u) * (1.0 + FIRING_RTOL) >= theta:
             out = theta
             if reset == "zero":
                 u = 0.0
