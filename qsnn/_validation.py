@@ -25,6 +25,8 @@ __all__ = [
     "check_real",
     "check_choice",
     "check_bool",
+    "as_batch_arrays",
+    "raise_bad_batch_entry",
 ]
 
 from ._resets import RESET_CODES, RESETS
@@ -162,14 +164,18 @@ def check_vector(name: str, values) -> np.ndarray:
     return arr
 
 
-def check_batch(times, amplitudes) -> tuple[np.ndarray, np.ndarray]:
-    """Return ``times`` and ``amplitudes`` as C-contiguous float64 arrays of shape ``[batch, n]``.
+def as_batch_arrays(times, amplitudes) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``times`` and ``amplitudes`` as C-contiguous float64 arrays of one shape ``[batch, n]``.
 
-    Each row of ``times`` must be strictly increasing and finite; ``amplitudes`` must be finite and of
-    the same shape. Zero amplitudes are allowed: a zero spike is no spike.
+    Complex input is refused (converting it would silently drop the imaginary part). The entries are
+    not scanned here: the Part I kernels check finiteness and order in their own pass and report the
+    first bad entry through :func:`raise_bad_batch_entry`; :func:`check_batch` does both.
     """
     arrays = []
     for name, values in (("times", times), ("amplitudes", amplitudes)):
+        if np.iscomplexobj(values):
+            raise ValueError(f"{name} must be real, got an array of dtype {np.asarray(values).dtype}; "
+                             f"pass the real part (values.real) or the magnitude (abs(values)) explicitly")
         try:
             arr = np.ascontiguousarray(values, dtype=np.float64)
         except (TypeError, ValueError) as exc:
@@ -180,9 +186,12 @@ def check_batch(times, amplitudes) -> tuple[np.ndarray, np.ndarray]:
     t, a = arrays
     if t.shape != a.shape:
         raise ValueError(f"times and amplitudes must have the same shape, got {t.shape} and {a.shape}")
-    from ._kernels import first_bad_entry  # one pass instead of three temporaries
+    return t, a
 
-    code, row, col = first_bad_entry(t, a)
+
+def raise_bad_batch_entry(t: np.ndarray, a: np.ndarray, code: int, row: int, col: int) -> None:
+    """Raise the ``ValueError`` for the first bad entry found by a kernel (code 1: time not finite,
+    2: amplitude not finite, 3: ``t[row, col] >= t[row, col + 1]``); return if ``code`` is 0."""
     if code == 1:
         raise ValueError(f"times must be finite, got {t[row, col]!r} at [{row}, {col}]")
     if code == 2:
@@ -192,4 +201,16 @@ def check_batch(times, amplitudes) -> tuple[np.ndarray, np.ndarray]:
             f"times must be strictly increasing along each row, got times[{row}, {col}] = {t[row, col]!r} "
             f"followed by times[{row}, {col + 1}] = {t[row, col + 1]!r}; merge equal times into one spike"
         )
+
+
+def check_batch(times, amplitudes) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``times`` and ``amplitudes`` as C-contiguous float64 arrays of shape ``[batch, n]``.
+
+    Each row of ``times`` must be strictly increasing and finite; ``amplitudes`` must be finite, real
+    and of the same shape. Zero amplitudes are allowed: a zero spike is no spike.
+    """
+    t, a = as_batch_arrays(times, amplitudes)
+    from ._kernels import first_bad_entry  # one pass instead of three temporaries
+
+    raise_bad_batch_entry(t, a, *first_bad_entry(t, a))
     return t, a

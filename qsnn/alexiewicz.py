@@ -1,4 +1,4 @@
-"""The (leaky) Alexiewicz norm of spike trains (Part I, spec section 2).
+"""The (leaky) Alexiewicz norm of spike trains (Moser & Lunglmayr, arXiv:2305.08012, Sec. 2).
 
 For ``alpha in [0, inf]``
 
@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from . import _kernels
-from ._validation import check_alpha, check_batch, check_train
+from ._validation import as_batch_arrays, check_alpha, check_train, raise_bad_batch_entry
 from .spikes import SpikeTrain
 
 __all__ = [
@@ -89,9 +89,15 @@ def alexiewicz_norm_batch(times, amplitudes, alpha: float = 0.0) -> np.ndarray:
         For arrays that are not 2-D, of different shapes, non-finite, or rows whose times do not
         strictly increase, and for a negative or NaN ``alpha``.
     """
-    t, a = check_batch(times, amplitudes)
+    t, a = as_batch_arrays(times, amplitudes)
     alpha = check_alpha(alpha)
-    return _kernels.norm_batch(t, a, alpha)
+    out, bad = _kernels.norm_batch(t, a, alpha)  # checks the entries in the same pass
+    rows = np.flatnonzero(bad)
+    if rows.size:
+        r = int(rows[0])
+        v = int(bad[r]) - 1
+        raise_bad_batch_entry(t, a, v % 4, r, v // 4)
+    return out
 
 
 def alexiewicz_norm_reference(train: SpikeTrain, alpha: float = 0.0) -> float:

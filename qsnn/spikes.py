@@ -1,10 +1,11 @@
-"""Spike trains: finite sums of weighted Dirac pulses (Part I, spec section 1).
+"""Spike trains: finite sums of weighted Dirac pulses (Moser & Lunglmayr, arXiv:2305.08012, Sec. 2).
 
 A spike train ``eta = sum_i a_i delta(t - t_i)`` is stored as strictly increasing times and real,
 non-zero amplitudes of either sign. Spikes at equal times are one spike whose amplitude is the sum of
 theirs, and a zero-amplitude spike is no spike; both rules are applied on construction, so every
 function of the package sees a merged, time-sorted train. Trains form a vector space: ``+`` is the union
-of spikes (equal times merged), scalar ``*`` scales the amplitudes.
+of spikes (equal times merged), scalar ``*`` scales the amplitudes. A sum or product whose amplitude
+leaves the float64 range raises ``OverflowError`` instead of putting an infinite spike in the train.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import numbers
 
 import numpy as np
 
-from ._validation import check_finite_scalar, check_vector
+from ._validation import check_finite_scalar, check_int, check_real, check_vector
 
 __all__ = ["SpikeTrain", "random_trains"]
 
@@ -21,6 +22,17 @@ __all__ = ["SpikeTrain", "random_trains"]
 def _readonly(arr: np.ndarray) -> np.ndarray:
     arr.flags.writeable = False
     return arr
+
+
+def _check_amplitudes_finite(times: np.ndarray, amplitudes: np.ndarray, what: str) -> None:
+    """Raise OverflowError if an amplitude computed from finite ones left the float64 range."""
+    bad = ~np.isfinite(amplitudes)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise OverflowError(
+            f"{what} gives an amplitude beyond the float64 range (|a| > 1.8e308) at time {float(times[i])!r}; "
+            f"scale the trains down first"
+        )
 
 
 class SpikeTrain:
@@ -44,6 +56,8 @@ class SpikeTrain:
     ------
     ValueError
         If an argument is not 1-D, contains NaN or infinity, or the lengths differ.
+    OverflowError
+        If amplitudes at equal times sum beyond the float64 range.
 
     Examples
     --------
@@ -66,7 +80,9 @@ class SpikeTrain:
             t, a = t[order], a[order]
             if t.size > 1 and not np.all(t[1:] > t[:-1]):
                 starts = np.flatnonzero(np.concatenate(([True], t[1:] != t[:-1])))
-                t, a = t[starts], np.add.reduceat(a, starts)
+                with np.errstate(over="ignore"):
+                    t, a = t[starts], np.add.reduceat(a, starts)
+                _check_amplitudes_finite(t, a, "merging spikes at equal times")
             keep = a != 0.0
             if not keep.all():
                 t, a = t[keep], a[keep]
@@ -122,7 +138,9 @@ class SpikeTrain:
         c = check_finite_scalar("scalar", scalar)
         if c == 0.0:
             return SpikeTrain()
-        amps = self._amplitudes * c
+        with np.errstate(over="ignore"):
+            amps = self._amplitudes * c
+        _check_amplitudes_finite(self._times, amps, f"scaling by {c!r}")
         keep = amps != 0.0  # an underflow to zero is no spike
         return SpikeTrain._trusted(self._times[keep], amps[keep])
 
@@ -134,11 +152,15 @@ class SpikeTrain:
         c = check_finite_scalar("divisor", scalar)
         if c == 0.0:
             raise ValueError("divisor must be a non-zero finite real number, got 0")
-        return self * (1.0 / c)
+        with np.errstate(over="ignore", under="ignore"):
+            amps = self._amplitudes / c  # not * (1 / c): 1 / c overflows for tiny c
+        _check_amplitudes_finite(self._times, amps, f"dividing by {c!r}")
+        keep = amps != 0.0
+        return SpikeTrain._trusted(self._times[keep], amps[keep])
 
 
 def random_trains(n_trains: int, n_spikes: int, amplitude: float = 1.0, gap=(0.2, 1.0), seed: int = 0):
-    """Draw random spike trains as arrays for the batched functions (Part I, spec section 5).
+    """Draw random spike trains as arrays for the batched functions (the protocol of arXiv:2305.08012, Sec. 5).
 
     Spike times are cumulative sums of i.i.d. uniform gaps on ``[gap[0], gap[1]]`` (the authors'
     generator), so the first spike sits at the first gap; amplitudes are i.i.d. uniform on
@@ -170,22 +192,17 @@ def random_trains(n_trains: int, n_spikes: int, amplitude: float = 1.0, gap=(0.2
     ValueError
         For a negative or non-integer count, a non-positive amplitude or an invalid gap.
     """
-    for name, value in (("n_trains", n_trains), ("n_spikes", n_spikes)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-            raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
-    amp = check_finite_scalar("amplitude", amplitude)
-    if amp <= 0.0:
-        raise ValueError(f"amplitude must be a finite number > 0, got {amplitude!r}")
+    n_trains = check_int("n_trains", n_trains, min=0)
+    n_spikes = check_int("n_spikes", n_spikes, min=0)
+    amp = check_real("amplitude", amplitude, min=0.0, min_open=True)
     try:
         low, high = (check_finite_scalar("gap", g) for g in gap)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"gap must be a pair (low, high) of finite numbers with 0 < low <= high, got {gap!r}") from exc
     if not 0.0 < low <= high:
         raise ValueError(f"gap must be a pair (low, high) of finite numbers with 0 < low <= high, got {gap!r}")
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise ValueError(f"seed must be an integer, got {seed!r}")
-    rng = np.random.default_rng(int(seed))
-    shape = (int(n_trains), int(n_spikes))
+    rng = np.random.default_rng(check_int("seed", seed))
+    shape = (n_trains, n_spikes)
     times = np.cumsum(rng.uniform(low, high, size=shape), axis=1)
     amplitudes = rng.uniform(-amp, amp, size=shape)
     return times, amplitudes

@@ -5,8 +5,8 @@ error ``||LIF(eta) - eta||_{A,alpha}`` of 100 random spike trains against the nu
 :func:`error_sweep` computes exactly that grid of numbers; :func:`concentration` summarises each
 column of it (how the error of reset-to-mod gathers just below ``theta`` as trains get longer).
 
-Protocol (spec Part I, section 5)
----------------------------------
+Protocol (arXiv:2305.08012, Sec. 5, and the authors' generator)
+----------------------------------------------------------------
 - Spike times are cumulative sums of i.i.d. gaps uniform in ``gap = (low, high)`` (the authors'
   generator uses ``(0.2, 1.0)``); amplitudes are i.i.d. uniform in ``[-amplitude * theta,
   amplitude * theta]``, so ``amplitude`` is measured in units of the threshold (1.0: Fig. 4,
@@ -26,6 +26,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from ._validation import check_choice, check_int, check_real
 from .quantizer import RESETS, quantization_error_batch
 from .spikes import random_trains
 
@@ -41,33 +42,19 @@ DEFAULT_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 # --------------------------------------------------------------------------------------------------
 
 def _positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+    return check_int(name, value, min=1)
 
 
 def _positive_float(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    value = float(value)
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return value
+    return check_real(name, value, min=0.0, min_open=True)
 
 
 def _alpha(value) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"alpha must be a number in [0, inf], got {value!r}")
-    value = float(value)
-    if math.isnan(value) or value < 0:
-        raise ValueError(f"alpha must be a number in [0, inf], got {value!r}")
-    return value
+    return check_real("alpha", value, min=0.0, finite=False)
 
 
 def _seed(value) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {value!r}")
-    return int(value)
+    return check_int("seed", value, min=0)
 
 
 def _gap(value) -> tuple[float, float]:
@@ -91,10 +78,7 @@ def _n_spikes(value) -> np.ndarray:
         raise ValueError(f"n_spikes must be a sequence of positive integers, got {value!r}") from None
     if not items:
         raise ValueError("n_spikes must name at least one spike count, got an empty sequence")
-    for n in items:
-        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
-            raise ValueError(f"n_spikes must contain positive integers only, got {n!r} in {value!r}")
-    grid = np.asarray(items, dtype=np.int64)
+    grid = np.asarray([check_int("n_spikes entry", n, min=1) for n in items], dtype=np.int64)
     if np.any(np.diff(grid) <= 0):
         raise ValueError(f"n_spikes must be strictly increasing, got {grid.tolist()}")
     return grid
@@ -110,8 +94,7 @@ def _resets(value) -> tuple[str, ...]:
     if not items:
         raise ValueError(f"resets must name at least one of {RESETS}, got an empty sequence")
     for r in items:
-        if r not in RESETS:
-            raise ValueError(f"resets: unknown reset {r!r}; allowed are {RESETS}")
+        check_choice("each entry of resets", r, RESETS)
     if len(set(items)) != len(items):
         raise ValueError(f"resets must not repeat a reset, got {items!r}")
     return items
@@ -243,8 +226,7 @@ class ErrorSweep:
         ValueError
             If ``share`` is not in (0, 1].
         """
-        if isinstance(share, bool) or not isinstance(share, numbers.Real) or not 0 < share <= 1:
-            raise ValueError(f"share must be a number in (0, 1], got {share!r}")
+        share = check_real("share", share, min=0.0, max=1.0, min_open=True)
         hit = np.flatnonzero(self.fraction_above(reset) >= share)
         return int(self.n_spikes[hit[0]]) if hit.size else None
 

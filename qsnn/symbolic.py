@@ -7,8 +7,8 @@ zero, which is what ``tests/test_symbolic.py`` checks and what the chapters show
 
 Contents, in the order of the chapters:
 
-- the leaky Alexiewicz norm from its definition (Moser & Lunglmayr, arXiv:2305.08012, Sec. 2 of the
-  book's Part I spec): :func:`partial_sums_definition`, :func:`norm_definition`;
+- the leaky Alexiewicz norm from its definition (Moser & Lunglmayr, arXiv:2305.08012, Sec. 2):
+  :func:`partial_sums_definition`, :func:`norm_definition`;
 - the O(N) recursion :math:`U_k = e^{-\\alpha (t_k - t_{k-1})} U_{k-1} + a_k` derived from it, for every
   ``k`` (:func:`recursion_step_residual`) and unrolled for ``n`` spikes (:func:`recursion_residuals`);
 - the limits :math:`\\alpha \\to 0` (classical Alexiewicz norm) and :math:`\\alpha \\to \\infty`
@@ -31,6 +31,8 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from ._validation import check_choice, check_int
+
 __all__ = [
     "SpikeSymbols",
     "spike_symbols",
@@ -52,7 +54,7 @@ __all__ = [
     "latex",
 ]
 
-#: The leak rate; nonnegative, as in the spec (alpha in [0, inf]).
+#: The leak rate; nonnegative (alpha in [0, inf], arXiv:2305.08012, Sec. 2).
 ALPHA = sp.Symbol("alpha", nonnegative=True)
 
 
@@ -95,9 +97,7 @@ class SpikeSymbols:
 
 
 def _check_n(n: int) -> int:
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a positive integer number of spikes, got {n!r}")
-    return n
+    return check_int("n", n, min=1)  # the number of spikes
 
 
 def spike_symbols(n: int) -> SpikeSymbols:
@@ -145,7 +145,7 @@ def partial_sums_definition(n: int, amplitudes=None) -> list:
 
 
 def norm_definition(n: int) -> sp.Expr:
-    """The leaky Alexiewicz norm of ``n`` symbolic spikes: :math:`\\max_k |S_k|` (spec Sec. 2)."""
+    """The leaky Alexiewicz norm of ``n`` symbolic spikes: :math:`\\max_k |S_k|` (arXiv:2305.08012, Sec. 2)."""
     return sp.Max(*[sp.Abs(s_k) for s_k in partial_sums_definition(n)])
 
 
@@ -277,7 +277,7 @@ def invariance_residuals(n: int) -> dict:
 def lif_potentials(n: int, reset: str = "subtract") -> tuple:
     """Potentials of a LIF neuron on ``n`` symbolic spikes, with symbolic output amplitudes :math:`b_k`.
 
-    Dynamics (spec Sec. 3): :math:`u^{pre}_k = e^{-\\alpha(t_k - t_{k-1})} u^{post}_{k-1} + a_k`
+    Dynamics (arXiv:2305.08012, Sec. 3): :math:`u^{pre}_k = e^{-\\alpha(t_k - t_{k-1})} u^{post}_{k-1} + a_k`
     (:math:`u^{post}_0 = 0`). The reset decides :math:`u^{post}_k`:
 
     - ``"subtract"`` or ``"mod"``: :math:`u^{post}_k = u^{pre}_k - b_k`, the neuron
@@ -296,8 +296,7 @@ def lif_potentials(n: int, reset: str = "subtract") -> tuple:
     ValueError
         If ``reset`` is not ``"subtract"``, ``"mod"`` or ``"zero"``.
     """
-    if reset not in ("subtract", "mod", "zero"):
-        raise ValueError(f"reset must be 'subtract', 'mod' or 'zero', got {reset!r}")
+    check_choice("reset", reset, ("subtract", "mod", "zero"))
     s = spike_symbols(n)
     r = sp.symbols(f"r_1:{n + 1}", real=True)
     u_pre, u_post, prev = [], [], sp.Integer(0)

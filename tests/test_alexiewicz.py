@@ -217,3 +217,59 @@ def test_bad_batch_arrays_raise(times, amplitudes, match):
     """Malformed batch arrays are refused with a ValueError saying what is allowed."""
     with pytest.raises(ValueError, match=match):
         alexiewicz_norm_batch(times, amplitudes, 0.0)
+
+
+def test_batch_refuses_complex_input():
+    """Complex arrays were silently cut to their real part; the batch form now refuses them."""
+    with pytest.raises(ValueError, match="amplitudes must be real"):
+        alexiewicz_norm_batch([[0.0, 1.0]], [[1.0, 1j]])
+    with pytest.raises(ValueError, match="times must be real"):
+        alexiewicz_norm_batch(np.array([[0.0, 1.0]], dtype=np.complex64), [[1.0, 1.0]])
+
+
+def test_exp_neg_is_within_one_ulp_of_math_exp_and_its_python_twin_is_bit_equal():
+    """The vectorisable exp of the kernels: <= 1 ulp from math.exp on [-746, 0], 0 below, and the Python
+    version used by the references gives the same bits."""
+    from numba import njit
+
+    from qsnn._exp import exp_neg, exp_neg_py
+
+    rng = np.random.default_rng(3)
+    x = np.concatenate([-rng.uniform(0, 1, 20000), -rng.uniform(0, 746, 20000), -10.0 ** rng.uniform(-300, 0, 2000),
+                        [0.0, -0.0, -708.39, -709.8, -745.13, -745.2, -746.0, -800.0, -1e300, -math.inf]])
+    many = njit(lambda v: np.array([exp_neg(e) for e in v]))(x)
+    for v, got in zip(x.tolist(), many.tolist()):
+        want = math.exp(v)
+        assert abs(got - want) <= np.spacing(want) if want > 0 else got == 0.0, (v, got, want)
+    for v, got in zip(x[::37].tolist() + x[-10:].tolist(), many[::37].tolist() + many[-10:].tolist()):
+        assert exp_neg_py(v) == got
+    assert exp_neg_py(0.0) == exp_neg_py(-0.0) == 1.0
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.3, math.inf])
+def test_batch_does_not_depend_on_the_thread_count(alpha, monkeypatch):
+    """Large batches run rows in parallel; serial, one thread and all threads give the same bits."""
+    import numba
+
+    from qsnn import _kernels, quantization_error_batch
+
+    t, a = random_trains(37, 301, amplitude=2.0, seed=4)
+    a[::5, ::7] = 0.0
+
+    def both():
+        return alexiewicz_norm_batch(t, a, alpha), quantization_error_batch(t, a, 0.9, alpha, "mod")
+
+    serial = both()
+    monkeypatch.setattr(_kernels, "PARALLEL_MIN_SPIKES", 0)
+    n0 = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = both()
+    finally:
+        numba.set_num_threads(n0)
+    many = both()
+    for x, y, z in zip(serial, one, many):
+        assert_array_equal(x, y)
+        assert_array_equal(x, z)
+    for r in range(37):
+        assert many[0][r] == alexiewicz_norm(SpikeTrain(t[r], a[r]), alpha)

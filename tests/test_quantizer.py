@@ -2,6 +2,7 @@
 
 import dataclasses
 import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -48,7 +49,7 @@ def on_grid(train, out):
     return dense
 
 
-# --- golden values of the spec (section 4) ------------------------------------------------------
+# --- golden values, worked out by hand from the reset table (arXiv:2305.08012, Secs. 3-4) ---------
 
 GOLDEN_TABLE = [
     (0.0, "zero", [0, 1, 1, 0, 0], 2.2),
@@ -62,7 +63,7 @@ GOLDEN_TABLE = [
 
 @pytest.mark.parametrize("alpha, reset, outputs, error", GOLDEN_TABLE)
 def test_golden_table_outputs(alpha, reset, outputs, error):
-    """The golden train gives the spec's outputs (theta = 1) on the input grid, single and batched."""
+    """The golden train gives the hand-computed outputs (theta = 1) on the input grid, single and batched."""
     assert_array_equal(on_grid(GOLDEN, lif(GOLDEN, 1.0, alpha, reset)), outputs)
     assert_array_equal(lif_batch(GOLDEN.times[None], GOLDEN.amplitudes[None], 1.0, alpha, reset), [outputs])
     assert lif_reference(GOLDEN, 1.0, alpha, reset) == lif(GOLDEN, 1.0, alpha, reset)
@@ -70,7 +71,7 @@ def test_golden_table_outputs(alpha, reset, outputs, error):
 
 @pytest.mark.parametrize("alpha, reset, outputs, error", GOLDEN_TABLE)
 def test_golden_table_errors(alpha, reset, outputs, error):
-    """The golden train gives the spec's error norms, by the fused pass and by the definition."""
+    """The golden train gives the hand-computed error norms, by the fused pass and by the definition."""
     assert_allclose(quantization_error(GOLDEN, 1.0, alpha, reset), error, rtol=1e-12)
     assert_allclose(alexiewicz_norm_reference(lif(GOLDEN, 1.0, alpha, reset) - GOLDEN, alpha), error, rtol=1e-12)
     assert_allclose(quantization_error_batch(GOLDEN.times[None], GOLDEN.amplitudes[None], 1.0, alpha, reset),
@@ -106,7 +107,7 @@ def test_firing_is_non_strict_and_two_sided():
     assert len(lif(SpikeTrain([0.0], [0.999999]), reset="mod")) == 0
 
 
-def test_reset_table_of_the_spec():
+def test_reset_table_of_the_module_docstring():
     """u = 2.5 at theta = 1: zero -> (1, 0), subtract -> (1, 1.5), mod -> (2, 0.5)."""
     s = SpikeTrain([0.0], [2.5])
     for reset, (b, rest) in {"zero": (1.0, 0.0), "subtract": (1.0, 1.5), "mod": (2.0, 0.5)}.items():
@@ -466,3 +467,153 @@ def test_potential_rejects_non_finite_grid():
     """LIFTrace.potential refuses NaN times."""
     with pytest.raises(ValueError, match="t_grid"):
         lif_trace(GOLDEN).potential([0.0, math.nan])
+
+
+# --- extremes: huge ratios |u| / theta, tiny and huge scales, overflow -----------------------------
+
+def test_issue_example_large_ratio_is_exact():
+    """|u| / theta = 1e10: the tolerance no longer makes the floor overshoot (it emitted 1e10 + 10)."""
+    eta = SpikeTrain([0.0], [1e10])
+    assert lif(eta) == eta
+    assert quantization_error(eta) == 0.0 == alexiewicz_norm(lif(eta) - eta)
+    eta = SpikeTrain([0.0], [1e10 + 0.5])
+    assert lif(eta) == SpikeTrain([0.0], [1e10])
+    assert quantization_error(eta) == 0.5 == alexiewicz_norm(lif(eta) - eta)
+
+
+def test_counts_beyond_int64_stay_in_floating_point():
+    """1e300 / theta = 1e300 multiples: the output is 1e300 (the floor saturated at 2**63 before)."""
+    eta = SpikeTrain([0.0], [1e300])
+    assert lif(eta) == eta == lif_reference(eta)
+    assert quantization_error(eta) == 0.0
+    eta = SpikeTrain([0.0], [-3e300])
+    out = lif(eta, threshold=7e-300)
+    assert out == lif_reference(eta, threshold=7e-300)
+    rem = Fraction(-3e300) - Fraction(float(out.amplitudes[0]))
+    assert abs(rem) < Fraction(7e-300) and quantization_error(eta, 7e-300) == abs(float(rem))
+
+
+def _exact_single_spike_check(a, theta, alpha):
+    """One spike: the emitted amplitude leaves an exact remainder of magnitude < theta, reported exactly."""
+    s = SpikeTrain([0.0], [a])
+    out = lif(s, theta, alpha, "mod")
+    assert out == lif_reference(s, theta, alpha, "mod")
+    b = float(out.amplitudes[0]) if len(out) else 0.0
+    rem = Fraction(a) - Fraction(b)
+    assert abs(rem) < Fraction(theta)
+    n = math.floor(abs(Fraction(a)) / Fraction(theta))
+    assert round(abs(Fraction(b)) / Fraction(theta)) in (n, n + 1)  # a multiple of theta, up to rounding
+    err = quantization_error(s, theta, alpha, "mod")
+    assert err < theta and err <= float(abs(rem))
+    assert alexiewicz_norm(out - s, alpha) < theta
+
+
+EXPONENTS = st.integers(-300, 300)
+RATIOS = st.floats(0.0, 18.0)  # log10 of |a| / theta
+MANTISSAS = st.floats(1.0, 9.999, allow_nan=False)
+
+
+@settings(deadline=None, max_examples=300)
+@given(MANTISSAS, EXPONENTS, RATIOS, st.booleans(), ALPHAS)
+def test_theorem1_single_spike_at_extreme_scales_and_ratios(mant, exp10, log_ratio, negative, alpha):
+    """Amplitudes 1e-300 .. 1e300, |a| / theta in 1e0 .. 1e18: the error is exact and below theta."""
+    a = (-1.0 if negative else 1.0) * mant * 10.0 ** exp10
+    theta = abs(a) / 10.0 ** log_ratio
+    assume(theta > 0.0 and math.isfinite(theta))
+    _exact_single_spike_check(a, theta, alpha)
+
+
+@pytest.mark.parametrize("a, theta", [
+    (1e300, 1e-300), (1.7976931348623157e308, 3.0), (5e-324, 5e-324), (1e-300, 3e-301), (2.0 ** 63 + 2 ** 11, 1.0),
+    (2.0 ** 70, 3.0), (9.007199254740993e15, 0.9), (123456789.0, 1e-9), (0.3, 0.1), (1.0 - 1e-16, 1.0),
+])
+def test_theorem1_single_spike_at_named_extremes(a, theta):
+    """Hand-picked extremes: max float, subnormals, just beyond 2**63, theta below float resolution."""
+    for sign in (1.0, -1.0):
+        _exact_single_spike_check(sign * a, theta, 0.0)
+
+
+@st.composite
+def scaled_trains(draw, max_size=12):
+    """Trains whose amplitudes are of size 10**e (e in -300..300) with theta = scale / 10**ratio."""
+    e = draw(st.integers(-290, 290))
+    log_ratio = draw(st.floats(0.0, 18.0))
+    n = draw(st.integers(1, max_size))
+    gaps = draw(st.lists(st.floats(0.05, 2.0), min_size=n, max_size=n))
+    amps = draw(st.lists(st.floats(-4.0, 4.0), min_size=n, max_size=n))
+    scale = 10.0 ** e
+    return SpikeTrain(np.cumsum(gaps), np.array(amps) * scale), scale / 10.0 ** log_ratio
+
+
+@settings(deadline=None, max_examples=150)
+@given(scaled_trains(), ALPHAS, st.sampled_from(RESETS))
+def test_kernels_equal_exact_reference_at_extremes(st_theta, alpha, reset):
+    """At every scale and ratio the kernels equal the exact-arithmetic reference, batch equals single,
+    and reset-to-mod keeps every post-reset potential strictly inside (-theta, theta) (Theorem 1)."""
+    s, theta = st_theta
+    assume(theta > 0.0 and math.isfinite(theta))
+    out = lif(s, theta, alpha, reset)
+    assert out == lif_reference(s, theta, alpha, reset)
+    err = quantization_error(s, theta, alpha, reset)
+    assert quantization_error_batch(s.times[None], s.amplitudes[None], theta, alpha, reset)[0] == err
+    assert_array_equal(lif_batch(s.times[None], s.amplitudes[None], theta, alpha, reset)[0], on_grid(s, out))
+    tr = lif_trace(s, theta, alpha, reset)
+    if reset == "mod":
+        assert err < theta
+        # the error identity holds exactly in floating point: u_post = u_pre - b, or 0 within the tolerance
+        exact = [Fraction(p) - Fraction(b) for p, b in zip(tr.u_pre, tr.outputs)]
+        for e_k, u_k in zip(exact, tr.u_post):
+            assert Fraction(u_k) == e_k or (u_k == 0.0 and abs(e_k) <= 2 * FIRING_RTOL * Fraction(theta))
+
+
+@settings(deadline=None, max_examples=100)
+@given(scaled_trains(), st.sampled_from([0.0, math.inf]))
+def test_theorem1_exact_error_at_extremes(st_theta, alpha):
+    """The true error ||LIF(eta) - eta||, in exact arithmetic, is below theta up to the rounding of the
+    input sums themselves (at alpha = inf there is none: every spike is quantized on its own)."""
+    s, theta = st_theta
+    assume(theta > 0.0 and math.isfinite(theta))
+    b = on_grid(s, lif(s, theta, alpha, "mod"))
+    tr = lif_trace(s, theta, alpha, "mod")
+    slack = Fraction(0)
+    if alpha == 0.0:  # each u_pre = fl(u_post + a) rounds by at most half an ulp
+        slack = sum(Fraction(np.spacing(abs(p))) / 2 for p in tr.u_pre)
+    partial = Fraction(0)
+    for a_k, b_k in zip(s.amplitudes, b):
+        d_k = Fraction(float(a_k)) - Fraction(float(b_k))
+        partial = d_k if alpha == math.inf else partial + d_k
+        assert abs(partial) < Fraction(theta) + slack
+
+
+def test_potential_overflow_raises():
+    """A potential beyond float64 is refused (it produced NaN or an infinite amplitude), for every reset."""
+    s = SpikeTrain([0.0, 1.0], [1.5e308, 1.5e308])
+    for reset in RESETS:
+        for fn in (lif, quantization_error, lif_trace, lif_reference):
+            with pytest.raises(OverflowError):
+                fn(s, 1.7e308, 0.0, reset)
+        for fn in ALL_BATCH:
+            with pytest.raises(OverflowError, match="overflowed float64"):
+                fn(s.times[None], s.amplitudes[None], 1.7e308, 0.0, reset)
+
+
+def test_output_overflow_raises():
+    """Reset-to-mod that would round up to a multiple of theta beyond float64 raises instead of emitting inf."""
+    theta = 1.7e308
+    a = math.nextafter(theta, 0.0)  # within the tolerance of theta: emits theta, fine
+    assert lif(SpikeTrain([0.0], [a]), theta) == SpikeTrain([0.0], [theta])
+    big = 1.7976931348623157e308
+    th = big / 1.9999999995  # |a| within the tolerance of 2 theta > max float
+    with pytest.raises(OverflowError):
+        lif(SpikeTrain([0.0], [big]), th)
+    with pytest.raises(OverflowError):
+        lif_reference(SpikeTrain([0.0], [big]), th)
+
+
+@pytest.mark.parametrize("fn", ALL_BATCH)
+def test_complex_batch_is_refused(fn):
+    """Complex arrays were silently cut to their real part; now they are refused like the single form."""
+    with pytest.raises(ValueError, match="amplitudes must be real.*complex"):
+        fn([[0.0, 1.0]], [[1.0, 0.5 + 2j]])
+    with pytest.raises(ValueError, match="times must be real"):
+        fn(np.array([[0.0, 1.0]], dtype=complex), [[1.0, 0.5]])

@@ -205,3 +205,27 @@ def test_importing_qsnn_stays_light():
     code = "import sys, qsnn; qsnn.SpikeTrain; qsnn.lif; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_merging_beyond_float_range_raises():
+    """Spikes that add up beyond float64 when merged or built at equal times raise, never an inf spike."""
+    big = SpikeTrain([0.0, 1.0], [1.5e308, 1.0])
+    with pytest.raises(OverflowError, match="merging spikes.*float64 range.*time 0.0"):
+        big + big
+    with pytest.raises(OverflowError, match="merging"):
+        SpikeTrain([2.0, 2.0], [-1e308, -1e308])
+    assert (big - big) == SpikeTrain()  # cancellation is fine
+
+
+def test_scaling_beyond_float_range_raises():
+    """Scalar multiplication or division that overflows raises OverflowError naming the factor."""
+    s = SpikeTrain([0.0, 1.0], [1e300, -2.0])
+    with pytest.raises(OverflowError, match=r"scaling by 10000000000\.0"):
+        s * 1e10
+    with pytest.raises(OverflowError, match="scaling"):
+        1e10 * s
+    with pytest.raises(OverflowError, match="dividing by 1e-10"):
+        s / 1e-10
+    # dividing by a tiny number whose reciprocal overflows is fine when the result is representable
+    tiny = SpikeTrain([0.0], [1e-300])
+    assert (tiny / 1e-310).amplitudes[0] == 1e-300 / 1e-310
