@@ -20,6 +20,9 @@ from qsnn.data.event_sets import (
 )
 from qsnn.data.events import EmulatedDigits, ToFrames
 
+# The tiny recorded sets written by the tests hold a few samples of each split on purpose.
+PART = {"allow_incomplete": True}
+
 # ---------------------------------------------------------------- options and descriptions
 
 
@@ -180,7 +183,7 @@ def test_event_frames_rejects_non_callable_transform():
 def test_nmnist_frames_from_real_format(tmp_path, no_network):
     """A tiny N-MNIST in its on-disk format loads as frames holding every event, with labels."""
     written = tiny_nmnist(tmp_path / "NMNIST")
-    ds = load_dataset("nmnist", tmp_path, "train", time_steps=3)
+    ds = load_dataset("nmnist", tmp_path, "train", time_steps=3, dataset_kwargs=PART)
     assert len(ds) == 4
     labels = sorted(ds[i][1] for i in range(4))
     assert labels == [3, 3, 7, 7]
@@ -194,7 +197,7 @@ def test_nmnist_trains_through_get_loaders(tmp_path, no_network):
     tiny_nmnist(tmp_path / "NMNIST", folder="Train")
     tiny_nmnist(tmp_path / "NMNIST", folder="Test", seed=1)
     loaders = get_loaders("nmnist", tmp_path, batch_size=4, time_steps=2,
-                          dataset_kwargs={"frame_size": 16})
+                          dataset_kwargs={"frame_size": 16, **PART})
     x, y = next(iter(loaders.train))
     assert tuple(x.shape) == (4, 2, 2, 16, 16) and loaders.info.input_size == (16, 16)
 
@@ -203,10 +206,10 @@ def test_dvsgesture_frames_resized_to_48(tmp_path, no_network):
     """DVS Gesture (128x128) frames resize to 48x48 as in the VGGSNN recipe."""
     tiny_dvsgesture(tmp_path / "DVSGesture")
     ds = load_dataset("dvsgesture", tmp_path, "test", time_steps=10,
-                      dataset_kwargs={"frame_size": 48})
+                      dataset_kwargs={"frame_size": 48, **PART})
     x, y = ds[0]
     assert tuple(x.shape) == (10, 2, 48, 48) and y in (0, 4)
-    full = load_dataset("dvsgesture", tmp_path, "test", time_steps=10)[0][0]
+    full = load_dataset("dvsgesture", tmp_path, "test", time_steps=10, dataset_kwargs=PART)[0][0]
     assert full.sum().item() == 200
     # antialiased bilinear downsampling averages: the total shrinks by about the area ratio
     assert 0.5 < x.sum().item() / (200 * (48 / 128) ** 2) < 2.0
@@ -216,7 +219,7 @@ def test_cifar10dvs_from_aedat4_files_trains_at_48x48(tmp_path, no_network):
     """CIFAR10-DVS written as AEDAT 4 files: 90/10 split per class, T = 10 frames of 2x48x48."""
     pytest.importorskip("aedat")
     written = tiny_cifar10dvs(tmp_path / "CIFAR10DVS")
-    full = load_dataset("cifar10dvs", tmp_path, "test", time_steps=10)
+    full = load_dataset("cifar10dvs", tmp_path, "test", time_steps=10, dataset_kwargs=PART)
     assert len(full) == 2  # one of ten recordings per class is held out
     for i in range(len(full)):
         x, y = full[i]
@@ -226,7 +229,7 @@ def test_cifar10dvs_from_aedat4_files_trains_at_48x48(tmp_path, no_network):
     expected = ToFrames((128, 128, 2), 10)(np.rec.fromarrays([xs, ys, t, on], names="x,y,t,p"))
     assert_array_equal(full[0][0].numpy(), expected)
     loaders = get_loaders("cifar10dvs", tmp_path, batch_size=6, time_steps=10,
-                          dataset_kwargs={"frame_size": 48})
+                          dataset_kwargs={"frame_size": 48, **PART})
     x, y = next(iter(loaders.train))
     assert len(loaders.train.dataset) == 18 and tuple(x.shape) == (6, 10, 2, 48, 48)
     assert loaders.info.input_size == (48, 48)
@@ -249,6 +252,6 @@ def test_recorded_frames_pickle_for_loader_workers(tmp_path, no_network):
     import pickle
 
     tiny_nmnist(tmp_path / "NMNIST")
-    ds = load_dataset("nmnist", tmp_path, "train", time_steps=2)
+    ds = load_dataset("nmnist", tmp_path, "train", time_steps=2, dataset_kwargs=PART)
     again = pickle.loads(pickle.dumps(ds))
     assert len(again) == 4 and torch.equal(again[1][0], ds[1][0])

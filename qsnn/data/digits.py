@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import DatasetInfo
+from .info import DatasetInfo
 
 __all__ = ["DIGITS_INFO", "DIGITS_TEST_SIZE", "DIGITS_SPLIT_SEED", "load_digits_arrays"]
 
