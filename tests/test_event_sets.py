@@ -255,3 +255,51 @@ def test_recorded_frames_pickle_for_loader_workers(tmp_path, no_network):
     ds = load_dataset("nmnist", tmp_path, "train", time_steps=2, dataset_kwargs=PART)
     again = pickle.loads(pickle.dumps(ds))
     assert len(again) == 4 and torch.equal(again[1][0], ds[1][0])
+
+
+# ---------------------------------------------------------------- incomplete recorded sets
+
+
+def test_partial_nmnist_is_refused_naming_what_is_missing(tmp_path, no_network):
+    """An N-MNIST folder with 4 of 60,000 training files (an interrupted extraction) is refused:
+    the message names the counts per digit and how to recover."""
+    tiny_nmnist(tmp_path / "NMNIST")
+    with pytest.raises(qd.DatasetIncompleteError) as err:
+        load_dataset("nmnist", tmp_path, "train", time_steps=2)
+    msg = str(err.value)
+    assert "4 of 60000 training samples" in msg and "digit 3: 2 of 6131" in msg
+    assert str(tmp_path / "NMNIST") in msg and "allow_incomplete" in msg
+    assert isinstance(err.value, DatasetNotFoundError)
+
+
+def test_partial_dvsgesture_is_refused(tmp_path, no_network):
+    """DVS Gesture with 2 of its 264 test recordings is refused with the counts."""
+    tiny_dvsgesture(tmp_path / "DVSGesture")
+    with pytest.raises(qd.DatasetIncompleteError, match="2 of 264 test samples"):
+        load_dataset("dvsgesture", tmp_path, "test", time_steps=2)
+
+
+def test_partial_cifar10dvs_is_refused_per_class(tmp_path, no_network):
+    """CIFAR10-DVS with 10 recordings in two class folders is refused, naming the classes."""
+    pytest.importorskip("aedat")
+    tiny_cifar10dvs(tmp_path / "CIFAR10DVS")
+    with pytest.raises(qd.DatasetIncompleteError) as err:
+        load_dataset("cifar10dvs", tmp_path, "train", time_steps=2)
+    assert "20 of 10000 recordings" in str(err.value) and "airplane: 10 of 1000" in str(err.value)
+    assert "bird: 0 of 1000" in str(err.value)
+
+
+def test_complete_split_is_accepted(tmp_path, no_network, monkeypatch):
+    """A split with as many samples as the complete set (here: the sizes made small) loads."""
+    from qsnn.data import tonic_offline
+
+    tiny_dvsgesture(tmp_path / "DVSGesture")
+    monkeypatch.setitem(tonic_offline.RECORDED_SIZES, "dvsgesture", {"train": 1077, "test": 2})
+    assert len(load_dataset("dvsgesture", tmp_path, "test", time_steps=2)) == 2
+
+
+def test_allow_incomplete_must_be_a_bool():
+    """allow_incomplete is checked like every option."""
+    with pytest.raises(ValueError, match="allow_incomplete"):
+        check_dataset_kwargs("nmnist", {"allow_incomplete": "yes"})
+    assert check_dataset_kwargs("nmnist", None)["allow_incomplete"] is False

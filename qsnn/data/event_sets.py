@@ -43,6 +43,7 @@ from .event_format import check_seed, check_sensor_size
 from .frames import frame_transform
 from .info import DatasetInfo
 from .tonic_offline import RECORDED_SIZES, load_event_dataset
+from .vision import CIFAR10_CLASSES
 
 __all__ = [
     "EVENT_DATASET_OPTIONS",
@@ -98,6 +99,15 @@ _RECORDED = {
     "cifar10dvs": (10, (128, 128, 2)),
 }
 _DIGIT_SHAPE = (8, 8)
+_CLASS_NAMES = {
+    "emulated_digits": tuple(str(d) for d in range(10)),
+    "nmnist": tuple(str(d) for d in range(10)),
+    # tonic.datasets.DVSGesture.classes
+    "dvsgesture": ("Hand clapping", "Right hand wave", "Left hand wave", "Right arm cw",
+                   "Right arm ccw", "Left arm cw", "Left arm ccw", "Arm roll", "Air drums",
+                   "Air guitar", "Other gestures"),
+    "cifar10dvs": CIFAR10_CLASSES,
+}
 
 
 def _int_at_least(name: str, value: Any, low: int) -> int:
@@ -230,7 +240,7 @@ def event_dataset_info(name: str, options: Mapping[str, Any] | None = None) -> D
     size = (h, w) if opts.get("frame_size") is None else opts["frame_size"]
     classes = 10 if name == "emulated_digits" else _RECORDED[name][0]
     return DatasetInfo(name=name, num_classes=classes, in_channels=p, input_size=size,
-                       temporal=True)
+                       temporal=True, class_names=_CLASS_NAMES[name])
 
 
 def _resize(frames: torch.Tensor, size: tuple[int, int] | None) -> torch.Tensor:

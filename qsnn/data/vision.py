@@ -28,6 +28,8 @@ from .info import DatasetInfo, DatasetNotFoundError
 
 __all__ = [
     "MNIST_INFO",
+    "CIFAR10_CLASSES",
+    "CIFAR100_CLASSES",
     "FASHION_MNIST_INFO",
     "FASHION_MNIST_CLASSES",
     "FASHION_MNIST_DEBIAN_DIR",
@@ -54,6 +56,24 @@ FASHION_MNIST_INFO = DatasetInfo(
     name="fashion_mnist", num_classes=10, in_channels=1, input_size=(28, 28),
     mean=(0.2860,), std=(0.3530,), class_names=FASHION_MNIST_CLASSES,
 )
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
+                   "truck")
+"""CIFAR-10's label names in label order (those of its ``batches.meta`` file)."""
+CIFAR100_CLASSES = (
+    "apple", "aquarium_fish", "baby", "bear", "beaver", "bed", "bee", "beetle", "bicycle", "bottle",
+    "bowl", "boy", "bridge", "bus", "butterfly", "camel", "can", "castle", "caterpillar", "cattle",
+    "chair", "chimpanzee", "clock", "cloud", "cockroach", "couch", "crab", "crocodile", "cup",
+    "dinosaur", "dolphin", "elephant", "flatfish", "forest", "fox", "girl", "hamster", "house",
+    "kangaroo", "keyboard", "lamp", "lawn_mower", "leopard", "lion", "lizard", "lobster", "man",
+    "maple_tree", "motorcycle", "mountain", "mouse", "mushroom", "oak_tree", "orange", "orchid",
+    "otter", "palm_tree", "pear", "pickup_truck", "pine_tree", "plain", "plate", "poppy",
+    "porcupine", "possum", "rabbit", "raccoon", "ray", "road", "rocket", "rose", "sea", "seal",
+    "shark", "shrew", "skunk", "skyscraper", "snail", "snake", "spider", "squirrel", "streetcar",
+    "sunflower", "sweet_pepper", "table", "tank", "telephone", "television", "tiger", "tractor",
+    "train", "trout", "tulip", "turtle", "wardrobe", "whale", "willow_tree", "wolf", "woman",
+    "worm",
+)
+"""CIFAR-100's fine label names in label order (those of its ``meta`` file)."""
 # Per-channel statistics of the training images (pixel values in [0, 1]).
 CIFAR10_INFO = DatasetInfo(
     name="cifar10",
@@ -64,6 +84,7 @@ CIFAR10_INFO = DatasetInfo(
     std=(0.2470, 0.2435, 0.2616),
     crop_padding=4,
     hflip=True,
+    class_names=CIFAR10_CLASSES,
 )
 CIFAR100_INFO = DatasetInfo(
     name="cifar100",
@@ -74,6 +95,7 @@ CIFAR100_INFO = DatasetInfo(
     std=(0.2673, 0.2564, 0.2762),
     crop_padding=4,
     hflip=True,
+    class_names=CIFAR100_CLASSES,
 )
 
 CIFAR_URL = "https://www.cs.toronto.edu/~kriz/cifar.html"
