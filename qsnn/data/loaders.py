@@ -74,16 +74,20 @@ class TensorBatches:
             raise ValueError(f"{type(dataset).__name__} is not held as tensors")
         self.dataset, self.batch_size, self.sampler = dataset, int(batch_size), sampler
         self.pin_memory, self.generator = bool(pin_memory), generator
-        self._x, self._y = tensors
+        # NumPy views of the tensors: ``np.take`` copies the rows of a batch on one thread. A
+        # torch gather of a batch is just large enough to be split across torch's threads, and
+        # on a busy machine the thread hand-off costs far more than the copy.
+        self._x, self._y = tensors[0].numpy(), tensors[1].numpy()
 
     def __len__(self) -> int:
         return (len(self.sampler) + self.batch_size - 1) // self.batch_size
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        order = torch.as_tensor(list(self.sampler), dtype=torch.int64)
-        for start in range(0, order.numel(), self.batch_size):
+        order = np.fromiter(iter(self.sampler), dtype=np.int64)
+        for start in range(0, order.size, self.batch_size):
             idx = order[start:start + self.batch_size]
-            x, y = self._x.index_select(0, idx), self._y.index_select(0, idx)
+            x = torch.from_numpy(np.take(self._x, idx, axis=0))
+            y = torch.from_numpy(np.take(self._y, idx, axis=0))
             if self.pin_memory:
                 x, y = x.pin_memory(), y.pin_memory()
             yield x, y
