@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-__all__ = ["FolderBusyError", "hold_folder", "LOCK_NAME"]
+__all__ = ["FolderBusyError", "hold_folder", "held_here", "LOCK_NAME"]
 
 LOCK_NAME = ".lock"
 
@@ -110,3 +110,9 @@ def hold_folder(folder: str | os.PathLike, what: str = "run") -> Iterator[Path]:
         yield lock
     finally:
         release(lock)
+
+
+def held_here(folder: str | os.PathLike) -> bool:
+    """True when this very process holds ``folder`` (so a nested holder need not take it again)."""
+    info = _read(Path(folder) / LOCK_NAME)
+    return bool(info) and info.get("pid") == os.getpid() and info.get("host") in (None, socket.gethostname())

@@ -26,6 +26,7 @@ from .atomic import atomic_write, atomic_write_bytes, atomic_write_text  # noqa:
 
 __all__ = [
     "UnsafeCheckpointError",
+    "CorruptCheckpointError",
     "atomic_write",
     "atomic_write_bytes",
     "atomic_write_text",
@@ -38,6 +39,33 @@ __all__ = [
 
 class UnsafeCheckpointError(ValueError):
     """A checkpoint file holds objects that safe (``weights_only``) loading refuses."""
+
+
+class CorruptCheckpointError(ValueError):
+    """A checkpoint file is empty, truncated, zeroed or not a checkpoint at all."""
+
+
+# torch.save writes a zip archive (its first bytes are a zip local-file header); files of the
+# pre-1.6 format start with torch's magic number pickled with protocol 2.
+_ZIP_MAGIC = b"PK\x03\x04"
+_PICKLE_MAGIC = pickle.dumps(0x1950A86A20F9469CFC6C, protocol=2)[:-1]
+_REMEDY = "delete it (a training run then starts afresh) or resume from another checkpoint_dir"
+
+
+def _corrupt(path: Path, what: str) -> CorruptCheckpointError:
+    return CorruptCheckpointError(f"cannot load checkpoint {path}: {what}; {_REMEDY}")
+
+
+def _check_header(path: Path) -> None:
+    """Refuse files that cannot be a checkpoint before torch sees them (its errors name neither)."""
+    with open(path, "rb") as fh:
+        head = fh.read(64 * 1024)
+    if not head:
+        raise _corrupt(path, "the file is empty (0 bytes), as left by a crash before anything was written")
+    if not head.strip(b"\x00"):
+        raise _corrupt(path, "the file starts with only zero bytes, as left by a crash before its data reached the disk")
+    if not (head.startswith(_ZIP_MAGIC) or head.startswith(_PICKLE_MAGIC)):
+        raise _corrupt(path, "the file is not a PyTorch checkpoint (it does not start like a file written by torch.save)")
 
 
 def save_checkpoint(state: dict, path: str | os.PathLike) -> Path:
@@ -91,20 +119,33 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
         If ``path`` does not exist.
     UnsafeCheckpointError
         If the file contains a pickled object outside the safe allow-list (it is not executed).
+    CorruptCheckpointError
+        If the file is empty, zeroed, truncated or not a checkpoint; the message names the file and
+        what to do.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
+    _check_header(path)
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
+        if "weights only load failed" not in str(exc).lower():
+            raise _corrupt(path, f"the file is truncated or damaged ({_first_line(exc)})") from exc
         raise UnsafeCheckpointError(
             f"refusing to load {path}: it contains objects that are not plain tensors, numbers, "
-            f"strings, lists or dicts ({exc})"
+            f"strings, lists or dicts ({_first_line(exc)})"
         ) from exc
+    except (RuntimeError, OSError, EOFError, KeyError, ValueError, IndexError) as exc:
+        raise _corrupt(path, f"the file is truncated or damaged ({_first_line(exc)})") from exc
     if not isinstance(state, dict):
         raise UnsafeCheckpointError(f"{path} does not hold a checkpoint dictionary")
     return state
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().split("\n")[0].split(". ")[0].rstrip(".")
+    return text or type(exc).__name__
 
 
 def get_rng_state() -> dict:

@@ -1,4 +1,9 @@
-"""Q-SNN architectures (spec section 3): VGG-11, ResNet-19, ResNet-18, VGGSNN and a small net.
+"""Q-SNN architectures: VGG-11, ResNet-19, ResNet-18, VGGSNN and a small net, and their registry.
+
+The layouts are those Q-SNNs (Wei et al., ACM MM 2024) evaluates: VGG-11 as tabulated with Q-SNN by
+Liang et al. (BSO, ICML 2025), ResNet-19 as in tdBN/TET (Zheng et al., AAAI 2021; Deng et al., ICLR
+2022), the standard ResNet-18, and TET's VGGSNN for 2x48x48 event frames. :data:`MODELS` is the one
+list of model names: the training configuration and the command line read it from here.
 
 Every model maps x [T, B, C, H, W] to logits [T, B, K] (the readout is applied at every time
 step; the prediction is the argmax of the mean over T), and with ``return_rates=True`` also to
@@ -25,14 +30,15 @@ from .nn.quantizers import WEIGHT_ESTIMATORS
 
 __all__ = ["MODELS", "DEFAULT_WIDTHS", "build", "SpikingModel", "spiking_layers"]
 
-MODELS = ("vgg11", "resnet19", "resnet18", "vggsnn", "small")
 DEFAULT_WIDTHS = {
     "vgg11": (64, 128, 256, 256, 512, 512, 512, 512),
-    "vggsnn": (64, 128, 256, 256, 512, 512, 512, 512),
     "resnet19": (128, 256, 512),
     "resnet18": (64, 128, 256, 512),
+    "vggsnn": (64, 128, 256, 256, 512, 512, 512, 512),
     "small": (8, 16, 32),
 }
+# The registry: every buildable architecture, with its default channel widths.
+MODELS = tuple(DEFAULT_WIDTHS)
 WEIGHT_BITS = (1, 32)
 FIRST_LAST_BITS = 8
 _DEFAULT_INPUT = {"vggsnn": (48, 48)}
@@ -101,7 +107,7 @@ class PerStep(nn.Module):
 
 
 class BasicBlock(nn.Module):
-    """Spiking basic block: conv-BN-LIF-conv-BN, plus the shortcut, then LIF (spec section 3).
+    """Spiking basic block: conv-BN-LIF-conv-BN, plus the shortcut, then LIF (the tdBN/TET block).
 
     The shortcut is the identity, or a 1x1 conv (binary in a Q-SNN) + BN when the shape changes.
     """
@@ -253,7 +259,7 @@ def build(
     widths: Sequence[int] | None = None,
     input_size: Sequence[int] | None = None,
 ) -> SpikingModel:
-    """Build a Q-SNN (or its full-precision baseline) by name (spec section 3).
+    """Build a Q-SNN (or its full-precision baseline) by name (one of :data:`MODELS`).
 
     Parameters
     ----------

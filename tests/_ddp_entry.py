@@ -1,24 +1,16 @@
 """Entry point for the two-process DDP test: ``torchrun ... tests/_ddp_entry.py CONFIG_JSON OUT``.
 
-Trains the real small Q-SNN (or, with ``--fake-models`` first, the stand-in of ``_fake_models``) and
-saves each rank's final state dict and rank 0's result.
+Trains the configured model (the real small Q-SNN in the test) through ``qsnn.train.fit`` and saves
+each rank's final state dict and rank 0's result.
 """
 
 import json
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import torch
 
-if sys.argv[1] == "--fake-models":
-    import _fake_models  # noqa: E402
-
-    _fake_models.install()
-    del sys.argv[1]
-
-import torch  # noqa: E402
-
-from qsnn.train import TrainConfig, fit  # noqa: E402
+from qsnn.train import TrainConfig, fit
 
 config = TrainConfig.from_dict(json.loads(sys.argv[1]))
 out = sys.argv[2]

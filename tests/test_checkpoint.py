@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from qsnn.checkpoint import (
+    CorruptCheckpointError,
     UnsafeCheckpointError,
     atomic_write,
     atomic_write_text,
@@ -97,3 +98,52 @@ def test_rng_state_round_trip_through_safe_load(tmp_path):
     assert torch.equal(first[0], second[0])
     np.testing.assert_array_equal(first[1], second[1])
     assert first[2] == second[2]
+
+
+def _damage(kind: str, good: bytes) -> bytes:
+    if kind == "empty":
+        return b""
+    if kind == "truncated":
+        return good[: len(good) // 2]
+    if kind == "truncated-tail":
+        return good[:-30]
+    if kind == "zeroed":
+        return bytes(len(good))
+    if kind == "random":
+        return np.random.default_rng(0).bytes(len(good))
+    if kind == "random-pickle-marker":  # starts like a pickle, then noise
+        return b"\x80\x02" + np.random.default_rng(1).bytes(len(good))
+    raise AssertionError(kind)
+
+
+@pytest.mark.parametrize(
+    "kind, reason",
+    [
+        ("empty", "the file is empty"),
+        ("truncated", "the file is truncated or damaged"),
+        ("truncated-tail", "the file is truncated or damaged"),
+        ("zeroed", "the file starts with only zero bytes"),
+        ("random", "the file is not a PyTorch checkpoint"),
+        ("random-pickle-marker", "the file is not a PyTorch checkpoint"),
+    ],
+)
+def test_damaged_checkpoint_gets_one_clear_message(tmp_path, kind, reason):
+    """Empty, truncated, zeroed and random files are refused as damaged (not as unsafe), naming the
+    file, the reason and what to do."""
+    good = save_checkpoint({"w": torch.arange(4096.0), "epoch": 2}, tmp_path / "good.pt").read_bytes()
+    path = tmp_path / "last.pt"
+    path.write_bytes(_damage(kind, good))
+    with pytest.raises(CorruptCheckpointError) as err:
+        load_checkpoint(path)
+    msg = str(err.value)
+    assert msg.startswith(f"cannot load checkpoint {path}: {reason}")
+    assert "delete it" in msg and "resume from another checkpoint_dir" in msg
+    assert not isinstance(err.value, UnsafeCheckpointError) and "\n" not in msg
+
+
+def test_legacy_format_checkpoint_still_loads(tmp_path):
+    """A plain-tensor file in torch's pre-zip format passes the header check and loads safely."""
+    path = tmp_path / "old.pt"
+    torch.save({"w": torch.ones(3), "epoch": 1}, path, _use_new_zipfile_serialization=False)
+    state = load_checkpoint(path)
+    assert torch.equal(state["w"], torch.ones(3)) and state["epoch"] == 1

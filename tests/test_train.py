@@ -1,21 +1,24 @@
 """Tests of qsnn.train: configuration, loss, optimiser groups, schedule, training, exact resume,
-evaluation and the command line, on a stand-in model honouring the qsnn.models contract."""
+evaluation, metrics.json and the command line, on the real small Q-SNN (and a tiny model defined
+here, passed through the ``model_factory`` seam)."""
 
 import json
 import math
 import re
-import sys
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 import yaml
+from torch import nn
 
-import _fake_models
+from qsnn import models
 from qsnn.checkpoint import load_checkpoint
 from qsnn.data import get_loaders
+from qsnn.nn import LIF, binary_layers
 from qsnn.train import (
+    MODEL_NAMES,
     TrainConfig,
     ede_progress,
     evaluate,
@@ -27,11 +30,27 @@ from qsnn.train import (
 )
 
 
-@pytest.fixture(autouse=True)
-def stand_in(monkeypatch):
-    """Route qsnn.models / qsnn.nn to the stand-in for every test of this module."""
-    for name, module in _fake_models.modules().items():
-        monkeypatch.setitem(sys.modules, name, module)
+class TinySNN(nn.Module):
+    """conv-BN-LIF, pool, FC readout at every step: the models' contract with no binary layer."""
+
+    def __init__(self, num_classes, in_channels, width=4):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, width, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.lif = LIF()
+        self.pool = nn.AdaptiveAvgPool2d(2)
+        self.fc = nn.Linear(width * 4, num_classes)
+
+    def forward(self, x, return_rates=False):
+        t, b = x.shape[:2]
+        h = self.bn1(self.conv1(x.flatten(0, 1)))
+        s = self.lif(h.view(t, b, *h.shape[1:]))
+        logits = self.fc(self.pool(s.flatten(0, 1)).flatten(1)).view(t, b, -1)
+        return (logits, [s.mean()]) if return_rates else logits
+
+
+def tiny_factory(config, info):
+    return TinySNN(info.num_classes, info.in_channels)
 
 
 def _cfg(**kw):
@@ -45,7 +64,7 @@ def _cfg(**kw):
 
 
 def test_config_defaults_are_the_recipe():
-    """The defaults follow the spec's recipe (SGD lr 0.1, momentum 0.9, wd 1e-4, lambda 5e-3)."""
+    """The defaults follow the authors' recipe (SGD lr 0.1, momentum 0.9, wd 1e-4, lambda 5e-3)."""
     c = TrainConfig()
     assert (c.lr, c.momentum, c.weight_decay, c.lambda_sr, c.batch_size) == (0.1, 0.9, 1e-4, 5e-3, 64)
     assert c.dataset == "digits" and c.device == "auto"
@@ -54,14 +73,14 @@ def test_config_defaults_are_the_recipe():
 @pytest.mark.parametrize(
     "field, value, allowed",
     [
-        ("model", "alexnet", "one of vgg11"),
-        ("dataset", "svhn", "one of digits"),
+        ("model", "alexnet", r"one of \('vgg11'"),
+        ("dataset", "svhn", r"one of \('digits'"),
         ("time_steps", 0, "integer >= 1"),
-        ("epochs", 2.5, "integer >= 1"),
-        ("batch_size", True, "integer >= 1"),
+        ("epochs", 2.5, "an integer"),
+        ("batch_size", True, "an integer"),
         ("seed", -1, "integer >= 0"),
-        ("lr", 0.0, "finite number > 0"),
-        ("lr", float("nan"), "finite number > 0"),
+        ("lr", 0.0, "finite real number > 0"),
+        ("lr", float("nan"), "finite real number > 0"),
         ("momentum", 1.0, r"\[0, 1\)"),
         ("weight_decay", -1e-4, ">= 0"),
         ("lambda_sr", -0.1, ">= 0"),
@@ -70,6 +89,7 @@ def test_config_defaults_are_the_recipe():
         ("num_workers", -1, "integer >= 0"),
         ("threads", 0, ">= 1 or None"),
         ("progress", "yes", "true or false"),
+        ("overwrite", 1, "true or false"),
         ("checkpoint_dir", "", "non-empty path"),
     ],
 )
@@ -90,9 +110,30 @@ def test_from_dict_rejects_unknown_keys_listing_allowed():
         assert name in str(err.value)
 
 
+def test_model_names_come_from_the_model_registry():
+    """TrainConfig accepts exactly the names qsnn.models lists, and the CLI's help shows them."""
+    assert MODEL_NAMES is models.MODELS
+    for name in models.MODELS:
+        TrainConfig(model=name)
+    from qsnn.train.cli import _build_parser
+
+    assert ", ".join(models.MODELS) in _build_parser().format_help().replace("\n", " ").replace("  ", " ")
+
+
+def test_build_model_uses_the_data_set_description():
+    """TrainConfig.build_model(info) builds the configured net with the data's classes and channels."""
+    from qsnn.data import dataset_info
+
+    c = TrainConfig(model="small", model_kwargs={"widths": [4, 8, 8], "weight_bits": 32})
+    model = c.build_model(dataset_info("emulated_digits"))
+    x = torch.zeros(2, 3, 2, 10, 10)
+    assert model(x).shape == (2, 3, 10)
+    assert binary_layers(model) == []
+
+
 def test_model_kwargs_checked_against_builder():
     """model_kwargs keys unknown to qsnn.models.build, or supplied by the data, are rejected."""
-    TrainConfig(model_kwargs={"membrane_bits": 2, "weight_regulation": False, "widths": [4, 8]})
+    TrainConfig(model_kwargs={"membrane_bits": 2, "weight_regulation": False, "widths": [4, 8, 8]})
     with pytest.raises(ValueError, match="unknown keys membrane_bit; allowed: weight_bits"):
         TrainConfig(model_kwargs={"membrane_bit": 2})
     with pytest.raises(ValueError, match="must not set num_classes"):
@@ -161,14 +202,19 @@ def test_qsnn_loss_rejects_bad_shapes():
 
 def test_param_groups_exclude_bn_and_bias_from_decay():
     """Conv/linear weights get weight decay; BN gamma/beta and biases get none."""
-    model = _fake_models.build("small", 10, 1)
-    groups = param_groups(model, 1e-4)
-    decayed = {id(p) for p in groups[0]["params"]}
-    assert groups[0]["weight_decay"] == 1e-4 and groups[1]["weight_decay"] == 0.0
-    assert id(model.conv1.weight) in decayed and id(model.fc.weight) in decayed
-    for p in (model.bn1.weight, model.bn1.bias, model.fc.bias, model.fc1.bias):
-        assert id(p) not in decayed
-    assert sum(len(g["params"]) for g in groups) == len(list(model.parameters()))
+    for model in (TinySNN(10, 1), models.build("small", 10, 1)):
+        groups = param_groups(model, 1e-4)
+        decayed = {id(p) for p in groups[0]["params"]}
+        assert groups[0]["weight_decay"] == 1e-4 and groups[1]["weight_decay"] == 0.0
+        for m in model.modules():
+            if isinstance(m, (nn.Conv2d, nn.Linear)):
+                assert id(m.weight) in decayed
+                assert m.bias is None or id(m.bias) not in decayed
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                assert id(m.weight) not in decayed and id(m.bias) not in decayed
+        assert sum(len(g["params"]) for g in groups) == len(list(model.parameters()))
+    tiny = TinySNN(10, 1)
+    assert {id(p) for p in param_groups(tiny, 1e-4)[0]["params"]} == {id(tiny.conv1.weight), id(tiny.fc.weight)}
 
 
 def test_ede_progress_spans_unit_interval():
@@ -187,7 +233,7 @@ def test_fit_learns_digits_above_chance():
     result = fit(_cfg(epochs=5, batch_size=64, time_steps=4))
     assert result.test_acc > 0.6
     assert result.history[-1]["train_loss"] < result.history[0]["train_loss"]
-    assert result.model.ede_progress == 1.0
+    assert all(b.ede_t == pytest.approx(10.0) for b in binary_layers(result.model))
     assert len(result.test_rates) == 3 and all(0 <= r <= 1 for r in result.test_rates)
 
 
@@ -197,7 +243,7 @@ def test_history_records_cosine_lr_per_epoch():
     lrs = [r["lr"] for r in result.history]
     np.testing.assert_allclose(lrs, [0.2 * (1 + math.cos(math.pi * e / 3)) / 2 for e in range(3)])
     keys = {"epoch", "lr", "ede_progress", "train_loss", "train_ce", "train_sr", "train_acc",
-            "train_rates", "test_acc", "test_loss", "test_rates", "epoch_time"}
+            "train_rates", "test_acc", "test_loss", "test_rates", "sign_balance", "epoch_time"}
     assert set(result.history[0]) == keys
     assert result.history[0]["test_acc"] is None and result.history[1]["test_acc"] is not None
     assert result.history[2]["test_acc"] == result.test_acc
@@ -208,7 +254,7 @@ def test_fit_is_deterministic_for_a_seed():
     a, b, c = fit(_cfg(epochs=1)), fit(_cfg(epochs=1)), fit(_cfg(epochs=1, seed=4))
     sa, sb, sc = a.model.state_dict(), b.model.state_dict(), c.model.state_dict()
     assert all(torch.equal(sa[k], sb[k]) for k in sa)
-    assert not torch.equal(sa["conv1.weight"], sc["conv1.weight"])
+    assert not all(torch.equal(sa[k], sc[k]) for k in sa)
 
 
 def _strip_time(history):
@@ -284,7 +330,7 @@ def test_fit_restores_global_torch_settings():
 def test_evaluate_matches_direct_computation():
     """evaluate's accuracy and rates equal a direct pass over the whole test split."""
     torch.manual_seed(0)
-    model = _fake_models.build("small", 10, 1).eval()
+    model = models.build("small", 10, 1).eval()
     loaders = get_loaders("digits", batch_size=50)
     res = evaluate(model, loaders.test, 3, "cpu")
     x = torch.stack([loaders.test.dataset[i][0] for i in range(360)])
@@ -295,6 +341,11 @@ def test_evaluate_matches_direct_computation():
     np.testing.assert_allclose(res.accuracy, (logits.mean(0).argmax(-1) == y).float().mean().item())
     np.testing.assert_allclose(res.rates, [r.item() for r in rates], rtol=1e-5)
     assert firing_rates(model, loaders.test, 3, "cpu") == res.rates
+    from qsnn.train import predict
+
+    pred = predict(model, loaders.test, 3, "cpu")
+    assert pred.dtype == torch.int64 and torch.equal(pred, logits.mean(0).argmax(-1))
+    np.testing.assert_allclose(res.accuracy, (pred == y).double().mean().item())
 
 
 # ----------------------------------------------------------------------------------------------
@@ -305,7 +356,7 @@ def test_cli_end_to_end(tmp_path, capsys):
     """qsnn-train with a YAML on the digits for one epoch prints lines and writes metrics.json."""
     cfg = tmp_path / "run.yaml"
     cfg.write_text(yaml.safe_dump({"epochs": 1, "batch_size": 128, "time_steps": 2, "threads": 1,
-                                   "model_kwargs": {"widths": [4, 8]}}))
+                                   "model_kwargs": {"widths": [4, 8, 8]}}))
     out = tmp_path / "out"
     rc = main(["--config", str(cfg), "--set", "seed=5", "--set", "model_kwargs.decay=0.25",
                "--output-dir", str(out), "--no-progress"])
@@ -313,7 +364,7 @@ def test_cli_end_to_end(tmp_path, capsys):
     stdout = capsys.readouterr().out
     assert "epoch 1/1" in stdout and "final: test accuracy" in stdout
     metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["config"]["seed"] == 5 and metrics["config"]["model_kwargs"] == {"widths": [4, 8], "decay": 0.25}
+    assert metrics["config"]["seed"] == 5 and metrics["config"]["model_kwargs"] == {"widths": [4, 8, 8], "decay": 0.25}
     assert len(metrics["history"]) == 1 and 0 <= metrics["test_acc"] <= 1
     assert "model" in load_checkpoint(out / "model.pt")
 
@@ -321,7 +372,7 @@ def test_cli_end_to_end(tmp_path, capsys):
 def test_cli_bad_config_exits_2(tmp_path, capsys):
     """A bad value or an unknown key prints the reason and returns exit status 2."""
     assert main(["--set", "lr=-1", "--output-dir", str(tmp_path)]) == 2
-    assert "lr must be a finite number > 0, got -1" in capsys.readouterr().err
+    assert "lr must be a finite real number > 0, got -1" in capsys.readouterr().err
     assert main(["--set", "learning_rate=0.1"]) == 2
     assert "allowed: model, model_kwargs" in capsys.readouterr().err
     assert main(["--config", str(tmp_path / "missing.yaml")]) == 2
@@ -330,7 +381,8 @@ def test_cli_bad_config_exits_2(tmp_path, capsys):
 
 def test_cli_missing_data_exits_2(tmp_path, capsys):
     """Training on a data set whose files are missing prints where to put them and returns 2."""
-    rc = main(["--set", "dataset=cifar10", "--set", f"data_dir={tmp_path}", "--set", "device=cpu"])
+    rc = main(["--set", "dataset=cifar10", "--set", f"data_dir={tmp_path}", "--set", "device=cpu",
+               "--output-dir", str(tmp_path / "out")])
     assert rc == 2
     assert "cifar-10-batches-py" in capsys.readouterr().err
 
@@ -355,19 +407,14 @@ def test_dataset_kwargs_are_validated_against_the_data_set():
 def test_fit_trains_on_emulated_events():
     """fit on emulated_digits feeds [T, B, 2, H, W] frames with T = time_steps and learns."""
     seen = []
-    real_build = sys.modules["qsnn.models"].build
 
-    def spy_build(name, **kw):
-        seen.append(kw)
-        return real_build(name, **kw)
+    def spy(config, info):
+        seen.append(info)
+        return config.build_model(info)
 
-    sys.modules["qsnn.models"].build = spy_build
-    try:
-        r = fit(_cfg(dataset="emulated_digits", dataset_kwargs={"upsample": 1}, epochs=2,
-                     time_steps=3, batch_size=64, model_kwargs={"widths": [8, 16]}))
-    finally:
-        sys.modules["qsnn.models"].build = real_build
-    assert seen[0]["in_channels"] == 2 and seen[0]["input_size"] == (10, 10)
+    r = fit(_cfg(dataset="emulated_digits", dataset_kwargs={"upsample": 1}, epochs=2,
+                 time_steps=3, batch_size=64, model_kwargs={"widths": [8, 16, 16]}), model_factory=spy)
+    assert seen[0].in_channels == 2 and tuple(seen[0].input_size) == (10, 10)
     assert r.test_acc > 0.3  # chance is 0.1
 
 
@@ -376,7 +423,230 @@ def test_cli_sets_dataset_kwargs_by_dotted_key(tmp_path, capsys):
     out = tmp_path / "out"
     rc = main(["--set", "dataset=emulated_digits", "--set", "dataset_kwargs.upsample=1",
                "--set", "epochs=1", "--set", "time_steps=2", "--set", "threads=1",
-               "--set", "model_kwargs.widths=[4, 8]", "--output-dir", str(out), "--no-progress"])
+               "--set", "model_kwargs.widths=[4, 8, 8]", "--output-dir", str(out), "--no-progress"])
     assert rc == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["config"]["dataset_kwargs"] == {"upsample": 1}
+
+
+# ----------------------------------------------------------------------------------------------
+# the model_factory seam, metrics.json, sign balance
+
+
+def test_model_factory_builds_the_trained_model():
+    """fit(config, model_factory=f) trains what f(config, info) returns; a non-module is refused."""
+    calls = []
+
+    def factory(config, info):
+        calls.append((config, info.num_classes, info.in_channels))
+        return TinySNN(info.num_classes, info.in_channels)
+
+    config = _cfg(epochs=1)
+    result = fit(config, model_factory=factory)
+    assert calls == [(config, 10, 1)] and isinstance(result.model, TinySNN)
+    assert len(result.test_rates) == 1 and result.history[0]["sign_balance"] == []
+    with pytest.raises(TypeError, match="must return a torch.nn.Module"):
+        fit(config, model_factory=lambda c, i: "not a model")
+    with pytest.raises(TypeError, match="model_factory must be callable"):
+        fit(config, model_factory=3)
+
+
+def test_fit_writes_config_metrics_and_model(tmp_path):
+    """output_dir receives config.yaml (a TrainConfig), model.pt (weights_only) and metrics.json with
+    the history, final and best-epoch test accuracy and the sample count of each split."""
+    config = _cfg(epochs=3, output_dir=str(tmp_path))
+    result = fit(config)
+    assert TrainConfig.from_yaml(tmp_path / "config.yaml") == config
+    state = torch.load(tmp_path / "model.pt", weights_only=True)
+    assert all(torch.equal(state["model"][k], v) for k, v in result.model.state_dict().items())
+    m = json.loads((tmp_path / "metrics.json").read_text())
+    assert m["test_acc"] == result.test_acc and 0 <= m["test_acc"] <= 1
+    accs = [r["test_acc"] for r in m["history"]]
+    assert m["best_test_acc"] == max(accs) and accs[m["best_epoch"] - 1] == max(accs)
+    loaders = get_loaders("digits", batch_size=64)
+    assert m["samples"] == {"train": len(loaders.train.dataset), "test": len(loaders.test.dataset)}
+    assert m["samples"] == {"train": 1437, "test": 360}
+    for r in m["history"]:
+        assert {"train_acc", "train_loss", "test_acc", "test_loss", "test_rates", "sign_balance"} <= set(r)
+        assert len(r["test_rates"]) == 3 and len(r["sign_balance"]) == 2  # two binary convs
+        assert all(0.9 < h <= 1.0 for h in r["sign_balance"])  # WS-DR balances the signs
+    assert {"config", "test_loss", "test_rates", "history", "device", "world_size", "checkpoint_path"} <= set(m)
+    assert not (tmp_path / ".lock").exists()
+
+
+def test_sign_balance_is_the_entropy_of_the_signs():
+    """sign_balance gives H(p) in bits for a layer with a fraction p of positive binary weights."""
+    from qsnn.train import sign_balance
+
+    model = models.build("small", 10, 1, weight_regulation=False)
+    a, b = binary_layers(model)
+    with torch.no_grad():
+        flat = a.weight.view(-1)
+        flat.fill_(-1.0)
+        flat[: flat.numel() // 4] = 1.0
+        b.weight.fill_(0.3)
+    h = -(0.25 * math.log2(0.25) + 0.75 * math.log2(0.75))
+    np.testing.assert_allclose(sign_balance(model), [h, 0.0])
+    assert sign_balance(TinySNN(10, 1)) == []
+
+
+# ----------------------------------------------------------------------------------------------
+# output locations: checked before the first epoch, held, never silently overwritten
+
+
+@pytest.fixture
+def no_data(monkeypatch):
+    """Make any data loading fail loudly, to prove a check happens before it."""
+    import qsnn.train.loop as loop
+
+    def refuse(*a, **k):
+        raise AssertionError("data were loaded before the output folders were checked")
+
+    monkeypatch.setattr(loop, "get_loaders", refuse)
+
+
+@pytest.mark.parametrize("name", ["output_dir", "checkpoint_dir"])
+def test_output_location_that_is_a_file_fails_before_training(tmp_path, no_data, name):
+    """A path that is a file, or a folder below a file, is refused at once, naming the setting."""
+    from qsnn.train import OutputFolderError
+
+    afile = tmp_path / "taken"
+    afile.write_text("x")
+    with pytest.raises(OutputFolderError, match=f"{name} {re.escape(str(afile))} is a file"):
+        fit(_cfg(**{name: str(afile)}))
+    below = afile / "sub" / "dir"
+    with pytest.raises(OutputFolderError, match=f"{name} .*cannot be created: {re.escape(str(afile))} is a file"):
+        fit(_cfg(**{name: str(below)}))
+
+
+def test_unwritable_output_folder_fails_before_training(tmp_path, no_data, monkeypatch):
+    """A folder in which no file can be created is refused at once (the write is tried, since
+    permission bits do not bind root; here the refusal of the OS is injected)."""
+    import qsnn.train.outputs as outputs
+    from qsnn.train import OutputFolderError
+
+    def refuse(*a, **k):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(outputs.tempfile, "TemporaryFile", refuse)
+    with pytest.raises(OutputFolderError, match="output_dir .* is not a writable folder \\(Permission denied\\)"):
+        fit(_cfg(output_dir=str(tmp_path / "out")))
+
+
+def test_cli_output_location_errors_exit_2(tmp_path, capsys):
+    """The command line prints the reason and returns 2 for a file where a folder should be."""
+    afile = tmp_path / "taken"
+    afile.write_text("x")
+    assert main(["--output-dir", str(afile), "--set", "epochs=1", "--no-progress"]) == 2
+    assert f"output_dir {afile} is a file" in capsys.readouterr().err
+    assert main(["--set", f"checkpoint_dir={afile}", "--output-dir", str(tmp_path / "o"),
+                 "--set", "epochs=1", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert f"checkpoint_dir {afile} is a file" in err and "epoch 1/1" not in capsys.readouterr().out
+
+
+def test_fresh_run_refuses_an_existing_checkpoint_unless_overwrite(tmp_path):
+    """resume=false never replaces an earlier last.pt (same or other configuration) unless overwrite."""
+    from qsnn.train import OutputFolderError
+
+    fit(_cfg(epochs=1, checkpoint_dir=str(tmp_path)))
+    before = (tmp_path / "last.pt").read_bytes()
+    for config in (_cfg(epochs=1, checkpoint_dir=str(tmp_path)), _cfg(epochs=1, seed=9, checkpoint_dir=str(tmp_path))):
+        with pytest.raises(OutputFolderError, match="holds the checkpoint of an earlier run.*overwrite: true"):
+            fit(config)
+    assert (tmp_path / "last.pt").read_bytes() == before
+    fit(_cfg(epochs=1, seed=9, checkpoint_dir=str(tmp_path), overwrite=True))
+    assert load_checkpoint(tmp_path / "last.pt")["config"]["seed"] == 9
+
+
+def test_fresh_run_refuses_existing_results_unless_overwrite(tmp_path, capsys):
+    """A second run into an output_dir with metrics.json stops (CLI: exit 2) unless overwrite."""
+    args = ["--set", "epochs=1", "--set", "time_steps=2", "--set", "threads=1", "--output-dir", str(tmp_path),
+            "--no-progress"]
+    assert main(args) == 0
+    first = (tmp_path / "metrics.json").read_text()
+    capsys.readouterr()
+    assert main(args + ["--set", "seed=7"]) == 2
+    assert "already holds the results of a run (metrics.json, model.pt)" in capsys.readouterr().err
+    assert (tmp_path / "metrics.json").read_text() == first
+    assert main(args + ["--set", "seed=7", "--set", "overwrite=true"]) == 0
+    assert json.loads((tmp_path / "metrics.json").read_text())["config"]["seed"] == 7
+
+
+def test_corrupt_checkpoint_on_resume_names_file_and_remedy(tmp_path):
+    """Resuming from a truncated last.pt stops with a message naming the file and what to do."""
+    from qsnn.checkpoint import CorruptCheckpointError
+
+    fit(_cfg(epochs=1, checkpoint_dir=str(tmp_path)))
+    ckpt = tmp_path / "last.pt"
+    ckpt.write_bytes(ckpt.read_bytes()[: ckpt.stat().st_size // 2])
+    with pytest.raises(CorruptCheckpointError, match=f"{re.escape(str(ckpt))}: the file is truncated.*delete it"):
+        fit(_cfg(epochs=2, checkpoint_dir=str(tmp_path), resume=True))
+
+
+_HOLDER = """
+import sys, time
+from qsnn.train import TrainConfig, fit
+def wait(record):
+    print("trained", flush=True)
+    time.sleep(120)
+fit(TrainConfig(epochs=2, batch_size=128, time_steps=2, threads=1, progress=False,
+                output_dir=sys.argv[1], checkpoint_dir=sys.argv[2]), on_epoch=wait)
+"""
+
+
+@pytest.mark.slow
+def test_second_run_on_a_held_folder_stops_and_a_dead_holders_lock_is_taken_over(tmp_path, capsys):
+    """While one process trains into output_dir / checkpoint_dir, a second run stops at once naming
+    the folder and the holder's pid; after the holder is killed its stale lock is taken over."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from qsnn._lock import FolderBusyError
+
+    out, ckpt = tmp_path / "out", tmp_path / "ckpt"
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]), OMP_NUM_THREADS="1")
+    holder = subprocess.Popen([sys.executable, "-c", _HOLDER, str(out), str(ckpt)], env=env,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "trained"  # inside its first on_epoch
+        for folder, kw in ((out, {"output_dir": str(out)}), (ckpt, {"checkpoint_dir": str(ckpt), "resume": True})):
+            with pytest.raises(FolderBusyError, match=f"{re.escape(str(folder))} is in use by process {holder.pid}"):
+                fit(_cfg(epochs=1, **kw))
+        assert main(["--output-dir", str(out), "--set", "epochs=1", "--no-progress"]) == 2
+        assert f"is in use by process {holder.pid}" in capsys.readouterr().err
+    finally:
+        holder.kill()
+        holder.wait()
+    assert (out / ".lock").exists()  # left behind by the killed process
+    result = fit(TrainConfig(epochs=2, batch_size=128, time_steps=2, threads=1, progress=False,
+                             output_dir=str(out), checkpoint_dir=str(ckpt), resume=True))
+    assert [r["epoch"] for r in result.history] == [1, 2]  # epoch 1 from the killed run's checkpoint
+    assert json.loads((out / "metrics.json").read_text())["test_acc"] == result.test_acc
+
+
+def test_fit_inside_a_caller_that_holds_the_folder(tmp_path):
+    """A caller (an experiment runner) holding output_dir may call fit on it; the lock stays the caller's."""
+    from qsnn._lock import hold_folder
+
+    with hold_folder(tmp_path, "experiment") as lock:
+        fit(_cfg(epochs=1, output_dir=str(tmp_path)))
+        assert json.loads(lock.read_text())["what"] == "experiment"
+    assert not lock.exists() and (tmp_path / "metrics.json").is_file()
+
+
+def test_python_dash_m_exits_2_on_an_unusable_output_folder(tmp_path):
+    """`python -m qsnn.train` returns exit status 2 with the reason when output_dir lies under a file."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    (tmp_path / "taken").write_text("x")
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]), OMP_NUM_THREADS="1")
+    proc = subprocess.run([sys.executable, "-m", "qsnn.train", "--output-dir", str(tmp_path / "taken" / "run"),
+                           "--no-progress"], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert f"cannot be created: {tmp_path / 'taken'} is a file" in proc.stderr
