@@ -19,9 +19,9 @@ export OMP_NUM_THREADS ?= 2
 
 NBVAL_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: setup book test unit nbval build-strict run bench refresh lock clean clean-cache
+.PHONY: setup book test unit nbval build-strict run bench refresh lock clean clean-cache data
 
-setup: $(STAMP) $(MATHJAX_DIR)/tex-chtml.js
+setup: $(STAMP) $(MATHJAX_DIR)/tex-chtml.js data
 
 $(STAMP): requirements/lock.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 11), "qsnn-book needs Python >= 3.11 (found %s); run make PYTHON=python3.11" % sys.version.split()[0]'
@@ -37,6 +37,30 @@ $(MATHJAX_DIR)/tex-chtml.js:
 	  && echo "$(MATHJAX_SHA256)  mathjax-$(MATHJAX_VERSION).tgz" | sha256sum -c --quiet - \
 	  && tar xzf mathjax-$(MATHJAX_VERSION).tgz package/es5 && cd - >/dev/null \
 	  && rm -rf $(MATHJAX_DIR) && mkdir -p $(dir $(MATHJAX_DIR)) && mv $$tmp/package/es5 $(MATHJAX_DIR) && rm -rf $$tmp
+
+# Fashion-MNIST (Xiao, Rasul & Vollgraf 2017, MIT licence): the four original IDX files, taken from
+# the Debian package dataset-fashion-mnist without root (apt-get download + dpkg -x) into the
+# ignored data/ folder. Never committed; nothing happens when the files are already there.
+FASHION_MNIST_DIR   := data/fashion-mnist
+FASHION_MNIST_FILES := train-images-idx3-ubyte.gz train-labels-idx1-ubyte.gz t10k-images-idx3-ubyte.gz t10k-labels-idx1-ubyte.gz
+FASHION_MNIST_DEB   := /usr/share/datasets/fashion-mnist
+
+data:
+	@missing=""; for f in $(FASHION_MNIST_FILES); do test -s $(FASHION_MNIST_DIR)/$$f || missing="$$missing $$f"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if command -v apt-get >/dev/null 2>&1 && command -v dpkg >/dev/null 2>&1; then \
+	  tmp=$$(mktemp -d) && ( cd $$tmp && { apt-get download dataset-fashion-mnist >/dev/null 2>&1 \
+	      || { apt-cache show dataset-fashion-mnist >/dev/null 2>&1 || apt-get update >/dev/null 2>&1; \
+	           apt-get download dataset-fashion-mnist >/dev/null 2>&1; }; } \
+	    && dpkg -x dataset-fashion-mnist_*.deb root ) \
+	  && mkdir -p $(FASHION_MNIST_DIR) \
+	  && for f in $(FASHION_MNIST_FILES); do mv $$tmp/root$(FASHION_MNIST_DEB)/$$f $(FASHION_MNIST_DIR)/$$f.part \
+	       && mv $(FASHION_MNIST_DIR)/$$f.part $(FASHION_MNIST_DIR)/$$f || exit 1; done \
+	  && rm -rf $$tmp && echo "Fashion-MNIST: $(CURDIR)/$(FASHION_MNIST_DIR)" && exit 0; \
+	  rm -rf $$tmp; \
+	fi; \
+	echo "Fashion-MNIST not found and not obtainable with apt here: put$$missing into $(CURDIR)/$(FASHION_MNIST_DIR)/"; \
+	echo "  (the four files of https://github.com/zalandoresearch/fashion-mnist, served from http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/)"
 
 book: setup
 	$(BIN)/jupyter-book build . --builder html

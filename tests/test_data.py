@@ -73,7 +73,7 @@ def test_repeat_time_repeats_frames():
 @pytest.mark.parametrize("bad", [0, -1, 2.0, True])
 def test_repeat_time_rejects_bad_T(bad):
     """repeat_time rejects T that is not an integer >= 1."""
-    with pytest.raises(ValueError, match="time_steps must be an integer >= 1"):
+    with pytest.raises(ValueError, match="time_steps must be an integer"):
         repeat_time(torch.zeros(2, 1, 2, 2), bad)
 
 
@@ -267,7 +267,7 @@ def test_cifar_unpickler_refuses_foreign_globals(tmp_path):
 
 def test_unknown_dataset_lists_names():
     """An unknown data-set name raises ValueError listing the known ones."""
-    with pytest.raises(ValueError, match="digits, mnist, cifar10, cifar100"):
+    with pytest.raises(ValueError, match="digits, mnist, fashion_mnist, cifar10, cifar100"):
         load_dataset("imagenet")
 
 
@@ -365,3 +365,73 @@ def test_dataset_info_describes_shapes():
     assert qd.dataset_info("cifar100").num_classes == 100
     assert qd.dataset_info("mnist").input_size == (28, 28)
     assert qd.dataset_info("digits").in_channels == 1 and not qd.dataset_info("digits").temporal
+
+
+# ----------------------------------------------------------------------------------------------
+# defective IDX files: each a DatasetFileError (a ValueError) naming the file
+
+
+def _mnist_with(tmp_path, name, mutate):
+    """A tiny gzip-compressed MNIST in tmp_path whose file ``name`` is rewritten by ``mutate``."""
+    _tiny_mnist(tmp_path, compress=True)
+    path = tmp_path / name
+    mutate(path)
+    return path
+
+
+def test_idx_images_of_the_wrong_size_are_refused(tmp_path):
+    """27x28 images in the image file: refused, naming the file and the expected size."""
+    path = _mnist_with(tmp_path, "train-images-idx3-ubyte.gz", lambda p: _write_idx(
+        p, np.zeros((5, 27, 28), np.uint8), compress=True))
+    with pytest.raises(qd.DatasetFileError, match=r"uint8 \[N, 28, 28\]") as err:
+        load_dataset("mnist", tmp_path, "train")
+    assert str(path) in str(err.value)
+
+
+def test_idx_labels_out_of_range_are_refused(tmp_path):
+    """A label 10 in MNIST's label file: refused, naming the file, the index and the value."""
+    path = _mnist_with(tmp_path, "t10k-labels-idx1-ubyte.gz", lambda p: _write_idx(
+        p, np.array([1, 2, 10], np.uint8), compress=True))
+    with pytest.raises(qd.DatasetFileError, match="outside 0..9") as err:
+        load_dataset("mnist", tmp_path, "test")
+    assert str(path) in str(err.value) and "index 2: 10" in str(err.value)
+
+
+def test_idx_truncated_gzip_is_refused(tmp_path):
+    """A .gz cut short (interrupted download): a clear error naming the file, no EOFError."""
+    path = _mnist_with(tmp_path, "train-images-idx3-ubyte.gz",
+                       lambda p: p.write_bytes(p.read_bytes()[:-40]))
+    with pytest.raises(qd.DatasetFileError, match="not a complete gzip file") as err:
+        load_dataset("mnist", tmp_path, "train")
+    assert str(path) in str(err.value) and err.value.__cause__ is None
+
+
+def test_idx_corrupt_gzip_is_refused(tmp_path):
+    """A .gz with flipped bytes in the middle: a clear error naming the file, no zlib error."""
+    def corrupt(p):
+        raw = bytearray(p.read_bytes())
+        for i in range(20, len(raw) - 20, 7):
+            raw[i] ^= 0xFF
+        p.write_bytes(bytes(raw))
+
+    path = _mnist_with(tmp_path, "train-labels-idx1-ubyte.gz", corrupt)
+    with pytest.raises(qd.DatasetFileError) as err:
+        load_dataset("mnist", tmp_path, "train")
+    assert str(path) in str(err.value)
+
+
+def test_idx_not_gzip_at_all_is_refused(tmp_path):
+    """A .gz that is not gzip (an HTML error page saved under the name): refused, naming it."""
+    path = _mnist_with(tmp_path, "t10k-images-idx3-ubyte.gz",
+                       lambda p: p.write_bytes(b"<html>404</html>"))
+    with pytest.raises(qd.DatasetFileError) as err:
+        load_dataset("mnist", tmp_path, "test")
+    assert str(path) in str(err.value)
+
+
+def test_idx_images_and_labels_of_other_lengths_are_refused(tmp_path):
+    """5 images but 4 labels: refused, naming both files."""
+    _mnist_with(tmp_path, "train-labels-idx1-ubyte.gz", lambda p: _write_idx(
+        p, np.zeros(4, np.uint8), compress=True))
+    with pytest.raises(qd.DatasetFileError, match="5 images in .* 4 labels in"):
+        load_dataset("mnist", tmp_path, "train")

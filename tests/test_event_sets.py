@@ -20,6 +20,9 @@ from qsnn.data.event_sets import (
 )
 from qsnn.data.events import EmulatedDigits, ToFrames
 
+# The tiny recorded sets written by the tests hold a few samples of each split on purpose.
+PART = {"allow_incomplete": True}
+
 # ---------------------------------------------------------------- options and descriptions
 
 
@@ -180,7 +183,7 @@ def test_event_frames_rejects_non_callable_transform():
 def test_nmnist_frames_from_real_format(tmp_path, no_network):
     """A tiny N-MNIST in its on-disk format loads as frames holding every event, with labels."""
     written = tiny_nmnist(tmp_path / "NMNIST")
-    ds = load_dataset("nmnist", tmp_path, "train", time_steps=3)
+    ds = load_dataset("nmnist", tmp_path, "train", time_steps=3, dataset_kwargs=PART)
     assert len(ds) == 4
     labels = sorted(ds[i][1] for i in range(4))
     assert labels == [3, 3, 7, 7]
@@ -194,7 +197,7 @@ def test_nmnist_trains_through_get_loaders(tmp_path, no_network):
     tiny_nmnist(tmp_path / "NMNIST", folder="Train")
     tiny_nmnist(tmp_path / "NMNIST", folder="Test", seed=1)
     loaders = get_loaders("nmnist", tmp_path, batch_size=4, time_steps=2,
-                          dataset_kwargs={"frame_size": 16})
+                          dataset_kwargs={"frame_size": 16, **PART})
     x, y = next(iter(loaders.train))
     assert tuple(x.shape) == (4, 2, 2, 16, 16) and loaders.info.input_size == (16, 16)
 
@@ -203,10 +206,10 @@ def test_dvsgesture_frames_resized_to_48(tmp_path, no_network):
     """DVS Gesture (128x128) frames resize to 48x48 as in the VGGSNN recipe."""
     tiny_dvsgesture(tmp_path / "DVSGesture")
     ds = load_dataset("dvsgesture", tmp_path, "test", time_steps=10,
-                      dataset_kwargs={"frame_size": 48})
+                      dataset_kwargs={"frame_size": 48, **PART})
     x, y = ds[0]
     assert tuple(x.shape) == (10, 2, 48, 48) and y in (0, 4)
-    full = load_dataset("dvsgesture", tmp_path, "test", time_steps=10)[0][0]
+    full = load_dataset("dvsgesture", tmp_path, "test", time_steps=10, dataset_kwargs=PART)[0][0]
     assert full.sum().item() == 200
     # antialiased bilinear downsampling averages: the total shrinks by about the area ratio
     assert 0.5 < x.sum().item() / (200 * (48 / 128) ** 2) < 2.0
@@ -216,7 +219,7 @@ def test_cifar10dvs_from_aedat4_files_trains_at_48x48(tmp_path, no_network):
     """CIFAR10-DVS written as AEDAT 4 files: 90/10 split per class, T = 10 frames of 2x48x48."""
     pytest.importorskip("aedat")
     written = tiny_cifar10dvs(tmp_path / "CIFAR10DVS")
-    full = load_dataset("cifar10dvs", tmp_path, "test", time_steps=10)
+    full = load_dataset("cifar10dvs", tmp_path, "test", time_steps=10, dataset_kwargs=PART)
     assert len(full) == 2  # one of ten recordings per class is held out
     for i in range(len(full)):
         x, y = full[i]
@@ -226,7 +229,7 @@ def test_cifar10dvs_from_aedat4_files_trains_at_48x48(tmp_path, no_network):
     expected = ToFrames((128, 128, 2), 10)(np.rec.fromarrays([xs, ys, t, on], names="x,y,t,p"))
     assert_array_equal(full[0][0].numpy(), expected)
     loaders = get_loaders("cifar10dvs", tmp_path, batch_size=6, time_steps=10,
-                          dataset_kwargs={"frame_size": 48})
+                          dataset_kwargs={"frame_size": 48, **PART})
     x, y = next(iter(loaders.train))
     assert len(loaders.train.dataset) == 18 and tuple(x.shape) == (6, 10, 2, 48, 48)
     assert loaders.info.input_size == (48, 48)
@@ -249,6 +252,54 @@ def test_recorded_frames_pickle_for_loader_workers(tmp_path, no_network):
     import pickle
 
     tiny_nmnist(tmp_path / "NMNIST")
-    ds = load_dataset("nmnist", tmp_path, "train", time_steps=2)
+    ds = load_dataset("nmnist", tmp_path, "train", time_steps=2, dataset_kwargs=PART)
     again = pickle.loads(pickle.dumps(ds))
     assert len(again) == 4 and torch.equal(again[1][0], ds[1][0])
+
+
+# ---------------------------------------------------------------- incomplete recorded sets
+
+
+def test_partial_nmnist_is_refused_naming_what_is_missing(tmp_path, no_network):
+    """An N-MNIST folder with 4 of 60,000 training files (an interrupted extraction) is refused:
+    the message names the counts per digit and how to recover."""
+    tiny_nmnist(tmp_path / "NMNIST")
+    with pytest.raises(qd.DatasetIncompleteError) as err:
+        load_dataset("nmnist", tmp_path, "train", time_steps=2)
+    msg = str(err.value)
+    assert "4 of 60000 training samples" in msg and "digit 3: 2 of 6131" in msg
+    assert str(tmp_path / "NMNIST") in msg and "allow_incomplete" in msg
+    assert isinstance(err.value, DatasetNotFoundError)
+
+
+def test_partial_dvsgesture_is_refused(tmp_path, no_network):
+    """DVS Gesture with 2 of its 264 test recordings is refused with the counts."""
+    tiny_dvsgesture(tmp_path / "DVSGesture")
+    with pytest.raises(qd.DatasetIncompleteError, match="2 of 264 test samples"):
+        load_dataset("dvsgesture", tmp_path, "test", time_steps=2)
+
+
+def test_partial_cifar10dvs_is_refused_per_class(tmp_path, no_network):
+    """CIFAR10-DVS with 10 recordings in two class folders is refused, naming the classes."""
+    pytest.importorskip("aedat")
+    tiny_cifar10dvs(tmp_path / "CIFAR10DVS")
+    with pytest.raises(qd.DatasetIncompleteError) as err:
+        load_dataset("cifar10dvs", tmp_path, "train", time_steps=2)
+    assert "20 of 10000 recordings" in str(err.value) and "airplane: 10 of 1000" in str(err.value)
+    assert "bird: 0 of 1000" in str(err.value)
+
+
+def test_complete_split_is_accepted(tmp_path, no_network, monkeypatch):
+    """A split with as many samples as the complete set (here: the sizes made small) loads."""
+    from qsnn.data import tonic_offline
+
+    tiny_dvsgesture(tmp_path / "DVSGesture")
+    monkeypatch.setitem(tonic_offline.RECORDED_SIZES, "dvsgesture", {"train": 1077, "test": 2})
+    assert len(load_dataset("dvsgesture", tmp_path, "test", time_steps=2)) == 2
+
+
+def test_allow_incomplete_must_be_a_bool():
+    """allow_incomplete is checked like every option."""
+    with pytest.raises(ValueError, match="allow_incomplete"):
+        check_dataset_kwargs("nmnist", {"allow_incomplete": "yes"})
+    assert check_dataset_kwargs("nmnist", None)["allow_incomplete"] is False

@@ -13,7 +13,9 @@ from hypothesis.extra.numpy import arrays
 from numpy.testing import assert_allclose, assert_array_equal
 
 from _event_files import no_network, tiny_nmnist  # noqa: F401 (no_network: a fixture)
+from qsnn.data import emulator as EM
 from qsnn.data import events as E
+from qsnn.data import tonic_offline as TO
 from qsnn.data.digits import load_digits_arrays
 from qsnn.data.events import (
     DATASET_NAMES,
@@ -104,7 +106,7 @@ def test_multiple_crossings_one_event_each_at_interpolated_times():
     """A jump of log(1 + eps) - log(eps) in one step gives floor(jump / C) events at the crossings."""
     eps, C, dt = 0.1, 0.15, 1000
     L = np.log(np.array([eps, 1 + eps]))[None, :, None]
-    img, pix, t, p = E._dvs_events(L, np.array([0, dt]), np.array([C]))
+    img, pix, t, p = EM._dvs_events(L, np.array([0, dt]), np.array([C]))
     n = int(np.floor((L[0, 1, 0] - L[0, 0, 0]) / C))
     assert n == 15 and t.size == n and np.all(p == 1)
     expected = np.ceil(np.arange(1, n + 1) * C / (L[0, 1, 0] - L[0, 0, 0]) * dt)
@@ -134,7 +136,7 @@ def _reference_dvs(L, t_steps, C):
 def test_vectorised_model_matches_plain_loop(L, C):
     """The vectorised pixel model gives the same events as a plain per-pixel loop."""
     t_steps = np.arange(L.shape[0]) * 1000
-    _, pix, t, p = E._dvs_events(L[None], t_steps, np.full(L.shape[1], C))
+    _, pix, t, p = EM._dvs_events(L[None], t_steps, np.full(L.shape[1], C))
     got = sorted(zip(pix.tolist(), t.tolist(), p.tolist(), strict=True))
     ref = _reference_dvs(L, t_steps, C)
     assert got == ref
@@ -411,7 +413,7 @@ def test_emulated_digits_full_dataset_statistics():
 def test_nmnist_extracted_folder_reads_through_tonic(tmp_path, no_network):
     """A tiny N-MNIST in tonic's extracted layout loads with labels, events and ToFrame."""
     written = tiny_nmnist(tmp_path / "NMNIST")
-    ds = load_event_dataset("nmnist", tmp_path, train=True)
+    ds = load_event_dataset("nmnist", tmp_path, train=True, allow_incomplete=True)
     assert len(ds) == 4 and sorted(ds.targets) == [3, 3, 7, 7]
     for i, path in enumerate(ds.data):
         events, label = ds[i]
@@ -420,7 +422,7 @@ def test_nmnist_extracted_folder_reads_through_tonic(tmp_path, no_network):
         assert_array_equal(events["x"], x)
         assert_array_equal(events["t"], t)
         assert_array_equal(events["p"], p)
-    framed = load_event_dataset("nmnist", tmp_path, transform=tt.ToFrame(
+    framed = load_event_dataset("nmnist", tmp_path, allow_incomplete=True, transform=tt.ToFrame(
         sensor_size=tonic.datasets.NMNIST.sensor_size, n_time_bins=5))
     assert framed[0][0].shape == (5, 2, 34, 34)
 
@@ -433,7 +435,8 @@ def test_nmnist_archive_is_extracted_without_network(tmp_path, no_network):
     with zipfile.ZipFile(tmp_path / "NMNIST" / "test.zip", "w") as z:
         for f in sorted(src.rglob("*.bin")):
             z.write(f, f.relative_to(src).as_posix())
-    ds = load_event_dataset("nmnist", tmp_path, train=False, verify_md5=False)
+    ds = load_event_dataset("nmnist", tmp_path, train=False, verify_md5=False,
+                            allow_incomplete=True)
     assert len(ds) == 4 and (tmp_path / "NMNIST" / "Test" / "3" / "00000.bin").is_file()
 
 
@@ -467,7 +470,7 @@ def test_dvsgesture_extracted_folder_reads_through_tonic(tmp_path, no_network):
     d.mkdir(parents=True)
     for label in (0, 4):
         np.save(d / f"{label}.npy", np.array([[1, 2, 1, 5], [3, 4, 0, 9]], dtype=np.int64))
-    ds = load_event_dataset("dvsgesture", tmp_path, train=False)
+    ds = load_event_dataset("dvsgesture", tmp_path, train=False, allow_incomplete=True)
     assert sorted(ds.targets) == [0, 4]
     events, _ = ds[0]
     assert_array_equal(events["t"], [5000, 9000])
@@ -487,7 +490,7 @@ def test_shd_h5_reads_through_tonic(tmp_path, no_network):
         f["labels"] = np.array([1, 19], dtype=np.uint8)
         f["extra/keys"] = np.array([b"a", b"b"])
         f["extra/speaker"] = np.array([0, 1])
-    ds = load_event_dataset("shd", tmp_path, train=False)
+    ds = load_event_dataset("shd", tmp_path, train=False, allow_incomplete=True)
     events, label = ds[0]
     assert label == 1 and len(ds) == 2
     assert_array_equal(events["x"], [3, 699])
@@ -498,8 +501,8 @@ def test_cifar10dvs_without_aedat_names_the_package(tmp_path, no_network, monkey
     """CIFAR10-DVS files present but no `aedat` package: ImportError naming it."""
     (tmp_path / "CIFAR10DVS" / "airplane").mkdir(parents=True)
     (tmp_path / "CIFAR10DVS" / "airplane" / "0.aedat4").write_bytes(b"")
-    real = E.importlib.util.find_spec
-    monkeypatch.setattr(E.importlib.util, "find_spec",
+    real = TO.importlib.util.find_spec
+    monkeypatch.setattr(TO.importlib.util, "find_spec",
                         lambda n, *a: None if n == "aedat" else real(n, *a))
     with pytest.raises(ImportError, match="aedat"):
         load_event_dataset("cifar10dvs", tmp_path)
@@ -515,7 +518,7 @@ def test_cifar10dvs_split_is_ninety_ten_per_class():
         def __getitem__(self, i):
             return self.data[i], self.targets[i]
 
-    tr, te = E._cifar10dvs_split(Fake(), True), E._cifar10dvs_split(Fake(), False)
+    tr, te = TO._cifar10dvs_split(Fake(), True), TO._cifar10dvs_split(Fake(), False)
     assert len(tr) == 36 and len(te) == 4
     assert [te[i][0] for i in range(4)] == ["a/0018.aedat4", "a/0019.aedat4",
                                             "b/0018.aedat4", "b/0019.aedat4"]

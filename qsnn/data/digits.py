@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import DatasetInfo
+from .info import DatasetInfo
 
 __all__ = ["DIGITS_INFO", "DIGITS_TEST_SIZE", "DIGITS_SPLIT_SEED", "load_digits_arrays"]
 
@@ -19,7 +19,8 @@ DIGITS_TEST_SIZE = 360
 DIGITS_SPLIT_SEED = 0
 
 DIGITS_INFO = DatasetInfo(
-    name="digits", num_classes=10, in_channels=1, input_size=(8, 8), mean=(0.0,), std=(1.0,)
+    name="digits", num_classes=10, in_channels=1, input_size=(8, 8), mean=(0.0,), std=(1.0,),
+    class_names=tuple(str(d) for d in range(10)),
 )
 
 

@@ -2,22 +2,23 @@
 
 The training loop of Part II (Wei et al., Q-SNNs, ACM MM 2024, doi:10.1145/3664647.3681186;
 DVS-CIFAR10 with VGG-11 / VGGSNN at 48x48, T = 10) takes temporal samples as frame sequences. This
-module turns the event data sets of :mod:`qsnn.data.events` into such samples for the registry of
-:mod:`qsnn.data`:
+module turns the event data sets into such samples for the registry of :mod:`qsnn.data`:
 
 ``"emulated_digits"``
-    The scikit-learn digits recorded by the event-camera emulator (:class:`~qsnn.data.events.
-    EmulatedDigits`), 10 classes, sensor 20x20 by default. Emulated once per (emulator options,
-    split) and binned once per T: the whole split is held in memory as one tensor.
+    The scikit-learn digits recorded by the event-camera emulator
+    (:class:`~qsnn.data.emulated_digits.EmulatedDigits`), 10 classes, sensor 20x20 by default.
+    Emulated once per (emulator options, split) and binned once per T into
+    :data:`FRAME_CACHE`; each data set holds its own copy of the split as one tensor.
 ``"nmnist"``, ``"dvsgesture"``, ``"cifar10dvs"``
-    The recorded data sets through tonic's own classes (:func:`~qsnn.data.events.load_event_dataset`,
-    never downloading), framed sample by sample; ``frame_size`` resizes the frames (48 for the
+    The recorded data sets through tonic's own classes
+    (:func:`~qsnn.data.tonic_offline.load_event_dataset`, never downloading, refusing incomplete
+    splits), framed sample by sample; ``frame_size`` resizes the frames (48 for the
     VGGSNN / VGG-11 runs on CIFAR10-DVS). SHD (700 audio channels) is readable through
-    :func:`~qsnn.data.events.load_event_dataset` but is not an image and is not registered here.
+    :func:`~qsnn.data.tonic_offline.load_event_dataset` but is not an image and is not registered here.
 
 Framing: optional background-activity filter ``tonic.transforms.Denoise(filter_time=denoise_us)``
 (an event survives when a neighbouring pixel fired within ``denoise_us`` before it), then
-:class:`~qsnn.data.events.ToFrames`: T equal time bins, event counts per polarity. The emulated
+:class:`~qsnn.data.frames.ToFrames`: T equal time bins, event counts per polarity. The emulated
 digits use the fixed window [0, duration_us) so that bin k means the same time in every sample;
 recorded data use each sample's own span from first to last event. Frames hold raw counts
 (float32); the first convolution and its BatchNorm set the scale.
@@ -25,7 +26,6 @@ recorded data use each sample's own span from first to last event. Frames hold r
 
 from __future__ import annotations
 
-import functools
 import numbers
 from typing import Any, Callable, Mapping
 
@@ -34,37 +34,40 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-from . import events as _ev
-from ._common import DatasetInfo
+from .._validation import check_bool, check_choice, check_int
+from .cache import DataCache
+from .digits import DIGITS_SPLIT_SEED
+from .emulated_digits import DIGITS_EMULATOR_DEFAULTS, EmulatedDigits
+from .emulator import emulated_sensor_size, resolve_path, validate_settings
+from .event_format import check_seed, check_sensor_size
+from .frames import frame_transform
+from .info import DatasetInfo
+from .tonic_offline import RECORDED_SIZES, load_event_dataset
+from .vision import CIFAR10_CLASSES
 
 __all__ = [
     "EVENT_DATASET_OPTIONS",
     "EVENT_DATASET_NAMES",
+    "EVENT_SPLIT_SIZES",
     "EventFrames",
+    "FRAME_CACHE",
     "check_event_options",
     "event_dataset_info",
     "frame_transform",
     "load_event_frames",
 ]
 
-_EMULATOR_DEFAULTS: dict[str, Any] = {
-    "contrast_threshold": 0.15,
-    "path": "saccades",
-    "duration_us": 300_000,
-    "steps": None,
-    "upsample": 2.0,
-    "log_eps": 0.1,
-    "noise_rate_hz": 0.0,
-    "threshold_sigma": 0.0,
+_EMULATED_DEFAULTS: dict[str, Any] = {
+    **DIGITS_EMULATOR_DEFAULTS,
     "emulator_seed": None,
-    "split_seed": 0,
-    "sensor_size": None,
+    "split_seed": DIGITS_SPLIT_SEED,
     "denoise_us": None,
 }
-_RECORDED_DEFAULTS: dict[str, Any] = {"denoise_us": None, "frame_size": None, "verify_md5": True}
+_RECORDED_DEFAULTS: dict[str, Any] = {"denoise_us": None, "frame_size": None, "verify_md5": True,
+                                      "allow_incomplete": False}
 
 EVENT_DATASET_OPTIONS: dict[str, dict[str, Any]] = {
-    "emulated_digits": _EMULATOR_DEFAULTS,
+    "emulated_digits": _EMULATED_DEFAULTS,
     "nmnist": {**_RECORDED_DEFAULTS, "first_saccade_only": False},
     "dvsgesture": dict(_RECORDED_DEFAULTS),
     "cifar10dvs": dict(_RECORDED_DEFAULTS),
@@ -77,11 +80,17 @@ emulated_digits: the options of :func:`~qsnn.data.events.emulate_events` (``cont
 threshold mismatch and background noise; None: the run's seed) and ``denoise_us``.
 Recorded sets: ``denoise_us`` (None: no filter), ``frame_size`` (None: the sensor's size; an int
 or (H, W): bilinear resize with antialiasing, as ``torchvision.transforms.Resize`` in the VGGSNN
-recipe), ``verify_md5`` of an archive before extracting it, and for N-MNIST
-``first_saccade_only``.
+recipe), ``verify_md5`` of an archive before extracting it, ``allow_incomplete`` (accept fewer
+samples than the complete split; off by default), and for N-MNIST ``first_saccade_only``.
 """
 
 EVENT_DATASET_NAMES = tuple(EVENT_DATASET_OPTIONS)
+
+EVENT_SPLIT_SIZES: dict[str, dict[str, int]] = {
+    "emulated_digits": {"train": 1_437, "test": 360},
+    **{n: RECORDED_SIZES[n] for n in ("nmnist", "dvsgesture", "cifar10dvs")},
+}
+"""Samples per split of each complete event data set."""
 
 # Classes and tonic sensor size (W, H, P) of the recorded sets.
 _RECORDED = {
@@ -90,15 +99,19 @@ _RECORDED = {
     "cifar10dvs": (10, (128, 128, 2)),
 }
 _DIGIT_SHAPE = (8, 8)
+_CLASS_NAMES = {
+    "emulated_digits": tuple(str(d) for d in range(10)),
+    "nmnist": tuple(str(d) for d in range(10)),
+    # tonic.datasets.DVSGesture.classes
+    "dvsgesture": ("Hand clapping", "Right hand wave", "Left hand wave", "Right arm cw",
+                   "Right arm ccw", "Left arm cw", "Left arm ccw", "Arm roll", "Air drums",
+                   "Air guitar", "Other gestures"),
+    "cifar10dvs": CIFAR10_CLASSES,
+}
 
 
-# ---------------------------------------------------------------------------------------------
-# options
-# ---------------------------------------------------------------------------------------------
 def _int_at_least(name: str, value: Any, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"dataset_kwargs[{name!r}] must be an integer >= {low}, got {value!r}")
-    return int(value)
+    return check_int(f"dataset_kwargs[{name!r}]", value, min=low)
 
 
 def _frame_size(value: Any) -> tuple[int, int] | None:
@@ -162,7 +175,7 @@ def check_event_options(name: str, options: Mapping[str, Any] | None) -> dict[st
         opts["denoise_us"] = _int_at_least("denoise_us", opts["denoise_us"], 1)
     if name == "emulated_digits":
         try:
-            values = _ev._validated_options(
+            values = validate_settings(
                 opts["contrast_threshold"], opts["duration_us"], opts["steps"], opts["upsample"],
                 opts["log_eps"], opts["noise_rate_hz"], opts["threshold_sigma"],
             )
@@ -170,14 +183,14 @@ def check_event_options(name: str, options: Mapping[str, Any] | None) -> dict[st
                     "noise_rate_hz", "threshold_sigma")
             opts.update(zip(keys, values))
             if not isinstance(opts["path"], str):
-                opts["path"] = _hashable(_ev._waypoints(opts["path"], (1, 1)).tolist())
+                opts["path"] = _hashable(resolve_path(opts["path"], (1, 1)).tolist())
             else:
-                _ev._waypoints(opts["path"], (1, 1))
+                resolve_path(opts["path"], (1, 1))
             if opts["sensor_size"] is not None:
-                w, h, _ = _ev._check_sensor_size(opts["sensor_size"])
+                w, h, _ = check_sensor_size(opts["sensor_size"])
                 opts["sensor_size"] = (w, h)
             if opts["emulator_seed"] is not None:
-                opts["emulator_seed"] = _hashable(_ev._check_seed(opts["emulator_seed"]))
+                opts["emulator_seed"] = _hashable(check_seed(opts["emulator_seed"]))
         except ValueError as exc:
             raise ValueError(f"dataset_kwargs of 'emulated_digits': {exc}") from exc
         opts["split_seed"] = _int_at_least("split_seed", opts["split_seed"], 0)
@@ -188,15 +201,15 @@ def check_event_options(name: str, options: Mapping[str, Any] | None) -> dict[st
             )
     else:
         opts["frame_size"] = _frame_size(opts["frame_size"])
-        for key in ("verify_md5", "first_saccade_only"):
-            if key in opts and not isinstance(opts[key], bool):
-                raise ValueError(f"dataset_kwargs[{key!r}] must be true or false, got {opts[key]!r}")
+        for key in ("verify_md5", "allow_incomplete", "first_saccade_only"):
+            if key in opts:
+                check_bool(f"dataset_kwargs[{key!r}]", opts[key])
     return opts
 
 
 def _sensor_size(name: str, opts: dict) -> tuple[int, int, int]:
     if name == "emulated_digits":
-        return _ev.emulated_sensor_size(
+        return emulated_sensor_size(
             _DIGIT_SHAPE, path=opts["path"], upsample=opts["upsample"], sensor_size=opts["sensor_size"]
         )
     return _RECORDED[name][1]
@@ -227,66 +240,7 @@ def event_dataset_info(name: str, options: Mapping[str, Any] | None = None) -> D
     size = (h, w) if opts.get("frame_size") is None else opts["frame_size"]
     classes = 10 if name == "emulated_digits" else _RECORDED[name][0]
     return DatasetInfo(name=name, num_classes=classes, in_channels=p, input_size=size,
-                       temporal=True)
-
-
-# ---------------------------------------------------------------------------------------------
-# frames
-# ---------------------------------------------------------------------------------------------
-def frame_transform(sensor_size, n_time_bins: int, duration_us: int | None = None,
-                    denoise_us: int | None = None) -> Callable[[np.ndarray], np.ndarray]:
-    """The tonic transform from an event stream to frames [T, P, H, W] (float32 counts).
-
-    ``tonic.transforms.Denoise(filter_time=denoise_us)`` (left out when ``denoise_us`` is None),
-    then :class:`~qsnn.data.events.ToFrames`. ToFrames is used instead of
-    ``tonic.transforms.ToFrame`` because it counts every event once, bins a fixed window when
-    ``duration_us`` is given and returns zeros for an empty stream (which a strong filter can
-    leave); the steps are chained here rather than by ``tonic.transforms.Compose``, which stops
-    at an empty stream and would hand back events instead of frames.
-
-    Parameters
-    ----------
-    sensor_size : tuple
-        (W, H, P), tonic's convention.
-    n_time_bins : int
-        T >= 1.
-    duration_us : int or None
-        Fixed window [0, duration_us) for the bins; None: each stream's own span.
-    denoise_us : int or None
-        ``filter_time`` of tonic's background-activity filter in microseconds; None: no filter.
-
-    Returns
-    -------
-    callable
-        events -> np.ndarray float32 [T, P, H, W].
-    """
-    tt = _ev._import_tonic().transforms
-
-    steps = []
-    if denoise_us is not None:
-        steps.append(tt.Denoise(filter_time=_int_at_least("denoise_us", denoise_us, 1)))
-    steps.append(_ev.ToFrames(sensor_size, n_time_bins, duration_us))
-    return _Chain(tuple(steps))
-
-
-class _Chain:
-    """Event-to-event filters, then one event-to-frames step that always runs.
-
-    An empty stream skips the filters (tonic's Denoise fails on it; empty stays empty) and still
-    becomes zero frames (``tonic.transforms.Compose`` would stop and return the events).
-    """
-
-    def __init__(self, steps):
-        self.steps = steps
-
-    def __call__(self, events):
-        for step in self.steps[:-1]:
-            if len(events):
-                events = step(events)
-        return self.steps[-1](events)
-
-    def __repr__(self):
-        return " -> ".join(map(repr, self.steps))
+                       temporal=True, class_names=_CLASS_NAMES[name])
 
 
 def _resize(frames: torch.Tensor, size: tuple[int, int] | None) -> torch.Tensor:
@@ -302,13 +256,16 @@ class EventFrames(Dataset):
     ----------
     events : sequence
         Indexable, ``len()``, items ``(event stream, label)`` (a tonic data set, an
-        :class:`~qsnn.data.events.EmulatedDigits`, ...).
+        :class:`~qsnn.data.emulated_digits.EmulatedDigits`, ...).
     transform : callable
-        Event stream -> frames [T, P, H', W'] (:func:`frame_transform`).
+        Event stream -> frames [T, P, H', W'] (:func:`~qsnn.data.frames.frame_transform`).
     frame_size : tuple of int or None
         (H, W) to resize the frames to (bilinear, antialiased), None: keep.
     precompute : bool
         Convert every sample once now and keep all frames in memory (small data sets).
+    frames : (numpy.ndarray, numpy.ndarray) or None
+        Frames [N, T, P, H, W] and labels [N] already converted (copied here); implies
+        ``precompute``.
 
     Notes
     -----
@@ -317,38 +274,57 @@ class EventFrames(Dataset):
     """
 
     def __init__(self, events, transform: Callable, frame_size: tuple[int, int] | None = None,
-                 precompute: bool = False) -> None:
+                 precompute: bool = False, frames: tuple[np.ndarray, np.ndarray] | None = None
+                 ) -> None:
         if not callable(transform):
             raise ValueError(f"transform must be callable, got {transform!r}")
         self.events, self.transform, self.frame_size = events, transform, frame_size
         self._frames = self._labels = None
-        if precompute:
-            xs, ys = zip(*(self._convert(i) for i in range(len(events))), strict=True)
-            self._frames = torch.stack(xs)
-            self._labels = torch.tensor(ys, dtype=torch.int64)
+        if frames is None and precompute:
+            frames = self.convert_all()
+        if frames is not None:
+            self._frames = torch.tensor(frames[0], dtype=torch.float32)
+            self._labels = torch.tensor(frames[1], dtype=torch.int64)
+
+    def convert_all(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every sample converted: frames [N, T, P, H, W] float32 and labels [N] int64."""
+        xs, ys = zip(*(self._convert(i) for i in range(len(self.events))), strict=True)
+        return torch.stack(xs).numpy(), np.asarray(ys, dtype=np.int64)
 
     def _convert(self, index: int) -> tuple[torch.Tensor, int]:
         stream, label = self.events[index]
         x = torch.from_numpy(np.ascontiguousarray(self.transform(stream), dtype=np.float32))
         return _resize(x, self.frame_size), int(label)
 
+    def tensors(self) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """All frames and labels as tensors when precomputed (None otherwise); see
+        :class:`~qsnn.data.loaders.TensorBatches`."""
+        if self._frames is None:
+            return None
+        return self._frames, self._labels
+
     def __len__(self) -> int:
         return len(self.events)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         if self._frames is not None:
-            return self._frames[index], int(self._labels[index])
+            return self._frames[index].clone(), int(self._labels[index])
         return self._convert(index)
 
 
-@functools.lru_cache(maxsize=4)
+FRAME_CACHE = DataCache("emulated digit frames", max_entries=4)
+"""Binned frames of the emulated digits per (split, options, T), read-only."""
+
+
 def _emulated_frames(train: bool, key: tuple, time_steps: int) -> EventFrames:
     opts = dict(key)
     seed = opts.pop("emulator_seed")
     denoise_us = opts.pop("denoise_us")
-    ds = _ev.EmulatedDigits(train=train, seed=seed, **opts)
+    ds = EmulatedDigits(train=train, seed=seed, **opts)
     transform = frame_transform(ds.sensor_size, time_steps, ds.duration_us, denoise_us)
-    return EventFrames(ds, transform, precompute=True)
+    frames = FRAME_CACHE.get((train, key, time_steps),
+                             lambda: EventFrames(ds, transform).convert_all())
+    return EventFrames(ds, transform, frames=frames)
 
 
 def load_event_frames(name: str, data_dir, split: str, *, time_steps: int, seed: int = 0,
@@ -379,17 +355,19 @@ def load_event_frames(name: str, data_dir, split: str, *, time_steps: int, seed:
         Bad name, split, T or options.
     DatasetNotFoundError
         A recorded data set missing under ``data_dir`` (the message names files and folder).
+    DatasetIncompleteError
+        Fewer samples than the complete split, unless ``allow_incomplete``.
     """
     opts = check_event_options(name, options)
-    if split not in ("train", "test"):
-        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    check_choice("split", split, ("train", "test"))
     time_steps = _int_at_least("time_steps", time_steps, 1)
     if name == "emulated_digits":
         if opts["emulator_seed"] is None:
             opts["emulator_seed"] = _int_at_least("seed", seed, 0)
         return _emulated_frames(split == "train", tuple(sorted(opts.items())), time_steps)
     extra = {"first_saccade_only": opts["first_saccade_only"]} if name == "nmnist" else {}
-    events = _ev.load_event_dataset(name, data_dir, train=split == "train",
-                                    verify_md5=opts["verify_md5"], **extra)
+    events = load_event_dataset(name, data_dir, train=split == "train",
+                                verify_md5=opts["verify_md5"],
+                                allow_incomplete=opts["allow_incomplete"], **extra)
     transform = frame_transform(_RECORDED[name][1], time_steps, None, opts["denoise_us"])
     return EventFrames(events, transform, frame_size=opts["frame_size"])

@@ -1,4 +1,5 @@
-"""Readers for MNIST (IDX files) and CIFAR-10/100 (the "python version" pickled batches).
+"""Readers for MNIST and Fashion-MNIST (IDX files) and CIFAR-10/100 (the "python version" pickled
+batches).
 
 Nothing is downloaded: the files are read from a folder the user provides. A missing or
 incomplete folder raises :class:`~qsnn.data.DatasetNotFoundError` (a ``FileNotFoundError``)
@@ -12,7 +13,6 @@ bytes use); any other global in the file makes loading fail before anything is e
 from __future__ import annotations
 
 import codecs
-import gzip
 import io
 import os
 import pickle
@@ -22,21 +22,58 @@ import numpy as np
 import numpy._core.multiarray as _np_multiarray
 import numpy._core.numeric as _np_numeric
 
-from ._common import DatasetInfo, DatasetNotFoundError
+from .cache import DataCache, file_key
+from .idx import read_idx, read_idx_split
+from .info import DatasetInfo, DatasetNotFoundError
 
 __all__ = [
     "MNIST_INFO",
+    "CIFAR10_CLASSES",
+    "CIFAR100_CLASSES",
+    "FASHION_MNIST_INFO",
+    "FASHION_MNIST_CLASSES",
+    "FASHION_MNIST_DEBIAN_DIR",
     "CIFAR10_INFO",
     "CIFAR100_INFO",
     "read_idx",
     "load_mnist_arrays",
+    "load_fashion_mnist_arrays",
+    "fashion_mnist_folders",
     "load_cifar_arrays",
     "safe_unpickle",
 ]
 
 MNIST_INFO = DatasetInfo(
-    name="mnist", num_classes=10, in_channels=1, input_size=(28, 28), mean=(0.1307,), std=(0.3081,)
+    name="mnist", num_classes=10, in_channels=1, input_size=(28, 28), mean=(0.1307,), std=(0.3081,),
+    class_names=tuple(str(d) for d in range(10)),
 )
+FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                         "Sneaker", "Bag", "Ankle boot")
+"""Label names of Fashion-MNIST in label order (Xiao, Rasul & Vollgraf 2017, Table 1)."""
+# Mean and standard deviation of the 60,000 training images' pixels in [0, 1] (47,040,000 values),
+# computed from the official files; tests recompute them where the files are present.
+FASHION_MNIST_INFO = DatasetInfo(
+    name="fashion_mnist", num_classes=10, in_channels=1, input_size=(28, 28),
+    mean=(0.2860,), std=(0.3530,), class_names=FASHION_MNIST_CLASSES,
+)
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
+                   "truck")
+"""CIFAR-10's label names in label order (those of its ``batches.meta`` file)."""
+CIFAR100_CLASSES = (
+    "apple", "aquarium_fish", "baby", "bear", "beaver", "bed", "bee", "beetle", "bicycle", "bottle",
+    "bowl", "boy", "bridge", "bus", "butterfly", "camel", "can", "castle", "caterpillar", "cattle",
+    "chair", "chimpanzee", "clock", "cloud", "cockroach", "couch", "crab", "crocodile", "cup",
+    "dinosaur", "dolphin", "elephant", "flatfish", "forest", "fox", "girl", "hamster", "house",
+    "kangaroo", "keyboard", "lamp", "lawn_mower", "leopard", "lion", "lizard", "lobster", "man",
+    "maple_tree", "motorcycle", "mountain", "mouse", "mushroom", "oak_tree", "orange", "orchid",
+    "otter", "palm_tree", "pear", "pickup_truck", "pine_tree", "plain", "plate", "poppy",
+    "porcupine", "possum", "rabbit", "raccoon", "ray", "road", "rocket", "rose", "sea", "seal",
+    "shark", "shrew", "skunk", "skyscraper", "snail", "snake", "spider", "squirrel", "streetcar",
+    "sunflower", "sweet_pepper", "table", "tank", "telephone", "television", "tiger", "tractor",
+    "train", "trout", "tulip", "turtle", "wardrobe", "whale", "willow_tree", "wolf", "woman",
+    "worm",
+)
+"""CIFAR-100's fine label names in label order (those of its ``meta`` file)."""
 # Per-channel statistics of the training images (pixel values in [0, 1]).
 CIFAR10_INFO = DatasetInfo(
     name="cifar10",
@@ -47,6 +84,7 @@ CIFAR10_INFO = DatasetInfo(
     std=(0.2470, 0.2435, 0.2616),
     crop_padding=4,
     hflip=True,
+    class_names=CIFAR10_CLASSES,
 )
 CIFAR100_INFO = DatasetInfo(
     name="cifar100",
@@ -57,76 +95,56 @@ CIFAR100_INFO = DatasetInfo(
     std=(0.2673, 0.2564, 0.2762),
     crop_padding=4,
     hflip=True,
+    class_names=CIFAR100_CLASSES,
 )
 
 CIFAR_URL = "https://www.cs.toronto.edu/~kriz/cifar.html"
 MNIST_URL = "https://yann.lecun.com/exdb/mnist/ (or any mirror of the four IDX files)"
+FASHION_MNIST_URL = (
+    "https://github.com/zalandoresearch/fashion-mnist (files served from "
+    "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/), or `make data`, which takes "
+    "them from the Debian package dataset-fashion-mnist"
+)
+FASHION_MNIST_DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
+"""Where the Debian package ``dataset-fashion-mnist`` installs the four IDX files."""
 
 # ---------------------------------------------------------------------------------------------
-# MNIST
+# MNIST and Fashion-MNIST (the same four IDX files each)
 # ---------------------------------------------------------------------------------------------
-
-_IDX_DTYPES = {
-    0x08: np.dtype(np.uint8),
-    0x09: np.dtype(np.int8),
-    0x0B: np.dtype(">i2"),
-    0x0C: np.dtype(">i4"),
-    0x0D: np.dtype(">f4"),
-    0x0E: np.dtype(">f8"),
-}
-
-_MNIST_FILES = {
+_IDX_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
+_IDX_CACHE = DataCache("IDX splits", max_entries=4)
 
 
-def read_idx(path: str | os.PathLike) -> np.ndarray:
-    """Read an IDX file (raw, or gzip-compressed when the name ends in ``.gz``).
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        An IDX file: two zero bytes, a type code, the number of dimensions, the big-endian
-        32-bit sizes, then the data in C order.
-
-    Returns
-    -------
-    numpy.ndarray
-        The array in native byte order.
-
-    Raises
-    ------
-    ValueError
-        If the header is invalid or the data size does not match it.
-    """
-    path = Path(path)
-    opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rb") as fh:
-        raw = fh.read()
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
-        raise ValueError(f"{path} is not an IDX file (bad magic number {raw[:4]!r})")
-    dtype, ndim = _IDX_DTYPES[raw[2]], raw[3]
-    header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise ValueError(f"{path}: truncated IDX header")
-    shape = tuple(int(v) for v in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
-    count = int(np.prod(shape, dtype=np.int64))
-    if len(raw) - header != count * dtype.itemsize:
-        raise ValueError(
-            f"{path}: IDX header announces shape {shape} ({count * dtype.itemsize} bytes of "
-            f"data), the file holds {len(raw) - header}"
-        )
-    data = np.frombuffer(raw, dtype=dtype, count=count, offset=header).reshape(shape)
-    return data.astype(dtype.newbyteorder("="))
-
-
-def _find_mnist_file(folders: list[Path], stem: str) -> Path | None:
+def _find_idx_file(folders: list[Path], stem: str) -> Path | None:
     for folder in folders:
         for name in (stem, stem + ".gz"):
             if (folder / name).is_file():
                 return folder / name
     return None
+
+
+def _load_idx_set(folders: list[Path], split: str, *, title: str, url: str) -> tuple:
+    if split not in _IDX_FILES:
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    stems = _IDX_FILES[split]
+    found = [_find_idx_file(folders, s) for s in stems]
+    if any(p is None for p in found):
+        every = [s for pair in _IDX_FILES.values() for s in pair]
+        missing = [s for s, p in zip(stems, found) if p is None]
+        raise DatasetNotFoundError(
+            f"{title} not found: missing {', '.join(missing)}. Expected the IDX files "
+            f"{{{', '.join(every)}}} (each raw or .gz) in one of {', '.join(map(str, folders))}; "
+            f"get them from {url} and put them there."
+        )
+    images_path, labels_path = found
+    return _IDX_CACHE.get(
+        (title, file_key(images_path, labels_path)),
+        lambda: read_idx_split(images_path, labels_path, image_size=(28, 28), num_classes=10,
+                               title=title),
+    )
 
 
 def load_mnist_arrays(data_dir: str | os.PathLike, split: str = "train"):
@@ -143,38 +161,63 @@ def load_mnist_arrays(data_dir: str | os.PathLike, split: str = "train"):
     Returns
     -------
     images : numpy.ndarray
-        uint8 [N, 1, 28, 28].
+        uint8 [N, 1, 28, 28], read-only (shared by every caller; copy to modify).
     labels : numpy.ndarray
-        int64 [N].
+        int64 [N], read-only.
 
     Raises
     ------
     DatasetNotFoundError
         If a file is missing (the message lists the four expected files and both folders).
+    DatasetFileError
+        (a ``ValueError``) A corrupt or truncated file, images that are not 28x28, labels
+        outside 0..9, or files that disagree; the message names the file.
     ValueError
-        If ``split`` is invalid or the files are inconsistent.
+        If ``split`` is invalid.
     """
-    if split not in _MNIST_FILES:
-        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     root = Path(data_dir)
-    folders = [root / "MNIST" / "raw", root]
-    stems = _MNIST_FILES[split]
-    found = [_find_mnist_file(folders, s) for s in stems]
-    if any(p is None for p in found):
-        every = [s for pair in _MNIST_FILES.values() for s in pair]
-        missing = [s for s, p in zip(stems, found) if p is None]
-        raise DatasetNotFoundError(
-            f"MNIST not found: missing {', '.join(missing)}. Expected the IDX files "
-            f"{{{', '.join(every)}}} (each raw or .gz) in {folders[0]} or in {folders[1]}; "
-            f"download them from {MNIST_URL} and put them there."
-        )
-    images, labels = read_idx(found[0]), read_idx(found[1])
-    if images.ndim != 3 or labels.ndim != 1 or images.shape[0] != labels.shape[0]:
-        raise ValueError(
-            f"MNIST files disagree: images {images.shape} in {found[0]}, labels {labels.shape} "
-            f"in {found[1]}"
-        )
-    return images[:, None, :, :].astype(np.uint8), labels.astype(np.int64)
+    return _load_idx_set([root / "MNIST" / "raw", root], split, title="MNIST", url=MNIST_URL)
+
+
+def fashion_mnist_folders(data_dir: str | os.PathLike) -> list[Path]:
+    """The folders searched for Fashion-MNIST's IDX files, in order.
+
+    ``<data_dir>/FashionMNIST/raw`` (torchvision's layout), ``<data_dir>/fashion-mnist`` (where
+    ``make data`` puts them), ``<data_dir>/usr/share/datasets/fashion-mnist`` (``dpkg -x`` of the
+    Debian package into ``data_dir``), ``<data_dir>`` itself, and the Debian package's own folder
+    :data:`FASHION_MNIST_DEBIAN_DIR` (``apt-get install dataset-fashion-mnist``).
+    """
+    root = Path(data_dir)
+    return [root / "FashionMNIST" / "raw", root / "fashion-mnist",
+            root / "usr" / "share" / "datasets" / "fashion-mnist", root, FASHION_MNIST_DEBIAN_DIR]
+
+
+def load_fashion_mnist_arrays(data_dir: str | os.PathLike, split: str = "train"):
+    """Images and labels of one Fashion-MNIST split (Xiao, Rasul & Vollgraf 2017, MIT licence).
+
+    Zalando's article images in the format of MNIST: 60,000 training and 10,000 test grey images
+    of 28x28 pixels, ten classes (:data:`FASHION_MNIST_CLASSES`), 6,000 / 1,000 per class.
+
+    Parameters
+    ----------
+    data_dir : str or os.PathLike
+        Where to look first; see :func:`fashion_mnist_folders` for every folder searched.
+    split : {"train", "test"}
+
+    Returns
+    -------
+    images : numpy.ndarray
+        uint8 [N, 1, 28, 28], read-only.
+    labels : numpy.ndarray
+        int64 [N], read-only.
+
+    Raises
+    ------
+    DatasetNotFoundError, DatasetFileError, ValueError
+        As :func:`load_mnist_arrays`.
+    """
+    return _load_idx_set(fashion_mnist_folders(data_dir), split, title="Fashion-MNIST",
+                         url=FASHION_MNIST_URL)
 
 
 # ---------------------------------------------------------------------------------------------
