@@ -189,3 +189,26 @@ def test_make_and_the_lock_install_every_extra():
         assert req.specifier.contains(lock[_normal(req.name)], prereleases=True), (text, lock[_normal(req.name)])
     makefile = (ROOT / "Makefile").read_text()
     assert "-r requirements/lock.txt" in makefile and "--no-deps" in makefile
+
+
+def test_make_run_without_chapter_prints_usage_before_any_set_up(tmp_path):
+    """`make run` without CHAPTER exits 2 with its usage and creates no environment (PYTHON=false would
+    make any set-up step fail with another message); with CHAPTER the set-up comes first."""
+    import os
+    import shutil
+    import subprocess
+
+    import pytest
+
+    if shutil.which("make") is None:
+        pytest.fail("make is needed to build and test the book")
+    env = {k: v for k, v in os.environ.items() if k not in ("CHAPTER", "PARAMS", "OUT", "MAKEFLAGS", "MFLAGS")}
+    venv = tmp_path / "venv"
+    bare = subprocess.run(["make", "-s", "-C", str(ROOT), "run", f"VENV={venv}", "PYTHON=false"], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert bare.returncode == 2
+    assert "usage: make run CHAPTER=<name or number>" in bare.stderr
+    assert not venv.exists()
+    planned = subprocess.run(["make", "-n", "-C", str(ROOT), "run", "CHAPTER=03", f"VENV={venv}"], env=env,
+                             capture_output=True, text=True, timeout=60)
+    assert "pip install" in planned.stdout and "qsnn.run chapter \"03\"" in planned.stdout
