@@ -368,7 +368,8 @@ def _seconds(text: str) -> int:
     return value
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m qsnn.run`` (also read by the README's tests)."""
     parser = argparse.ArgumentParser(prog="python -m qsnn.run", description=__doc__.split("\n\n")[0])
     parser.add_argument("--book", default=None,
                         help="folder of the chapter notebooks, or the book's top folder (default: found "
@@ -389,7 +390,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_cfg.add_argument("--no-execute", action="store_true", required=True)
     p_cfg.add_argument("--config", default=None, help="the book's _config.yml (default: found from the "
                        "current directory)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
 
     try:
         if args.command == "chapter":
