@@ -19,7 +19,7 @@ export OMP_NUM_THREADS ?= 2
 
 NBVAL_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: setup book test unit nbval build-strict run bench refresh lock clean clean-cache data
+.PHONY: setup book test unit nbval build-strict run run-usage bench refresh lock clean clean-cache data
 
 setup: $(STAMP) $(MATHJAX_DIR)/tex-chtml.js data
 
@@ -82,9 +82,12 @@ build-strict: setup
 	$(BIN)/jupyter-book build . --builder html --config _build/_config.noexec.yml -W --keep-going
 	@echo "Book: $(CURDIR)/_build/html/index.html"
 
-run: setup
-	@test -n "$(CHAPTER)" || { echo "usage: make run CHAPTER=<name or number> [PARAMS=file.yaml] [OUT=folder]"; exit 2; }
+# Without CHAPTER the usage comes first, before any set-up is done.
+run: $(if $(CHAPTER),setup,run-usage)
 	$(BIN)/python -m qsnn.run chapter "$(CHAPTER)" $(if $(PARAMS),--params "$(PARAMS)") $(if $(OUT),--out "$(OUT)")
+
+run-usage:
+	@echo "usage: make run CHAPTER=<name or number> [PARAMS=file.yaml] [OUT=folder]" >&2; exit 2
 
 bench: setup
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements/lock.txt -r requirements/bench.txt

@@ -4,11 +4,13 @@ Part I (Moser & Lunglmayr, arXiv:2305.08012): spike trains, the leaky Alexiewicz
 neuron as a quantizer of spike trains. Part II (Wei et al., Q-SNNs, doi:10.1145/3664647.3681186):
 spiking networks with 1-bit weights, low-bit membrane potentials and Weight-Spike Dual Regulation,
 in ``qsnn.nn``, ``qsnn.models`` and ``qsnn.train``.
+
+``import qsnn`` loads only what Part I's numerics need (numpy and the numba kernels); sympy loads with
+``qsnn.symbolic`` and PyTorch with the Part II names, on first use.
 """
 
 __version__ = "0.1.0"
 
-from . import symbolic
 from .alexiewicz import (
     alexiewicz_norm,
     alexiewicz_norm_batch,
@@ -58,8 +60,8 @@ __all__ = [
     "sweep_seed",
 ]
 
-# Part II (PyTorch) loads on first use, so that Part I and the pipeline never import torch.
-_LAZY_MODULES = ("nn", "models", "size", "train", "data", "checkpoint")
+# Loaded on first use: sympy (symbolic) and PyTorch (Part II), so Part I and the pipeline import neither.
+_LAZY_MODULES = ("symbolic", "nn", "models", "size", "train", "data", "checkpoint")
 _LAZY_NAMES = {"model_size": "size", "membrane_state_bytes": "size", "TrainConfig": "train", "fit": "train"}
 __all__ += ["model_size", "membrane_state_bytes", "TrainConfig", "fit"]
 

@@ -3,6 +3,9 @@
 Every file the package writes (results JSON, checkpoints, metrics, executed notebooks) goes through
 here: a temporary file in the same folder, flushed and synced, then moved onto the target with
 ``os.replace`` (atomic within one file system). On any error the temporary file is removed.
+
+The temporary file is created private (mode 0600, so no one reads it half-written) and given the
+permissions of an ordinary new file, ``0666 & ~umask``, before it takes the target's place.
 """
 
 from __future__ import annotations
@@ -13,7 +16,26 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
-__all__ = ["atomic_write", "atomic_write_bytes", "atomic_write_text"]
+__all__ = ["atomic_write", "atomic_write_bytes", "atomic_write_text", "new_file_mode"]
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where the system allows (Linux: /proc)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)  # elsewhere the only way to read it is to set it, then put it back
+    os.umask(mask)
+    return mask
+
+
+def new_file_mode() -> int:
+    """The mode ``open(path, "w")`` gives a new file: ``0o666`` less the umask."""
+    return 0o666 & ~_umask()
 
 
 @contextlib.contextmanager
@@ -48,6 +70,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[Any]:
         with os.fdopen(fd, mode, **({"encoding": "utf-8"} if mode == "w" else {})) as fh:
             yield fh
             fh.flush()
+            os.fchmod(fh.fileno(), new_file_mode())
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:

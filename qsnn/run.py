@@ -7,31 +7,37 @@ Command line (``make run CHAPTER=... PARAMS=...`` calls the first form)::
     python -m qsnn.run refresh [01 ..] # re-execute chapters in place (maintainers: new committed outputs)
     python -m qsnn.run config --no-execute   # _config.yml with execution off (strict build of outputs)
 
+The book is found from the current directory (the nearest folder above it holding ``_toc.yml`` and
+``book/``) or given with ``--book``, so the runner works from any installation of the package.
+
 A run folder holds the executed notebook ``<stem>.ipynb``, ``parameters.yaml`` (the values in force)
 and ``results/<stem>.json`` (the chapter's headline numbers). The folder appears only when the run
-succeeds: execution happens in a hidden sibling folder that is renamed at the end, or removed.
+succeeds: execution happens in a hidden sibling folder that is renamed at the end, or removed (also on
+Ctrl-C and SIGTERM). A run never replaces or deletes a folder it did not create.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import datetime as _dt
 import os
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
+from ._book import BookNotFoundError, book_folder, find_root
 from ._yaml import parse_overrides, read_mapping
 
-__all__ = ["Chapter", "ChapterRunError", "chapters", "find_chapter", "check_parameters", "run_chapter",
-           "refresh", "main"]
+__all__ = ["Chapter", "ChapterRunError", "ChapterTerminated", "chapters", "find_chapter", "check_parameters",
+           "run_chapter", "refresh", "find_root", "main"]
 
-REPO = Path(__file__).resolve().parent.parent
-BOOK = REPO / "book"
 #: Parameters every chapter has that the runner sets itself.
 RUNNER_PARAMETERS = ("results_dir",)
 KERNEL = "python3"
@@ -39,6 +45,14 @@ KERNEL = "python3"
 
 class ChapterRunError(ValueError):
     """A chapter run was asked for with something wrong (the message says what and how to fix it)."""
+
+
+class ChapterTerminated(SystemExit):
+    """The run was stopped by SIGTERM; the exit status is 128 + the signal number, as for a shell."""
+
+    def __init__(self, signum: int):
+        super().__init__(128 + signum)
+        self.signum = signum
 
 
 @dataclass(frozen=True)
@@ -68,16 +82,20 @@ class Chapter:
         return out
 
 
-def chapters(book: str | os.PathLike = BOOK) -> list[Chapter]:
-    """The chapter notebooks of the book, in reading order (their numbered file names)."""
-    book = Path(book)
-    if not book.is_dir():
-        raise ChapterRunError(f"book folder {book} does not exist; pass --book with the folder that holds "
-                              "the chapter notebooks")
-    return [Chapter(p) for p in sorted(book.glob("[0-9]*.ipynb"))]
+def chapters(book: str | os.PathLike | None = None) -> list[Chapter]:
+    """The chapter notebooks of the book, in reading order (their numbered file names).
+
+    ``book`` is the folder of the notebooks or the book's top folder; None finds the book from the
+    current directory (:func:`qsnn._book.find_root`).
+    """
+    try:
+        folder = book_folder(book)
+    except BookNotFoundError as exc:
+        raise ChapterRunError(str(exc)) from None
+    return [Chapter(p) for p in sorted(folder.glob("[0-9]*.ipynb"))]
 
 
-def find_chapter(name: str, book: str | os.PathLike = BOOK) -> Chapter:
+def find_chapter(name: str, book: str | os.PathLike | None = None) -> Chapter:
     """Resolve a chapter by stem (``02_lif_quantizer``), number (``2``, ``02``) or title part (``lif``)."""
     found = chapters(book)
     key = str(name).strip().removesuffix(".ipynb")
@@ -167,8 +185,62 @@ def _parse_set(items: Sequence[str]) -> dict:
         raise ChapterRunError(str(exc)) from None
 
 
+def _utc_now() -> _dt.datetime:
+    return _dt.datetime.now(_dt.timezone.utc)
+
+
+def default_out(stem: str) -> Path:
+    """``runs/<stem>-<UTC time to the microsecond>-<process id>``: distinct for runs started together."""
+    return Path("runs") / f"{stem}-{_utc_now().strftime('%Y%m%d-%H%M%S-%f')}-{os.getpid()}"
+
+
+def _claim(work: Path, out: Path) -> Path:
+    """Move the finished run ``work`` to ``out``, or to ``out-2``, ``out-3``, ... if that name was taken
+    meanwhile; return the folder used.
+
+    Each name is claimed by creating it (an exclusive operation), so the rename only ever lands on the
+    empty folder this run has just made: a folder of another run is never replaced.
+    """
+    for i in range(1, 10_000):
+        target = out if i == 1 else out.with_name(f"{out.name}-{i}")
+        try:
+            target.mkdir()
+        except FileExistsError:
+            continue
+        os.replace(work, target)
+        return target
+    raise ChapterRunError(f"no free folder name next to {out}; this run's results are in {work}")
+
+
+@contextlib.contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """Turn SIGTERM into :class:`ChapterTerminated` (as Ctrl-C is KeyboardInterrupt), so the clean-up of
+    the partial run folder and of the kernel runs; only the main thread can take signals."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, _frame):
+        raise ChapterTerminated(signum)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _check_timeout(timeout) -> int | None:
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 1:
+        raise ChapterRunError(f"timeout must be a whole number of seconds >= 1 (or none for no limit), "
+                              f"got {timeout!r}")
+    return timeout
+
+
 def run_chapter(name: str, parameters: Mapping[str, Any] | None = None, out: str | os.PathLike | None = None,
-                book: str | os.PathLike = BOOK, progress: bool = True, timeout: int | None = None) -> Path:
+                book: str | os.PathLike | None = None, progress: bool = True, timeout: int | None = None) -> Path:
     """Execute one chapter with ``parameters`` into the folder ``out`` and return that folder.
 
     Parameters
@@ -178,48 +250,64 @@ def run_chapter(name: str, parameters: Mapping[str, Any] | None = None, out: str
     parameters : mapping, optional
         Overrides of the chapter's parameters cell (validated by :func:`check_parameters`).
     out : path, optional
-        The run folder; default ``runs/<stem>-<UTC timestamp>``. It must not exist yet.
+        The run folder; it must not exist yet. Default :func:`default_out`, under the current directory.
+        Should another process create it while this run executes, the results go to ``<out>-2`` (the
+        next free name) instead.
+    book : path, optional
+        Folder of the chapter notebooks (or the book's top folder); default: found from the current
+        directory.
     timeout : int, optional
         Seconds allowed per cell (papermill's execution timeout); no limit by default.
 
     Raises
     ------
     ChapterRunError
-        Bad chapter, parameters or output folder; nothing is written.
+        Bad chapter, parameters, timeout or output folder; nothing is written.
     RuntimeError
-        The chapter failed while executing; the partial run is removed and the message names the cell.
+        The chapter failed while executing, or a cell ran past ``timeout``; the partial run is removed
+        and the message names the cell.
+    ChapterTerminated
+        SIGTERM arrived; the partial run is removed (as on Ctrl-C, which raises KeyboardInterrupt).
     """
     import papermill
     import yaml
 
+    timeout = _check_timeout(timeout)
     chapter = find_chapter(name, book)
     values = check_parameters(chapter, parameters or {})
-    if out is None:
-        stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
-        out = Path("runs") / f"{chapter.stem}-{stamp}"
-    out = Path(out).resolve()
+    out = Path(default_out(chapter.stem) if out is None else out).resolve()
     if out.exists():
         raise ChapterRunError(f"output folder {out} already exists; choose another --out or remove it")
     out.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
-    try:
-        injected = dict(values, results_dir="results")
-        papermill.execute_notebook(
-            str(chapter.path), str(work / chapter.path.name), parameters=injected, kernel_name=KERNEL,
-            cwd=str(work), progress_bar=progress, execution_timeout=timeout, log_output=False)
-        (work / "parameters.yaml").write_text(
-            yaml.safe_dump({"chapter": chapter.stem, "parameters": values}, sort_keys=False), encoding="utf-8")
-        os.replace(work, out)
-    except papermill.PapermillExecutionError as exc:
-        shutil.rmtree(work, ignore_errors=True)
-        raise RuntimeError(f"{chapter.stem} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}") from None
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
-    return out
+    with _sigterm_raises():
+        work = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+        try:
+            injected = dict(values, results_dir="results")
+            papermill.execute_notebook(
+                str(chapter.path), str(work / chapter.path.name), parameters=injected, kernel_name=KERNEL,
+                cwd=str(work), progress_bar=progress, execution_timeout=timeout, log_output=False)
+            (work / "parameters.yaml").write_text(
+                yaml.safe_dump({"chapter": chapter.stem, "parameters": values}, sort_keys=False),
+                encoding="utf-8")
+        except papermill.PapermillExecutionError as exc:
+            shutil.rmtree(work, ignore_errors=True)
+            raise RuntimeError(f"{chapter.stem} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}") from None
+        except TimeoutError as exc:  # nbclient's CellTimeoutError
+            shutil.rmtree(work, ignore_errors=True)
+            raise RuntimeError(f"{chapter.stem}: a cell ran longer than --timeout {timeout} s ({exc}); "
+                               "raise the timeout or leave it out") from None
+        except BaseException:
+            shutil.rmtree(work, ignore_errors=True)
+            raise
+        # From here on the run is finished: its folder is kept whatever happens.
+        used = _claim(work, out)
+    if used != out:
+        print(f"note: {out} was created by another process while this run executed; this run's results "
+              f"are in {used}", file=sys.stderr)
+    return used
 
 
-def refresh(names: Sequence[str] = (), book: str | os.PathLike = BOOK, timeout: int = 900) -> list[Path]:
+def refresh(names: Sequence[str] = (), book: str | os.PathLike | None = None, timeout: int = 900) -> list[Path]:
     """Re-execute chapters in place, top to bottom, so their committed outputs are current.
 
     Each notebook is executed with its own defaults (cwd = the book folder) and replaced atomically.
@@ -244,10 +332,19 @@ def refresh(names: Sequence[str] = (), book: str | os.PathLike = BOOK, timeout: 
     return done
 
 
-def _config_without_execution(config: str | os.PathLike) -> str:
+def _config_without_execution(config: str | os.PathLike | None = None) -> str:
+    """``_config.yml`` (default: the book's, found from the current directory) with execution off."""
     import yaml
 
-    data = yaml.safe_load(Path(config).read_text(encoding="utf-8"))
+    if config is None:
+        try:
+            config = find_root() / "_config.yml"
+        except BookNotFoundError as exc:
+            raise ChapterRunError(str(exc)) from None
+    if not Path(config).is_file():
+        raise ChapterRunError(f"book configuration {config} does not exist; pass --config with the book's "
+                              "_config.yml")
+    data = yaml.safe_load(Path(config).read_text(encoding="utf-8")) or {}
     data.setdefault("execute", {})["execute_notebooks"] = "off"
     return yaml.safe_dump(data, sort_keys=False)
 
@@ -259,25 +356,45 @@ def _describe(chapter: Chapter) -> str:
     return f"{chapter.stem}\n{body}"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _seconds(text: str) -> int:
+    """argparse type of --timeout: a whole number of seconds >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of seconds >= 1, got {text!r} "
+                                         "(leave --timeout out for no limit)")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m qsnn.run`` (also read by the README's tests)."""
     parser = argparse.ArgumentParser(prog="python -m qsnn.run", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--book", default=str(BOOK), help="folder holding the chapter notebooks")
+    parser.add_argument("--book", default=None,
+                        help="folder of the chapter notebooks, or the book's top folder (default: found "
+                             "from the current directory: the nearest folder holding _toc.yml and book/)")
     sub = parser.add_subparsers(dest="command", required=True)
     p_run = sub.add_parser("chapter", help="run one chapter with other parameters")
     p_run.add_argument("name", help="chapter stem, number or unique part of its name")
     p_run.add_argument("--params", help="YAML file of name: value")
     p_run.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                        help="one parameter (YAML value), may repeat; wins over --params")
-    p_run.add_argument("--out", help="run folder to create (default runs/<stem>-<timestamp>)")
-    p_run.add_argument("--timeout", type=int, default=None, help="seconds allowed per cell")
+    p_run.add_argument("--out", help="run folder to create (default runs/<stem>-<UTC time>-<pid>)")
+    p_run.add_argument("--timeout", type=_seconds, default=None, help="seconds allowed per cell (no limit)")
     p_run.add_argument("--no-progress", action="store_true")
     sub.add_parser("list", help="list chapters and their parameters")
     p_ref = sub.add_parser("refresh", help="re-execute chapters in place (new committed outputs)")
     p_ref.add_argument("names", nargs="*")
     p_cfg = sub.add_parser("config", help="print _config.yml with notebook execution switched off")
     p_cfg.add_argument("--no-execute", action="store_true", required=True)
-    p_cfg.add_argument("--config", default=str(REPO / "_config.yml"))
-    args = parser.parse_args(argv)
+    p_cfg.add_argument("--config", default=None, help="the book's _config.yml (default: found from the "
+                       "current directory)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
 
     try:
         if args.command == "chapter":
@@ -295,6 +412,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ChapterRunError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except ChapterTerminated as exc:
+        print(f"error: stopped by signal {signal.Signals(exc.signum).name}; the partial run folder was removed",
+              file=sys.stderr)
+        return int(exc.code)
     except RuntimeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

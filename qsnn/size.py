@@ -1,4 +1,5 @@
-"""Model size and membrane memory of Q-SNNs by the convention of Wei et al. (spec section 4).
+"""Model size and membrane memory of Q-SNNs by the convention of Wei et al. (Q-SNNs, ACM MM 2024: the
+model-size column of its result tables).
 
 Model size = (binary weights x 1 bit + every other parameter x 32 bit) / 8 bytes, in MB = 10^6
 bytes. "Every other parameter" is the first conv's and the last linear layer's weights and bias
@@ -6,7 +7,7 @@ and the BatchNorm gamma and beta: the convention counts the 8-bit first/last lay
 Buffers (BatchNorm running statistics), the per-filter power-of-two scales (recomputed from the
 weights) and membrane potentials (runtime state) are not counted. A full-precision model (no
 binary layers) counts everything at 32 bit. Check: VGG-11 on CIFAR-10 36.91 MB -> 1.20 MB, on
-CIFAR-100 37.10 MB -> 1.39 MB.
+CIFAR-100 37.10 MB -> 1.39 MB (the paper's tables).
 
 Membrane state memory (:func:`membrane_state_bytes`) is separate: one potential per LIF neuron,
 per sample, b bits each.
@@ -19,6 +20,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from ._validation import check_choice, check_int
 from .nn import LIF, QuantConv2d, QuantLinear
 from .nn.layers import _BinaryMixin
 
@@ -28,12 +30,27 @@ COUNTINGS = ("convention", "actual")
 MB = 10**6
 
 
+def _check_model(model) -> None:
+    if not isinstance(model, nn.Module):
+        raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}; build one with "
+                         "qsnn.models.build")
+
+
+def _check_shape(input_shape) -> tuple[int, ...]:
+    """One sample's shape (C, H, W): a non-empty sequence of integers >= 1."""
+    what = "input_shape must be a sequence of integers >= 1 such as (C, H, W)"
+    if isinstance(input_shape, (str, bytes)) or not hasattr(input_shape, "__iter__") or not len(input_shape):
+        raise ValueError(f"{what}, got {input_shape!r}")
+    try:
+        return tuple(check_int(f"input_shape[{i}]", v, min=1) for i, v in enumerate(input_shape))
+    except ValueError as exc:
+        raise ValueError(f"{what}, got {input_shape!r} ({exc})") from None
+
+
 def parameter_bits(model: nn.Module, counting: str = "convention") -> dict[str, int]:
     """Bits charged to every parameter of ``model`` (name -> bits), see :func:`model_size`."""
-    if counting not in COUNTINGS:
-        raise ValueError(f"counting must be one of {', '.join(map(repr, COUNTINGS))}, got {counting!r}")
-    if not isinstance(model, nn.Module):
-        raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    check_choice("counting", counting, COUNTINGS)
+    _check_model(model)
     out = {}
     for mname, module in model.named_modules():
         for pname, p in module.named_parameters(recurse=False):
@@ -47,7 +64,7 @@ def parameter_bits(model: nn.Module, counting: str = "convention") -> dict[str, 
 
 
 def model_size(model: nn.Module, counting: str = "convention") -> float:
-    """Size of ``model`` in MB (10^6 bytes) by the Q-SNN convention (spec section 4).
+    """Size of ``model`` in MB (10^6 bytes) by the Q-SNN convention (see the module docstring).
 
     Parameters
     ----------
@@ -71,13 +88,8 @@ def model_size(model: nn.Module, counting: str = "convention") -> float:
 
 def _lif_calls(model: nn.Module, input_shape: Sequence[int]) -> list[tuple[LIF, int]]:
     """(LIF module, neurons per sample) for every LIF call of one step of one all-zero sample."""
-    if not isinstance(model, nn.Module):
-        raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if isinstance(input_shape, (str, bytes)) or not hasattr(input_shape, "__iter__"):
-        raise ValueError(f"input_shape must be a sequence of integers >= 1 such as (C, H, W), got {input_shape!r}")
-    shape = tuple(input_shape)
-    if not shape or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in shape):
-        raise ValueError(f"input_shape must be a sequence of integers >= 1 such as (C, H, W), got {input_shape!r}")
+    _check_model(model)
+    shape = _check_shape(input_shape)
     calls: list[tuple[LIF, int]] = []
 
     def hook(m, _inp, out):
@@ -135,8 +147,8 @@ def membrane_state_bytes(model: nn.Module, input_shape: Sequence[int], bits: int
     ValueError
         If bits is not None or an integer >= 1, or input_shape is invalid.
     """
-    if bits is not None and (isinstance(bits, bool) or not isinstance(bits, int) or bits < 1):
-        raise ValueError(f"bits must be an integer >= 1 or None, got {bits!r}")
+    if bits is not None:
+        bits = check_int("bits", bits, min=1)
     return sum(
         n * (bits if bits is not None else (m.membrane_bits or 32)) / 8
         for m, n in _lif_calls(model, input_shape)

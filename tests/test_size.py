@@ -1,4 +1,4 @@
-"""Tests of qsnn.size: model size by the Q-SNN convention (spec section 4 golden values) and the
+"""Tests of qsnn.size: model size by the Q-SNN convention (golden values: the paper's VGG-11 sizes) and the
 membrane state memory per sample."""
 
 import pytest
@@ -99,7 +99,8 @@ def test_membrane_count_restores_training_mode():
 @pytest.mark.parametrize(
     "shape, bits, match",
     [((1, 0, 8), None, "input_shape"), ("1x8x8", None, "input_shape"), ((), None, "input_shape"),
-     ((1, 8, 8), 0, "bits must be an integer >= 1"), ((1, 8, 8), 2.5, "bits must be an integer >= 1")],
+     ((1, 8, 8), 0, "bits must be an integer >= 1, got 0"), ((1, 8, 8), 2.5, "bits must be an integer, got 2.5"),
+     ((1, 8, 8), True, "bits must be an integer, got True"), ((1, True, 8), None, r"input_shape\[1\] must be an integer")],
 )
 def test_membrane_memory_rejects_bad_arguments(shape, bits, match):
     """Bad shapes and bit widths raise ValueError naming them."""

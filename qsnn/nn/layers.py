@@ -1,4 +1,5 @@
-"""Weight-quantized convolution and linear layers of Q-SNNs (spec section 1).
+"""Weight-quantized convolution and linear layers of Q-SNNs (Wei et al., Q-SNNs, ACM MM 2024: 1-bit
+weights with the weight regulation of WS-DR).
 
 * :class:`BinaryConv2d`, :class:`BinaryLinear` -- 1-bit weights ``s_c * sign(standardize(w_c))``
   per output filter c (all conv layers except the first, shortcuts included), sign gradient EDE
@@ -17,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .._validation import check_bool, check_choice
 from .quantizers import (
     EDE_T_MIN,
     WEIGHT_ESTIMATORS,
@@ -40,14 +42,8 @@ class _BinaryMixin:
     """Shared options of the binary layers."""
 
     def _init_binary(self, weight_regulation: bool, estimator: str) -> None:
-        if not isinstance(weight_regulation, bool):
-            raise ValueError(f"weight_regulation must be true or false, got {weight_regulation!r}")
-        if estimator not in WEIGHT_ESTIMATORS:
-            raise ValueError(
-                f"estimator must be one of {', '.join(map(repr, WEIGHT_ESTIMATORS))}, got {estimator!r}"
-            )
-        self.weight_regulation = weight_regulation
-        self.estimator = estimator
+        self.weight_regulation = check_bool("weight_regulation", weight_regulation)
+        self.estimator = check_choice("estimator", estimator, WEIGHT_ESTIMATORS)
         self.ede_t = EDE_T_MIN
 
     def quantized_weight(self) -> torch.Tensor:

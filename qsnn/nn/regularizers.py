@@ -1,11 +1,13 @@
-"""Spike-activity regulation of WS-DR (spec section 2)."""
+"""Spike-activity regulation of WS-DR (Wei et al., Q-SNNs, ACM MM 2024: the spike-rate term of the
+Weight-Spike Dual Regulation loss)."""
 
 from __future__ import annotations
 
-import math
 from typing import Sequence
 
 import torch
+
+from .._validation import check_real
 
 __all__ = ["spike_rate_loss"]
 
@@ -13,7 +15,7 @@ __all__ = ["spike_rate_loss"]
 def spike_rate_loss(
     rates: Sequence[torch.Tensor], target: float = 0.5, exclude_first_last: bool = True
 ) -> torch.Tensor:
-    """L_SR = mean over layers of ``(r_l - target)**2`` (spec section 2).
+    """L_SR = mean over layers of ``(r_l - target)**2`` (the spike-rate regulation of WS-DR).
 
     ``(r - 1/2)^2`` is the quadratic approximation of the entropy deficit ``ln 2 - H(r)`` of a
     layer whose neurons fire with rate r: the regulariser pulls every layer towards the rate at
@@ -39,10 +41,7 @@ def spike_rate_loss(
     ValueError
         If target is outside [0, 1] or a rate is not a scalar.
     """
-    if isinstance(target, bool) or not isinstance(target, (int, float)) or not (
-        math.isfinite(target) and 0 <= target <= 1
-    ):
-        raise ValueError(f"target must be a number in [0, 1], got {target!r}")
+    target = check_real("target", target, min=0.0, max=1.0)
     rates = list(rates)
     for i, r in enumerate(rates):
         if not isinstance(r, torch.Tensor) or r.numel() != 1:
