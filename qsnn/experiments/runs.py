@@ -30,7 +30,7 @@ from .._lock import FolderBusyError, acquire, release
 from ..atomic import atomic_write_text
 from .spec import Experiment
 
-__all__ = ["Run", "RunOutcome", "run_folder", "run_experiment", "status", "load_run", "is_complete",
+__all__ = ["Run", "RunOutcome", "run_folder", "run_experiment", "status", "load_run", "load_runs", "open_grid", "is_complete",
            "RUN_FILES"]
 
 RUN_FILES = ("config.yaml", "metrics.json", "model.pt")
@@ -301,3 +301,38 @@ def load_run(folder: str | os.PathLike) -> Run:
 def load_runs(experiment: Experiment, root: str | os.PathLike) -> dict:
     """``{arm: [Run per seed, in the experiment's seed order]}``; every run must be finished."""
     return {arm: [load_run(run_folder(root, arm, s)) for s in experiment.seeds] for arm in experiment.arms}
+
+
+def open_grid(spec: str | os.PathLike, *, retrain: bool = False, root: str | os.PathLike | None = None,
+              overrides: dict | None = None, reuse: Sequence[str | os.PathLike] = ()) -> tuple[Experiment, dict]:
+    """The experiment of ``spec`` and its finished runs ``{arm: [Run per seed]}``, as a chapter reads them.
+
+    ``retrain=False`` reads the runs committed beside ``spec`` (all must be finished). ``retrain=True``
+    trains the grid, with ``overrides`` (dotted keys) applied to every run's configuration, into
+    ``<root>/<name>`` (resumable) or, without ``root``, into a fresh temporary folder.
+
+    Raises
+    ------
+    ValueError
+        For ``overrides`` without ``retrain`` (committed runs have the committed configuration).
+    FileNotFoundError
+        If ``retrain=False`` and a run is not finished (the message says how to train it).
+    """
+    import tempfile
+
+    spec = Path(spec)
+    exp = Experiment.from_yaml(spec)
+    if not retrain:
+        if overrides:
+            raise ValueError(f"overrides {overrides!r} change the runs, but the committed runs beside {spec} were "
+                             f"trained without them: set retrain=True to train the changed grid")
+        root = spec.parent
+        missing = [f"{a}/seed{s}" for a, s in exp.runs() if not is_complete(run_folder(root, a, s))]
+        if missing:
+            raise FileNotFoundError(f"{spec.parent} lacks the finished runs {', '.join(missing)}: train them with "
+                                    f"python -m qsnn.experiments run {spec}, or set retrain=True")
+    else:
+        exp = exp.with_base(overrides or {})
+        root = Path(tempfile.mkdtemp(prefix=f"qsnn-{exp.name}-")) if root is None else Path(root) / exp.name
+        run_experiment(exp, root, reuse=reuse)
+    return exp, load_runs(exp, root)
