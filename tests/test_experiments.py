@@ -322,3 +322,26 @@ def test_a_run_of_the_same_configuration_is_copied_not_trained(grid, tmp_path):
     assert copied.metrics["copied_from"] == f"{root.name}/q/seed1" and copied.metrics["arm"] == "same"
     original = torch.load(run_folder(root, "q", 1) / "model.pt", weights_only=True)
     assert all(torch.equal(v, copied.model.state_dict()[k]) for k, v in original.items())
+
+
+def test_open_grid_reads_committed_runs_and_refuses_what_they_cannot_answer(grid, tmp_path):
+    import shutil
+
+    from qsnn.experiments import open_grid
+
+    exp, root, _, _ = grid
+    folder = tmp_path / "committed"
+    shutil.copytree(root, folder)
+    spec = write_spec(folder, exp)
+    read, runs = open_grid(spec)
+    assert read.runs() == exp.runs() and [r.config.seed for r in runs["q"]] == [0, 1]
+    assert runs["fp"][1].metrics == json.loads((run_folder(root, "fp", 1) / "metrics.json").read_text())
+    with pytest.raises(ValueError, match="retrain=True"):
+        open_grid(spec, overrides={"epochs": 2})
+    shutil.rmtree(run_folder(folder, "q", 1))
+    with pytest.raises(FileNotFoundError, match="q/seed1"):
+        open_grid(spec)
+    # retrain into a given folder (resumable), with the overrides applied; finished runs copied by reuse
+    again, fresh = open_grid(spec, retrain=True, root=tmp_path / "again", reuse=[root])
+    assert (tmp_path / "again" / "committed" / "q" / "seed1").is_dir()
+    assert fresh["q"][1].metrics["copied_from"].endswith("q/seed1")
