@@ -343,5 +343,5 @@ def test_open_grid_reads_committed_runs_and_refuses_what_they_cannot_answer(grid
         open_grid(spec)
     # retrain into a given folder (resumable), with the overrides applied; finished runs copied by reuse
     again, fresh = open_grid(spec, retrain=True, root=tmp_path / "again", reuse=[root])
-    assert (tmp_path / "again" / "committed" / "q" / "seed1").is_dir()
+    assert (tmp_path / "again" / "tiny" / "q" / "seed1").is_dir()  # <root>/<experiment name>
     assert fresh["q"][1].metrics["copied_from"].endswith("q/seed1")
