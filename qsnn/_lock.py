@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-__all__ = ["FolderBusyError", "hold_folder", "LOCK_NAME"]
+__all__ = ["FolderBusyError", "hold_folder", "is_held", "LOCK_NAME"]
 
 LOCK_NAME = ".lock"
 
@@ -110,3 +110,10 @@ def hold_folder(folder: str | os.PathLike, what: str = "run") -> Iterator[Path]:
         yield lock
     finally:
         release(lock)
+
+
+def is_held(folder: str | os.PathLike) -> bool:
+    """Whether a live process holds ``folder`` now (a stale or missing lock: False)."""
+    lock = Path(folder) / LOCK_NAME
+    info = _read(lock)
+    return info is not None and not _stale(info, lock)

@@ -223,16 +223,14 @@ def run_experiment(
 
 def status(experiment: Experiment, root: str | os.PathLike) -> dict:
     """``{(arm, seed): "done" | "running" | "missing"}`` for every run of ``experiment`` under ``root``."""
-    from .._lock import LOCK_NAME, _read, _stale
+    from .._lock import is_held
 
     out = {}
     for arm, seed in experiment.runs():
         if is_complete(run_folder(root, arm, seed)):
             out[(arm, seed)] = "done"
-            continue
-        lock = Path(root) / arm / f".seed{int(seed)}.claim" / LOCK_NAME
-        info = _read(lock)
-        out[(arm, seed)] = "running" if info is not None and not _stale(info, lock) else "missing"
+        else:
+            out[(arm, seed)] = "running" if is_held(Path(root) / arm / f".seed{int(seed)}.claim") else "missing"
     return out
 
 
