@@ -345,3 +345,16 @@ def test_open_grid_reads_committed_runs_and_refuses_what_they_cannot_answer(grid
     again, fresh = open_grid(spec, retrain=True, root=tmp_path / "again", reuse=[root])
     assert (tmp_path / "again" / "tiny" / "q" / "seed1").is_dir()  # <root>/<experiment name>
     assert fresh["q"][1].metrics["copied_from"].endswith("q/seed1")
+
+
+def test_locate_finds_book_files_from_a_folder_below_the_repository(tmp_path, monkeypatch):
+    from qsnn.experiments import locate
+
+    (tmp_path / "book" / "experiments" / "g").mkdir(parents=True)
+    (tmp_path / "book" / "experiments" / "g" / "experiment.yaml").write_text("x: 1\n")
+    (tmp_path / "runs" / "ch-1").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "runs" / "ch-1")  # where python -m qsnn.run chapter executes
+    found = locate("experiments/g/experiment.yaml")
+    assert found.resolve() == (tmp_path / "book" / "experiments" / "g" / "experiment.yaml").resolve()
+    with pytest.raises(FileNotFoundError, match="nothing/here.yaml not found"):
+        locate("nothing/here.yaml")

@@ -30,7 +30,7 @@ from .._lock import FolderBusyError, acquire, release
 from ..atomic import atomic_write_text
 from .spec import Experiment
 
-__all__ = ["Run", "RunOutcome", "run_folder", "run_experiment", "status", "load_run", "load_runs", "open_grid", "is_complete",
+__all__ = ["Run", "RunOutcome", "run_folder", "run_experiment", "status", "load_run", "load_runs", "open_grid", "locate", "is_complete",
            "RUN_FILES"]
 
 RUN_FILES = ("config.yaml", "metrics.json", "model.pt")
@@ -301,6 +301,29 @@ def load_runs(experiment: Experiment, root: str | os.PathLike) -> dict:
     return {arm: [load_run(run_folder(root, arm, s)) for s in experiment.seeds] for arm in experiment.arms}
 
 
+def locate(path: str | os.PathLike) -> Path:
+    """``path`` if it exists; a relative one not found in the current directory is looked up in the folders
+    above it, as ``<folder>/<path>`` and ``<folder>/book/<path>`` (a chapter executed by ``python -m qsnn.run
+    chapter`` runs in a fresh folder under the repository, not in the book's folder).
+
+    Raises
+    ------
+    FileNotFoundError
+        If no such file or folder exists (the message names what was looked for).
+    """
+    path = Path(path)
+    if path.exists() or path.is_absolute():
+        if not path.exists():
+            raise FileNotFoundError(f"{path} does not exist")
+        return path
+    for folder in (Path.cwd(), *Path.cwd().parents):
+        for candidate in (folder / path, folder / "book" / path):
+            if candidate.exists():
+                return candidate
+    raise FileNotFoundError(f"{path} not found in the current directory, the folders above it, or their book/ "
+                            f"folders")
+
+
 def open_grid(spec: str | os.PathLike, *, retrain: bool = False, root: str | os.PathLike | None = None,
               overrides: dict | None = None, reuse: Sequence[str | os.PathLike] = ()) -> tuple[Experiment, dict]:
     """The experiment of ``spec`` and its finished runs ``{arm: [Run per seed]}``, as a chapter reads them.
@@ -318,7 +341,7 @@ def open_grid(spec: str | os.PathLike, *, retrain: bool = False, root: str | os.
     """
     import tempfile
 
-    spec = Path(spec)
+    spec = locate(spec)
     exp = Experiment.from_yaml(spec)
     if not retrain:
         if overrides:
