@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-__all__ = ["FolderBusyError", "hold_folder", "held_here", "LOCK_NAME"]
+__all__ = ["FolderBusyError", "hold_folder", "held_here", "is_held", "LOCK_NAME"]
 
 LOCK_NAME = ".lock"
 
@@ -116,3 +116,10 @@ def held_here(folder: str | os.PathLike) -> bool:
     """True when this very process holds ``folder`` (so a nested holder need not take it again)."""
     info = _read(Path(folder) / LOCK_NAME)
     return bool(info) and info.get("pid") == os.getpid() and info.get("host") in (None, socket.gethostname())
+
+
+def is_held(folder: str | os.PathLike) -> bool:
+    """Whether a live process holds ``folder`` now (a stale or missing lock: False)."""
+    lock = Path(folder) / LOCK_NAME
+    info = _read(lock)
+    return info is not None and not _stale(info, lock)

@@ -11,7 +11,8 @@ from typing import Mapping
 
 import matplotlib as mpl
 
-__all__ = ["RESET_COLORS", "VARIANT_COLORS", "use_book_style", "potential_path", "plot_error_sweep"]
+__all__ = ["RESET_COLORS", "VARIANT_COLORS", "use_book_style", "potential_path", "plot_error_sweep",
+           "ablation_bars", "layer_rates_bars", "mean_curves"]
 
 #: One colour per reset variant (Part I and the Part II LIF layer name resets the same way).
 RESET_COLORS: Mapping[str, str] = {"mod": "#1b7837", "subtract": "#2166ac", "zero": "#b2182b"}
@@ -146,4 +147,96 @@ def plot_error_sweep(ax, n_spikes, errors, reset: str, *, show_bound: bool = Tru
     if show_bound:
         ax.axhline(1.0, color="black", lw=1.0, ls="--", label=r"error $=\theta$")
     ax.set_xscale("log")
+    return ax
+
+
+def ablation_bars(ax, accuracy: Mapping[str, Mapping], labels: Mapping[str, str],
+                  colors: Mapping[str, str] | None = None, *, margin: float = 3.0):
+    """Bars of the mean accuracy per variant (percent), whiskers one standard deviation, a dot per seed.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    accuracy : mapping
+        Variant name -> ``{"mean", "std", "per_seed"}`` (fractions), e.g. from
+        :func:`qsnn.analysis.variants_table`; the bars follow its order.
+    labels : mapping
+        Variant name -> tick label.
+    colors : mapping, optional
+        Variant name -> colour (default :data:`VARIANT_COLORS`).
+    margin : float
+        The y axis starts this many percentage points below the lowest single run.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        ``ax``.
+    """
+    import numpy as np
+
+    colors = VARIANT_COLORS if colors is None else colors
+    names = list(accuracy)
+    if not names:
+        raise ValueError("ablation_bars needs at least one variant")
+    for i, name in enumerate(names):
+        a = accuracy[name]
+        seeds = np.asarray(a["per_seed"], dtype=float)
+        ax.bar(i, 100 * a["mean"], yerr=100 * a["std"], color=colors.get(name, "#888888"), alpha=0.8, capsize=4)
+        ax.scatter(np.full(seeds.size, i) + np.linspace(-0.15, 0.15, seeds.size), 100 * seeds,
+                   color="k", s=10, zorder=3)
+    lo = min(min(accuracy[n]["per_seed"]) for n in names)
+    ax.set(xticks=range(len(names)), ylim=(100 * lo - margin, 100.5), ylabel="test accuracy [%]")
+    ax.set_xticklabels([labels[n] for n in names], fontsize=8)
+    return ax
+
+
+def mean_curves(ax, histories: Mapping[str, list], key: str, labels: Mapping[str, str],
+                colors: Mapping[str, str] | None = None):
+    """One line per variant: ``key`` of the per-epoch history records (percent), averaged over seeds.
+
+    ``histories`` maps a variant to a list (one per seed) of history lists (one record per epoch, as in
+    :attr:`qsnn.train.TrainResult.history`); every seed must have the same number of epochs.
+    """
+    import numpy as np
+
+    colors = VARIANT_COLORS if colors is None else colors
+    for name, runs in histories.items():
+        curves = np.array([[h[key] for h in history] for history in runs], dtype=float)
+        if curves.ndim != 2:
+            raise ValueError(f"variant {name}: the seeds' histories differ in length")
+        ax.plot(np.arange(1, curves.shape[1] + 1), 100 * curves.mean(0), color=colors.get(name, "#888888"),
+                label=labels[name])
+    return ax
+
+
+def layer_rates_bars(ax, rates: Mapping[str, object], labels: Mapping[str, str],
+                     colors: Mapping[str, str] | None = None, *, values: str = "rate", width: float | None = None):
+    """Grouped bars per spiking layer: the mean firing rate over seeds (whiskers one standard deviation), or
+    with ``values="entropy"`` the entropy of a spike at that rate (bits). Middle layers are marked
+    "(regulated)": the spike-rate regulariser of WS-DR leaves out the first and the last.
+
+    ``rates`` maps a variant to its rates ``[seeds, layers]``.
+    """
+    import numpy as np
+
+    from .analysis import layer_rates
+
+    if values not in ("rate", "entropy"):
+        raise ValueError(f"values must be 'rate' or 'entropy', got {values!r}")
+    colors = VARIANT_COLORS if colors is None else colors
+    names = list(rates)
+    width = 0.8 / len(names) if width is None else width
+    n_layers = np.asarray(rates[names[0]]).shape[1]
+    for i, name in enumerate(names):
+        s = layer_rates(rates[name])
+        x = np.arange(n_layers) + (i - (len(names) - 1) / 2) * width
+        if values == "rate":
+            ax.bar(x, s["mean"], width, yerr=s["std"], color=colors.get(name, "#888888"), label=labels[name],
+                   capsize=2)
+        else:
+            ax.bar(x, s["entropy"], width, color=colors.get(name, "#888888"), label=labels[name])
+    ax.set_xticks(range(n_layers), [f"layer {l + 1}" + (" (regulated)" if 0 < l < n_layers - 1 else "")
+                                    for l in range(n_layers)])
+    if values == "rate":
+        ax.axhline(0.5, color="k", lw=0.8)
     return ax

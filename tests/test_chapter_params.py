@@ -1,5 +1,5 @@
 """Tests of the paper-scale parameter sets in book/params: each is a valid TrainConfig that follows
-the recipe of spec part II section 2, describes its data, and builds its model."""
+the recipe of the Q-SNN paper's experiments (Wei et al. 2024), describes its data, and builds its model."""
 
 from pathlib import Path
 

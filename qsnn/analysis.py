@@ -1,0 +1,137 @@
+"""Statistics the chapters share: mean +- std over seeds, per-layer firing rates and their entropy, the sign
+balance of binary weights, and the table of model variants over seeds.
+
+Plain NumPy; :mod:`qsnn.nn` (and so torch) is imported only by the functions that take networks or need the
+binary entropy, so Part I chapters can use :func:`mean_std` without torch.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+
+__all__ = ["mean_std", "variants_table", "layer_rates", "rates_table", "sign_balance_stats",
+           "balance_summary"]
+
+
+def mean_std(values: Iterable[float | None]) -> tuple[float | None, float | None]:
+    """Mean and sample standard deviation (ddof = 1; 0.0 for a single value) of ``values``.
+
+    One rule for values that are not finite numbers: if any value is ``None``, NaN or infinite, the result is
+    ``(None, None)``, because a mean over runs of which one never finished (or diverged) is no mean of the
+    runs. Callers that want to drop such runs drop them first, and say so.
+
+    Raises
+    ------
+    ValueError
+        If ``values`` is empty.
+    """
+    raw = list(values)
+    if not raw:
+        raise ValueError("mean_std needs at least one value")
+    if any(v is None or not math.isfinite(float(v)) for v in raw):
+        return None, None
+    v = np.asarray(raw, dtype=float)
+    return float(v.mean()), float(v.std(ddof=1)) if v.size > 1 else 0.0
+
+
+def variants_table(per_seed: Mapping[str, Sequence[float]], labels: Mapping[str, str], seeds: Sequence[int],
+                   width: int = 22) -> tuple[dict, str]:
+    """Accuracy per variant and seed, as numbers and as a printed table (percent).
+
+    Parameters
+    ----------
+    per_seed : mapping
+        Variant name -> one accuracy (a fraction) per seed, in the order of ``seeds``.
+    labels : mapping
+        Variant name -> its display label.
+    seeds : sequence of int
+    width : int
+        Width of the label column.
+
+    Returns
+    -------
+    accuracy : dict
+        ``{name: {"mean", "std", "per_seed"}}``.
+    table : str
+        Header and one row per variant: per-seed values, then mean +- std.
+    """
+    accuracy, lines = {}, [f"{'variant':<{width}} " + " ".join(f"{f'seed {s}':>8}" for s in seeds)
+                           + f"   {'mean +- std':>15}"]
+    for name, acc in per_seed.items():
+        acc = [float(a) for a in acc]
+        if len(acc) != len(seeds):
+            raise ValueError(f"variant {name}: {len(acc)} values for {len(seeds)} seeds")
+        m, sd = mean_std(acc)
+        accuracy[name] = {"mean": m, "std": sd, "per_seed": acc}
+        lines.append(f"{labels[name]:<{width}} " + " ".join(f"{100 * a:>7.2f}%" for a in acc)
+                     + f"   {100 * m:>6.2f} +- {100 * sd:.2f}%")
+    return accuracy, "\n".join(lines)
+
+
+def layer_rates(rates: Sequence[Sequence[float]]) -> dict:
+    """Per-layer statistics of firing rates ``[seeds, layers]``: ``mean``, ``std`` (ddof = 1, zeros for one
+    seed) and ``entropy`` (bits of a spike at the mean rate), each a list over layers."""
+    from .nn import binary_entropy
+
+    r = np.asarray(rates, dtype=float)
+    if r.ndim != 2 or r.size == 0:
+        raise ValueError(f"rates must be [seeds, layers], got shape {r.shape}")
+    m = r.mean(0)
+    sd = r.std(0, ddof=1) if r.shape[0] > 1 else np.zeros(r.shape[1])
+    return {"mean": m.tolist(), "std": sd.tolist(), "entropy": [float(binary_entropy(float(x))) for x in m]}
+
+
+def rates_table(rates: Mapping[str, Sequence[Sequence[float]]], labels: Mapping[str, str], width: int = 22) -> str:
+    """A printed table: per variant and layer the mean rate over seeds and its entropy H(r) in bits."""
+    n_layers = {np.asarray(v).shape[1] for v in rates.values()}
+    if len(n_layers) != 1:
+        raise ValueError(f"every variant needs the same number of layers, got {sorted(n_layers)}")
+    n = n_layers.pop()
+    lines = [f"{'variant':<{width}} " + " ".join(f"{f'layer {l + 1} r':>10} {'H(r)':>6}" for l in range(n))]
+    for name, r in rates.items():
+        s = layer_rates(r)
+        lines.append(f"{labels[name]:<{width}} " + " ".join(f"{x:>10.3f} {h:>6.3f}"
+                                                              for x, h in zip(s["mean"], s["entropy"])))
+    return "\n".join(lines)
+
+
+def sign_balance_stats(models: Iterable) -> list[dict]:
+    """Sign balance of the binary layers of ``models`` (same architecture), pooled over the models.
+
+    Returns
+    -------
+    list of dict, one per binary layer
+        ``fractions``: the fraction of +1 per filter of the binarized weights the network uses;
+        ``drift``: ``mu_c / sigma_c`` per filter of the latent weights (what weight standardization
+        removes), both NumPy arrays over all filters of all models.
+    """
+    from .nn import binary_layers, sign_balance
+
+    per_layer: list[tuple[list, list]] = []
+    for model in models:
+        layers = binary_layers(model)
+        if not per_layer:
+            per_layer = [([], []) for _ in layers]
+        if len(layers) != len(per_layer):
+            raise ValueError("the models have different numbers of binary layers")
+        for (fracs, drifts), layer in zip(per_layer, layers):
+            fracs.append(sign_balance(layer.quantized_weight()).numpy())
+            w = layer.weight.detach().flatten(1)
+            drifts.append((w.mean(1) / w.std(1, unbiased=False)).numpy())
+    if not per_layer:
+        raise ValueError("sign_balance_stats needs at least one model with binary layers")
+    return [{"fractions": np.concatenate(f), "drift": np.concatenate(d)} for f, d in per_layer]
+
+
+def balance_summary(fractions: Sequence[float]) -> dict:
+    """``mean``, ``min``, ``max`` of per-filter +1 fractions and their ``mean_entropy`` (bits)."""
+    from .nn import binary_entropy
+
+    f = np.asarray(fractions, dtype=float)
+    if f.size == 0:
+        raise ValueError("balance_summary needs at least one filter")
+    return {"mean": float(f.mean()), "min": float(f.min()), "max": float(f.max()),
+            "mean_entropy": float(binary_entropy(f).mean())}

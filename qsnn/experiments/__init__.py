@@ -1,0 +1,21 @@
+"""Experiments: a base training configuration, named arms that override it, seeds shared by every arm.
+
+The layer between :func:`qsnn.train.fit` and the chapters::
+
+    exp = Experiment.from_yaml("book/experiments/05_ablation/experiment.yaml")
+    run_experiment(exp, "book/experiments/05_ablation")      # resumable; finished runs are skipped
+    run = load_run("book/experiments/05_ablation/qsnn_wsdr/seed0")
+    run.model, run.config, run.metrics["test_acc"]
+    summarize(exp, "book/experiments/05_ablation")            # mean, std, paired differences with 95 % CI
+
+Command line: ``python -m qsnn.experiments run|status|summary SPEC.yaml``.
+"""
+
+from .runs import RUN_FILES, Run, RunOutcome, build_model, is_complete, load_run, load_runs, locate, open_grid, \
+    run_experiment, run_folder, status
+from .spec import Experiment
+from .summary import arm_summary, format_summary, paired_difference, read_metric, summarize
+
+__all__ = ["Experiment", "run_experiment", "status", "load_run", "load_runs", "Run", "RunOutcome",
+           "run_folder", "is_complete", "build_model", "open_grid", "locate", "summarize", "paired_difference", "arm_summary",
+           "format_summary", "read_metric", "RUN_FILES"]

@@ -1,0 +1,359 @@
+"""Running an experiment's grid into folders, one per run, resumable and safe against concurrent runners.
+
+Layout under a root folder::
+
+    <root>/<arm>/seed<k>/config.yaml    the run's TrainConfig (TrainConfig.from_yaml reads it)
+                        /metrics.json   per-epoch history, final test_acc (a fraction), best epoch
+                        /model.pt       the trained state dict (torch.load(..., weights_only=True))
+
+A run is trained into a hidden folder ``<root>/<arm>/.seed<k>.partial-<pid>`` and renamed into place
+only when all three files are written, so a folder ``seed<k>`` is always complete: a runner killed at any
+moment leaves at most a partial folder, which the next runner of that run deletes. Before training, a
+runner claims the run (a lock held by its pid, :mod:`qsnn._lock`); a second runner skips runs claimed by a
+live process, so two runners of one grid share the work and never train a run twice. A claim left by a
+killed runner is taken over.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from .._lock import FolderBusyError, acquire, release
+from ..atomic import atomic_write_text
+from .spec import Experiment
+
+__all__ = ["Run", "RunOutcome", "run_folder", "run_experiment", "status", "load_run", "load_runs", "open_grid", "locate", "is_complete",
+           "RUN_FILES"]
+
+RUN_FILES = ("config.yaml", "metrics.json", "model.pt")
+
+
+def run_folder(root: str | os.PathLike, arm: str, seed: int) -> Path:
+    """``<root>/<arm>/seed<seed>``."""
+    return Path(root) / arm / f"seed{int(seed)}"
+
+
+def is_complete(folder: str | os.PathLike) -> bool:
+    """Whether ``folder`` holds a finished run (all of :data:`RUN_FILES`)."""
+    folder = Path(folder)
+    return folder.is_dir() and all((folder / name).is_file() for name in RUN_FILES)
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What a call of :func:`run_experiment` did with each run: lists of (arm, seed)."""
+
+    trained: list
+    skipped: list  # finished before this call
+    busy: list  # claimed by another live runner
+    copied: list  # the same configuration finished in another experiment (see ``reuse``)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _metrics(result, arm: str, seed: int, experiment: str, seconds: float) -> dict:
+    history = [dict(r) for r in result.history]
+    evaluated = [r for r in history if r.get("test_acc") is not None]
+    best = max(evaluated, key=lambda r: r["test_acc"]) if evaluated else None
+    return _jsonable({
+        "experiment": experiment,
+        "arm": arm,
+        "seed": int(seed),
+        "test_acc": float(result.test_acc),
+        "test_loss": float(result.test_loss),
+        "test_rates": [float(r) for r in result.test_rates],
+        "best_epoch": None if best is None else int(best["epoch"]),
+        "best_test_acc": None if best is None else float(best["test_acc"]),
+        "epochs": len(history),
+        "train_seconds": float(seconds),
+        "device": result.device,
+        "history": history,
+    })
+
+
+def _write_run(folder: Path, config, result, metrics: dict) -> None:
+    import torch
+    import yaml
+
+    (folder / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False), encoding="utf-8")
+    (folder / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n", encoding="utf-8")
+    state = {k: v.detach().cpu().clone() for k, v in result.model.state_dict().items()}
+    torch.save(state, folder / "model.pt")
+
+
+def _claim(root: Path, arm: str, seed: int):
+    claims = root / arm / f".seed{int(seed)}.claim"
+    return acquire(claims, what=f"run {arm}/seed{seed}")
+
+
+def _unclaim(lock: Path) -> None:
+    release(lock)
+    with contextlib.suppress(OSError):  # another runner may hold it again already: then it stays
+        lock.parent.rmdir()
+
+
+def _train_one(exp: Experiment, root: Path, arm: str, seed: int, on_epoch) -> dict:
+    from ..train import fit
+
+    final = run_folder(root, arm, seed)
+    for stale in final.parent.glob(f".seed{int(seed)}.partial-*"):  # left by a killed runner of this run
+        shutil.rmtree(stale, ignore_errors=True)
+    partial = final.parent / f".seed{int(seed)}.partial-{os.getpid()}"
+    partial.mkdir(parents=True)
+    try:
+        config = exp.config(arm, seed)
+        callback = None if on_epoch is None else (lambda record: on_epoch(arm, seed, record))
+        start = time.perf_counter()
+        result = fit(config, on_epoch=callback)
+        metrics = _metrics(result, arm, seed, exp.name, time.perf_counter() - start)
+        _write_run(partial, config, result, metrics)
+        if final.exists():  # an incomplete folder (files deleted by hand): this runner holds the claim
+            shutil.rmtree(final)
+        os.rename(partial, final)  # the one step that makes the run visible, all files at once
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    return metrics
+
+
+def _find_same(config, roots) -> Path | None:
+    """A finished run folder under one of ``roots`` whose configuration equals ``config``."""
+    import yaml
+
+    want = config.to_dict()
+    for root in roots:
+        for folder in sorted(Path(root).glob(f"*/seed{config.seed}")):
+            if is_complete(folder):
+                have = yaml.safe_load((folder / "config.yaml").read_text(encoding="utf-8"))
+                if have == want:
+                    return folder
+    return None
+
+
+def _copy_one(exp: Experiment, root: Path, arm: str, seed: int, source: Path) -> None:
+    final = run_folder(root, arm, seed)
+    partial = final.parent / f".seed{int(seed)}.partial-{os.getpid()}"
+    try:
+        shutil.copytree(source, partial, ignore=shutil.ignore_patterns(".*"))
+        metrics = json.loads((partial / "metrics.json").read_text(encoding="utf-8"))
+        metrics.update(experiment=exp.name, arm=arm, copied_from=f"{source.parent.parent.name}/"
+                       f"{source.parent.name}/{source.name}")
+        (partial / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n", encoding="utf-8")
+        if final.exists():
+            shutil.rmtree(final)
+        os.rename(partial, final)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+
+
+def run_experiment(
+    experiment: Experiment,
+    root: str | os.PathLike,
+    *,
+    on_epoch: Callable[[str, int, dict], None] | None = None,
+    on_run: Callable[[str, int, str], None] | None = None,
+    reuse: Sequence[str | os.PathLike] = (),
+) -> RunOutcome:
+    """Train every run of ``experiment`` that is not finished under ``root``; resumable.
+
+    Parameters
+    ----------
+    experiment : Experiment
+    root : path
+        Folder of the run folders ``<root>/<arm>/seed<k>/`` (created if missing).
+    on_epoch : callable, optional
+        ``on_epoch(arm, seed, record)`` after every epoch of a run being trained (``record`` as in
+        :attr:`qsnn.train.TrainResult.history`).
+    on_run : callable, optional
+        ``on_run(arm, seed, what)`` once per run, ``what`` one of ``"trained"``, ``"copied"``,
+        ``"skipped"`` (finished earlier) or ``"busy"`` (claimed by another live runner).
+    reuse : sequence of paths
+        Roots of other experiments: a finished run there with exactly this run's configuration is copied
+        instead of trained again (training is deterministic, so it is the same run; ``metrics.json``
+        records ``copied_from``).
+
+    Returns
+    -------
+    RunOutcome
+    """
+    if not isinstance(experiment, Experiment):
+        raise TypeError(f"experiment must be an Experiment, got {type(experiment).__name__}")
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    outcome = RunOutcome([], [], [], [])
+    for arm, seed in experiment.runs():
+        what = "skipped"
+        if not is_complete(run_folder(root, arm, seed)):
+            try:
+                lock = _claim(root, arm, seed)
+            except FolderBusyError:
+                what = "busy"
+            else:
+                try:
+                    if not is_complete(run_folder(root, arm, seed)):  # checked again, now that we hold it
+                        same = _find_same(experiment.config(arm, seed), reuse) if reuse else None
+                        if same is not None:
+                            _copy_one(experiment, root, arm, seed, same)
+                            what = "copied"
+                        else:
+                            _train_one(experiment, root, arm, seed, on_epoch)
+                            what = "trained"
+                finally:
+                    _unclaim(lock)
+        getattr(outcome, what).append((arm, seed))
+        if on_run is not None:
+            on_run(arm, seed, what)
+    return outcome
+
+
+def status(experiment: Experiment, root: str | os.PathLike) -> dict:
+    """``{(arm, seed): "done" | "running" | "missing"}`` for every run of ``experiment`` under ``root``."""
+    from .._lock import is_held
+
+    out = {}
+    for arm, seed in experiment.runs():
+        if is_complete(run_folder(root, arm, seed)):
+            out[(arm, seed)] = "done"
+        else:
+            out[(arm, seed)] = "running" if is_held(Path(root) / arm / f".seed{int(seed)}.claim") else "missing"
+    return out
+
+
+@dataclass
+class Run:
+    """A finished run read back from its folder.
+
+    Attributes
+    ----------
+    folder : pathlib.Path
+    config : qsnn.train.TrainConfig
+    metrics : dict
+        The run's ``metrics.json`` (``metrics["test_acc"]`` is the final test accuracy as a fraction).
+    model : torch.nn.Module
+        Built from ``config``, weights loaded, in eval mode, on the CPU.
+    """
+
+    folder: Path
+    config: Any
+    metrics: dict
+    model: Any
+
+
+def build_model(config):
+    """The untrained network of ``config`` (its data set decides classes, channels and input size)."""
+    from ..data import dataset_info
+    from ..models import build
+
+    info = dataset_info(config.dataset, config.dataset_kwargs)
+    return build(config.model, num_classes=info.num_classes, in_channels=info.in_channels,
+                 input_size=tuple(info.input_size), **config.model_kwargs)
+
+
+def load_run(folder: str | os.PathLike) -> Run:
+    """Read a finished run folder written by :func:`run_experiment`.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``folder`` is not a finished run (the message names the missing files).
+    ValueError
+        If its configuration is invalid or its weights do not fit the model the configuration builds.
+    """
+    import torch
+
+    from ..train import TrainConfig
+
+    folder = Path(folder)
+    missing = [name for name in RUN_FILES if not (folder / name).is_file()]
+    if missing:
+        raise FileNotFoundError(f"{folder} is not a finished run: {', '.join(missing)} missing; run the "
+                                f"experiment (python -m qsnn.experiments run SPEC.yaml) to train it")
+    config = TrainConfig.from_yaml(folder / "config.yaml")
+    metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+    model = build_model(config)
+    try:
+        state = torch.load(folder / "model.pt", map_location="cpu", weights_only=True)
+        model.load_state_dict(state)
+    except (RuntimeError, EOFError, OSError, ValueError) as exc:
+        raise ValueError(f"{folder / 'model.pt'} does not hold the weights of the model its config.yaml "
+                         f"builds ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
+                         f"delete the folder {folder} and run the experiment again") from None
+    return Run(folder=folder, config=config, metrics=metrics, model=model.eval())
+
+
+def load_runs(experiment: Experiment, root: str | os.PathLike) -> dict:
+    """``{arm: [Run per seed, in the experiment's seed order]}``; every run must be finished."""
+    return {arm: [load_run(run_folder(root, arm, s)) for s in experiment.seeds] for arm in experiment.arms}
+
+
+def locate(path: str | os.PathLike) -> Path:
+    """``path`` if it exists; a relative one not found in the current directory is looked up in the folders
+    above it, as ``<folder>/<path>`` and ``<folder>/book/<path>`` (a chapter executed by ``python -m qsnn.run
+    chapter`` runs in a fresh folder under the repository, not in the book's folder).
+
+    Raises
+    ------
+    FileNotFoundError
+        If no such file or folder exists (the message names what was looked for).
+    """
+    path = Path(path)
+    if path.exists() or path.is_absolute():
+        if not path.exists():
+            raise FileNotFoundError(f"{path} does not exist")
+        return path
+    for folder in (Path.cwd(), *Path.cwd().parents):
+        for candidate in (folder / path, folder / "book" / path):
+            if candidate.exists():
+                return candidate
+    raise FileNotFoundError(f"{path} not found in the current directory, the folders above it, or their book/ "
+                            f"folders")
+
+
+def open_grid(spec: str | os.PathLike, *, retrain: bool = False, root: str | os.PathLike | None = None,
+              overrides: dict | None = None, reuse: Sequence[str | os.PathLike] = ()) -> tuple[Experiment, dict]:
+    """The experiment of ``spec`` and its finished runs ``{arm: [Run per seed]}``, as a chapter reads them.
+
+    ``retrain=False`` reads the runs committed beside ``spec`` (all must be finished). ``retrain=True``
+    trains the grid, with ``overrides`` (dotted keys) applied to every run's configuration, into
+    ``<root>/<name>`` (resumable) or, without ``root``, into a fresh temporary folder.
+
+    Raises
+    ------
+    ValueError
+        For ``overrides`` without ``retrain`` (committed runs have the committed configuration).
+    FileNotFoundError
+        If ``retrain=False`` and a run is not finished (the message says how to train it).
+    """
+    import tempfile
+
+    spec = locate(spec)
+    exp = Experiment.from_yaml(spec)
+    if not retrain:
+        if overrides:
+            raise ValueError(f"overrides {overrides!r} change the runs, but the committed runs beside {spec} were "
+                             f"trained without them: set retrain=True to train the changed grid")
+        root = spec.parent
+        missing = [f"{a}/seed{s}" for a, s in exp.runs() if not is_complete(run_folder(root, a, s))]
+        if missing:
+            raise FileNotFoundError(f"{spec.parent} lacks the finished runs {', '.join(missing)}: train them with "
+                                    f"python -m qsnn.experiments run {spec}, or set retrain=True")
+    else:
+        exp = exp.with_base(overrides or {})
+        root = Path(tempfile.mkdtemp(prefix=f"qsnn-{exp.name}-")) if root is None else Path(root) / exp.name
+        run_experiment(exp, root, reuse=reuse)
+    return exp, load_runs(exp, root)

@@ -1,0 +1,102 @@
+"""Summaries of a finished grid: per arm mean, standard deviation and per-seed values, and paired differences.
+
+Arms share seeds, so the difference of two arms is taken seed by seed, ``d_k = a_k - b_k``; its mean has the
+95 % confidence interval ``mean(d) +- t_{0.975, n-1} * sd(d) / sqrt(n)`` (Student's t over the n common
+seeds, sample standard deviation). Pairing removes the variance that two arms share through a seed (the
+initialisation and the data order), which an unpaired comparison of the two means would keep.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Mapping, Sequence
+
+from ..analysis import mean_std
+from .runs import is_complete, run_folder
+from .spec import Experiment
+
+__all__ = ["arm_summary", "paired_difference", "summarize", "format_summary", "read_metric"]
+
+
+def read_metric(experiment: Experiment, root: str | os.PathLike, metric: str = "test_acc") -> dict:
+    """``{arm: {seed: value}}`` of ``metric`` from every finished run's ``metrics.json`` (others left out)."""
+    import json
+
+    out: dict = {}
+    for arm, seed in experiment.runs():
+        folder = run_folder(root, arm, seed)
+        if is_complete(folder):
+            metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+            if metric not in metrics:
+                raise KeyError(f"{folder / 'metrics.json'} has no {metric!r}; it has {', '.join(metrics)}")
+            out.setdefault(arm, {})[seed] = metrics[metric]
+    return out
+
+
+def arm_summary(per_seed: Mapping[int, float]) -> dict:
+    """``{"mean", "std", "n", "per_seed": {seed: value}}`` (std with ddof = 1, 0 for one seed)."""
+    m, sd = mean_std(list(per_seed.values()))
+    return {"mean": m, "std": sd, "n": len(per_seed), "per_seed": dict(per_seed)}
+
+
+def paired_difference(a: Mapping[int, float], b: Mapping[int, float], confidence: float = 0.95) -> dict:
+    """Paired difference ``a - b`` over the seeds both have.
+
+    Returns
+    -------
+    dict
+        ``mean``, ``std`` (of the differences), ``n``, ``ci`` (``[low, high]``; ``None`` for fewer than two
+        seeds, where no interval exists), ``seeds`` and ``per_seed`` differences.
+
+    Raises
+    ------
+    ValueError
+        If the two have no seed in common or ``confidence`` is not in (0, 1).
+    """
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must lie in (0, 1), got {confidence!r}")
+    seeds = [s for s in a if s in b]
+    if not seeds:
+        raise ValueError(f"no common seeds: {sorted(a)} and {sorted(b)}")
+    diffs = {s: float(a[s]) - float(b[s]) for s in seeds}
+    m, sd = mean_std(list(diffs.values()))
+    ci = None
+    if len(seeds) > 1 and m is not None:
+        from scipy.stats import t
+
+        half = float(t.ppf(0.5 + confidence / 2, len(seeds) - 1)) * sd / math.sqrt(len(seeds))
+        ci = [m - half, m + half]
+    return {"mean": m, "std": sd, "n": len(seeds), "ci": ci, "confidence": confidence, "seeds": seeds,
+            "per_seed": diffs}
+
+
+def summarize(experiment: Experiment, root: str | os.PathLike, metric: str = "test_acc",
+              pairs: Sequence[tuple[str, str]] | None = None) -> dict:
+    """``{"metric", "arms": {arm: arm_summary}, "differences": {"a - b": paired_difference}}`` of the
+    finished runs (arms without a finished run are left out; so are comparisons that need them)."""
+    values = read_metric(experiment, root, metric)
+    arms = {arm: arm_summary(v) for arm, v in values.items()}
+    diffs = {}
+    for a, b in (experiment.comparisons() if pairs is None else pairs):
+        if a in values and b in values and any(s in values[b] for s in values[a]):
+            diffs[f"{a} - {b}"] = paired_difference(values[a], values[b])
+    return {"metric": metric, "arms": arms, "differences": diffs}
+
+
+def format_summary(summary: dict, scale: float = 100.0, unit: str = "%") -> str:
+    """A plain-text table of :func:`summarize`'s result (values times ``scale``)."""
+    def f(x):
+        return "-" if x is None else f"{scale * x:.2f}"
+
+    lines = [f"{'arm':<16} {'n':>2}  {'mean +- std':>16}  per seed"]
+    for arm, s in summary["arms"].items():
+        seeds = "  ".join(f"{k}: {f(v)}" for k, v in s["per_seed"].items())
+        lines.append(f"{arm:<16} {s['n']:>2}  {f(s['mean']):>7} +- {f(s['std']):<6}  {seeds}")
+    if summary["differences"]:
+        lines.append("")
+        lines.append(f"{'paired difference':<28} {'n':>2}  {'mean':>7}  95 % confidence interval")
+        for name, d in summary["differences"].items():
+            ci = "- (one seed)" if d["ci"] is None else f"[{f(d['ci'][0])}, {f(d['ci'][1])}]"
+            lines.append(f"{name:<28} {d['n']:>2}  {f(d['mean']):>7}  {ci}")
+    return "\n".join(lines) + (f"\n(values in {unit})" if unit else "")

@@ -1,0 +1,87 @@
+"""Tests of qsnn.analysis: mean +- std (one rule for non-finite values), the variants table, per-layer rates
+and their entropy, sign-balance statistics."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from qsnn.analysis import balance_summary, layer_rates, mean_std, rates_table, sign_balance_stats, variants_table
+
+
+def test_mean_std_golden_values():
+    assert mean_std([1.0, 2.0, 4.0]) == (pytest.approx(7 / 3), pytest.approx(math.sqrt(7 / 3)))
+    assert mean_std([0.5]) == (0.5, 0.0)  # one value: no spread, not NaN
+
+
+@pytest.mark.parametrize("bad", [None, float("nan"), float("inf"), -float("inf")])
+def test_mean_std_of_values_with_a_non_finite_one_is_none(bad):
+    assert mean_std([1.0, bad, 2.0]) == (None, None)
+
+
+def test_mean_std_of_nothing_is_an_error():
+    with pytest.raises(ValueError, match="at least one value"):
+        mean_std([])
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.floats(-1e6, 1e6), min_size=2, max_size=20))
+def test_mean_std_matches_the_definition(values):
+    m, sd = mean_std(values)
+    n = len(values)
+    mean = math.fsum(values) / n
+    var = math.fsum((v - mean) ** 2 for v in values) / (n - 1)
+    assert m == pytest.approx(mean, abs=1e-6) and sd == pytest.approx(math.sqrt(var), rel=1e-6, abs=1e-6)
+
+
+def test_variants_table_numbers_and_text():
+    acc, text = variants_table({"a": [0.9, 1.0], "b": [0.5, 0.7]}, {"a": "arm A", "b": "arm B"}, [0, 3], width=8)
+    assert acc["a"] == {"mean": pytest.approx(0.95), "std": pytest.approx(math.sqrt(0.005)), "per_seed": [0.9, 1.0]}
+    lines = text.splitlines()
+    assert lines[0] == "variant    seed 0   seed 3       mean +- std"
+    assert lines[1] == "arm A      90.00%  100.00%    95.00 +- 7.07%"
+    with pytest.raises(ValueError, match="3 values for 2 seeds"):
+        variants_table({"a": [1, 1, 1]}, {"a": "A"}, [0, 1])
+
+
+def test_layer_rates_and_entropy():
+    s = layer_rates([[0.5, 0.1], [0.5, 0.3]])
+    assert s["mean"] == pytest.approx([0.5, 0.2]) and s["std"] == pytest.approx([0.0, math.sqrt(0.02)])
+    h02 = -(0.2 * math.log2(0.2) + 0.8 * math.log2(0.8))
+    assert s["entropy"] == pytest.approx([1.0, h02])
+    assert layer_rates([[0.25, 0.75]])["std"] == [0.0, 0.0]
+    with pytest.raises(ValueError, match="seeds, layers"):
+        layer_rates([0.1, 0.2])
+    text = rates_table({"a": [[0.5, 0.2]]}, {"a": "A"}, width=4)
+    assert text.splitlines()[1] == f"A         0.500  1.000      0.200  {h02:.3f}"
+
+
+def test_sign_balance_stats_pools_filters_over_models():
+    from qsnn.models import build
+
+    torch.manual_seed(0)
+    models = [build("small", num_classes=10, in_channels=1, widths=[4, 6, 8], weight_regulation=False)
+              for _ in range(2)]
+    stats = sign_balance_stats(models)
+    from qsnn.nn import binary_layers
+
+    layers = binary_layers(models[0])
+    assert len(stats) == len(layers)
+    for l, s in enumerate(stats):
+        n = layers[l].weight.shape[0]
+        assert s["fractions"].shape == (2 * n,) and s["drift"].shape == (2 * n,)
+        w = layers[l].weight.detach().flatten(1)  # the plain definition, first model
+        assert np.allclose(s["fractions"][:n], (w >= 0).float().mean(1).numpy())
+        assert np.allclose(s["drift"][:n], (w.mean(1) / w.std(1, unbiased=False)).numpy())
+    with pytest.raises(ValueError, match="at least one model"):
+        sign_balance_stats([])
+
+
+def test_balance_summary():
+    s = balance_summary([0.5, 0.25, 0.75])
+    assert (s["mean"], s["min"], s["max"]) == (0.5, 0.25, 0.75)
+    h = -(0.25 * math.log2(0.25) + 0.75 * math.log2(0.75))
+    assert s["mean_entropy"] == pytest.approx((1 + 2 * h) / 3)
