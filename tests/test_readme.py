@@ -192,3 +192,27 @@ def test_python_example_runs_and_prints_what_the_comments_say():
     out = qsnn.lif(scope["eta"], threshold=1.0, alpha=0.0, reset="mod")
     assert list(out.times) == [1, 2] and list(out.amplitudes) == [1, 3]
     assert qsnn.quantization_error(scope["eta"], threshold=1.0, alpha=0.0, reset="mod") == pytest.approx(0.8)
+
+
+EXPERIMENT_COMMANDS = [c for c, _ in _commands(lambda c: bool(_module_args(c, "qsnn.experiments")))]
+
+
+def test_the_readme_shows_the_experiment_commands():
+    """The README shows status, summary and run of a committed grid."""
+    verbs = {_module_args(c, "qsnn.experiments")[0] for c in EXPERIMENT_COMMANDS}
+    assert {"status", "summary", "run"} <= verbs
+
+
+@pytest.mark.parametrize("command", EXPERIMENT_COMMANDS)
+def test_experiment_commands_run_or_parse(command, tmp_path):
+    """status and summary run as written; run parses and names an existing grid (not trained here)."""
+    from qsnn.experiments.__main__ import build_parser
+
+    args = _module_args(command, "qsnn.experiments")
+    parsed = build_parser().parse_args(args)
+    assert (ROOT / parsed.spec).is_file(), parsed.spec
+    if args[0] in ("status", "summary"):
+        done = subprocess.run([sys.executable, "-m", "qsnn.experiments", *args], cwd=ROOT,
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip()

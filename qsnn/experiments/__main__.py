@@ -18,7 +18,7 @@ from .spec import Experiment
 from .summary import format_summary, summarize
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m qsnn.experiments",
                                 description="Run, inspect and summarise a grid of training runs (arms x seeds).")
     sub = p.add_subparsers(dest="command", required=True)
@@ -67,7 +67,7 @@ def _run(exp: Experiment, root: Path, progress: bool, reuse=()) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     try:
         exp = Experiment.from_yaml(args.spec)
     except (ValueError, FileNotFoundError) as exc:
