@@ -239,6 +239,10 @@ def _check_timeout(timeout) -> int | None:
     return timeout
 
 
+#: Environment variable naming the book folder of the chapter being executed (read by qsnn.experiments.locate).
+BOOK_ENV = "QSNN_BOOK"
+
+
 def run_chapter(name: str, parameters: Mapping[str, Any] | None = None, out: str | os.PathLike | None = None,
                 book: str | os.PathLike | None = None, progress: bool = True, timeout: int | None = None) -> Path:
     """Execute one chapter with ``parameters`` into the folder ``out`` and return that folder.
@@ -283,6 +287,8 @@ def run_chapter(name: str, parameters: Mapping[str, Any] | None = None, out: str
         work = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
         try:
             injected = dict(values, results_dir="results")
+            # The kernel runs in the fresh folder; BOOK_ENV tells it where the book's own files are.
+            os.environ[BOOK_ENV] = str(chapter.path.parent)
             papermill.execute_notebook(
                 str(chapter.path), str(work / chapter.path.name), parameters=injected, kernel_name=KERNEL,
                 cwd=str(work), progress_bar=progress, execution_timeout=timeout, log_output=False)

@@ -358,3 +358,20 @@ def test_locate_finds_book_files_from_a_folder_below_the_repository(tmp_path, mo
     assert found.resolve() == (tmp_path / "book" / "experiments" / "g" / "experiment.yaml").resolve()
     with pytest.raises(FileNotFoundError, match="nothing/here.yaml not found"):
         locate("nothing/here.yaml")
+
+
+def test_locate_finds_the_book_of_the_chapter_being_run(tmp_path, monkeypatch):
+    """A chapter run with --out outside the repository finds its committed grid through QSNN_BOOK."""
+    from qsnn.experiments import locate
+
+    book = tmp_path / "repo" / "book"
+    (book / "experiments" / "g").mkdir(parents=True)
+    (book / "experiments" / "g" / "experiment.yaml").write_text("x: 1\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.delenv("QSNN_BOOK", raising=False)
+    with pytest.raises(FileNotFoundError, match="experiments/g/experiment.yaml"):
+        locate("experiments/g/experiment.yaml")
+    monkeypatch.setenv("QSNN_BOOK", str(book))
+    assert locate("experiments/g/experiment.yaml") == book / "experiments" / "g" / "experiment.yaml"

@@ -316,12 +316,16 @@ def locate(path: str | os.PathLike) -> Path:
         if not path.exists():
             raise FileNotFoundError(f"{path} does not exist")
         return path
-    for folder in (Path.cwd(), *Path.cwd().parents):
+    folders = [Path.cwd(), *Path.cwd().parents]
+    if os.environ.get("QSNN_BOOK"):  # set by python -m qsnn.run for the chapter it executes
+        book = Path(os.environ["QSNN_BOOK"])
+        folders += [book, book.parent]
+    for folder in folders:
         for candidate in (folder / path, folder / "book" / path):
             if candidate.exists():
                 return candidate
-    raise FileNotFoundError(f"{path} not found in the current directory, the folders above it, or their book/ "
-                            f"folders")
+    raise FileNotFoundError(f"{path} not found in the current directory, the folders above it, their book/ "
+                            f"folders, or the book of the chapter being run (QSNN_BOOK)")
 
 
 def open_grid(spec: str | os.PathLike, *, retrain: bool = False, root: str | os.PathLike | None = None,
