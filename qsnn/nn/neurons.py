@@ -85,14 +85,12 @@ def _quantizer_grad(u: torch.Tensor, quantizer: str, scale: float) -> torch.Tens
     return (u.abs() <= scale).to(u.dtype)
 
 
-#: Use the numba kernels for CPU float32/float64 tensors (not for the tanh quantizer, whose scale
-#: is a max over the whole tensor at every step). False forces the torch path everywhere.
+#: Use the numba kernels for CPU float32/float64 tensors. False forces the torch path everywhere.
 USE_KERNELS = True
 
 
-def _use_kernels(x: torch.Tensor, n: int, quantizer: str) -> bool:
-    return (USE_KERNELS and x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
-            and not (n and quantizer == "tanh") and x.numel() > 0)
+def _use_kernels(x: torch.Tensor) -> bool:
+    return USE_KERNELS and x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64) and x.numel() > 0
 
 
 def _scalars(dtype: torch.dtype, *values: float):
@@ -100,45 +98,66 @@ def _scalars(dtype: torch.dtype, *values: float):
     return tuple(np_type(v) for v in values)
 
 
-def _forward_kernel(x, keep, decay, threshold, reset, n, scale):
+def _kernel_threads() -> None:
+    """Run numba's parallel blocks on as many threads as torch's intra-op pool has."""
+    import numba
+
+    numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
+
+
+def _flat(x: torch.Tensor) -> torch.Tensor:
+    """x as a C-contiguous [T, N] view (a copy only if x is not contiguous already)."""
+    return x.detach().reshape(x.shape[0], -1).contiguous()
+
+
+def _forward_kernel(x2, decay, threshold, reset, n, quantizer, scale):
     from . import _lif_kernels as k
 
-    x2 = x.detach().reshape(x.shape[0], -1).contiguous()
     spikes = torch.empty_like(x2)
-    hs = torch.empty_like(x2) if keep else torch.empty((1, 1), dtype=x.dtype)
-    d, th, nf, sc, step, zero, one = _scalars(x.dtype, decay, threshold, n, scale, scale / n if n else 1.0, 0.0, 1.0)
-    k.lif_forward(x2.numpy(), spikes.numpy(), hs.numpy(), keep, d, th, k.RESET_CODES[reset], nf, sc, step, zero, one)
-    return spikes.view(x.shape), (hs if keep else None)
+    scales = torch.empty(x2.shape[0], dtype=x2.dtype)
+    d, th, nf, sc, step, zero, one = _scalars(x2.dtype, decay, threshold, n, scale, scale / n if n else 1.0, 0.0, 1.0)
+    _kernel_threads()
+    k.forward_kernel(reset, quantizer if n else None)(
+        x2.numpy(), spikes.numpy(), scales.numpy(), d, th, nf, sc, step, zero, one)
+    return spikes, scales
 
 
-def _backward_kernel(hs, grad, shape, decay, threshold, reset, n, scale, surrogate, detach_reset):
+def _backward_kernel(x2, scales, grad, decay, threshold, reset, n, quantizer, scale, surrogate, detach_reset):
     from . import _lif_kernels as k
 
-    g2 = grad.reshape(hs.shape).contiguous()
-    grad_x = torch.empty_like(hs)
-    c = math.pi / 2 * ATAN_ALPHA
-    a = SIGMOID_ALPHA
-    d, th, nf, sc, a, c, half_a, zero, one = _scalars(
-        hs.dtype, decay, threshold, n, scale, a, c, ATAN_ALPHA / 2, 0.0, 1.0)
-    k.lif_backward(hs.numpy(), g2.numpy(), grad_x.numpy(), d, th, k.RESET_CODES[reset], nf, sc,
-                   k.SURROGATE_CODES[surrogate], a, c, half_a, detach_reset, zero, one)
-    return grad_x.view(shape)
+    g2 = grad.reshape(x2.shape)
+    if not g2.is_contiguous():
+        g2 = g2.contiguous()
+    grad_x = torch.empty_like(x2)
+    a, c, half_a = k.surrogate_constants(SIGMOID_ALPHA, ATAN_ALPHA)
+    d, th, nf, sc, step, a, c, half_a, zero, one = _scalars(
+        x2.dtype, decay, threshold, n, scale, scale / n if n else 1.0, a, c, half_a, 0.0, 1.0)
+    _kernel_threads()
+    k.backward_kernel(reset, quantizer if n else None, surrogate, detach_reset)(
+        x2.numpy(), g2.numpy(), grad_x.numpy(), scales.numpy(), d, th, nf, sc, step, a, c, half_a, zero, one)
+    return grad_x
 
 
 class _LIFFunction(torch.autograd.Function):
-    """Fused multi-step LIF: forward over all T steps, BPTT in backward from the saved H."""
+    """Fused multi-step LIF: forward over all T steps, BPTT in backward.
+
+    On the CPU kernels only the input (and for the tanh quantizer one scale per step) is saved and H
+    is recomputed in backward; the torch path saves H. Without a gradient to compute (``no_grad``,
+    ``inference_mode``, an input that does not require grad) nothing is saved.
+    """
 
     @staticmethod
-    def forward(ctx, x, decay, threshold, reset, n, quantizer, scale, surrogate, detach_reset):
-        keep = ctx.needs_input_grad[0]
+    def forward(ctx, x, decay, threshold, reset, n, quantizer, scale, surrogate, detach_reset, keep):
+        keep = keep and ctx.needs_input_grad[0]
         ctx.cfg = (decay, threshold, reset, n, quantizer, scale, surrogate, detach_reset)
-        ctx.kernel = _use_kernels(x, n, quantizer)
+        ctx.kernel = _use_kernels(x)
         ctx.shape = x.shape
         if ctx.kernel:
-            spikes, hs = _forward_kernel(x, keep, decay, threshold, reset, n, scale)
+            x2 = _flat(x)
+            spikes, scales = _forward_kernel(x2, decay, threshold, reset, n, quantizer, scale)
             if keep:
-                ctx.save_for_backward(hs)
-            return spikes
+                ctx.save_for_backward(x2, scales)
+            return spikes.view(x.shape)
         spikes = torch.empty_like(x)
         hs = torch.empty_like(x) if keep else None
         u = None
@@ -164,12 +183,13 @@ class _LIFFunction(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_spikes):
-        (hs,) = ctx.saved_tensors
         decay, threshold, reset, n, quantizer, scale, surrogate, detach_reset = ctx.cfg
         if ctx.kernel:
-            grad_x = _backward_kernel(hs, grad_spikes, ctx.shape, decay, threshold, reset, n, scale,
+            x2, scales = ctx.saved_tensors
+            grad_x = _backward_kernel(x2, scales, grad_spikes, decay, threshold, reset, n, quantizer, scale,
                                       surrogate, detach_reset)
-            return grad_x, None, None, None, None, None, None, None, None
+            return grad_x.view(ctx.shape), None, None, None, None, None, None, None, None, None
+        (hs,) = ctx.saved_tensors
         grad_x = torch.empty_like(hs)
         g_u = None  # dL/dU[t], from step t + 1
         for t in range(hs.shape[0] - 1, -1, -1):
@@ -195,7 +215,7 @@ class _LIFFunction(torch.autograd.Function):
                 else:
                     g.add_(g_pre)
             g_u = g * decay
-        return grad_x, None, None, None, None, None, None, None, None
+        return grad_x, None, None, None, None, None, None, None, None, None
 
 
 def lif_multistep(
@@ -225,7 +245,8 @@ def lif_multistep(
     if not scale > 0 or not math.isfinite(scale):
         raise ValueError(f"membrane_scale must be a finite number > 0 or None, got {membrane_scale!r}")
     return _LIFFunction.apply(
-        x, float(decay), float(threshold), reset, n, membrane_quantizer, scale, surrogate, bool(detach_reset)
+        x, float(decay), float(threshold), reset, n, membrane_quantizer, scale, surrogate, bool(detach_reset),
+        torch.is_grad_enabled(),
     )
 
 
@@ -337,7 +358,7 @@ class LIF(nn.Module):
         scale = self.scale()
         out = _LIFFunction.apply(
             x, self.decay, self.threshold, self.reset, self.levels, self.membrane_quantizer,
-            scale, self.surrogate, self.detach_reset,
+            scale, self.surrogate, self.detach_reset, torch.is_grad_enabled(),
         )
         if self.membrane_scale == "calibrated" and self.training and self.levels:
             self._calibrate(x.detach())
