@@ -36,8 +36,32 @@ QUANTIZER_CODES = {None: 0, "uniform": 1, "tanh": 2}
 BLOCK = 512
 
 
+@njit(cache=True, inline="always")
+def tanh32(x):
+    """tanh of a float32 in plain arithmetic, so that the loop around it runs as SIMD code (libm's
+    tanhf is a call per value). The rational approximation of Eigen's ``generic_fast_tanh_float``:
+    within a few float32 ulp of tanh, exact odd symmetry, +-1 beyond |x| = 7.9."""
+    c = np.float32(7.90531110763549805)
+    if x > c:
+        x = c
+    elif x < -c:
+        x = -c
+    x2 = x * x
+    p = x2 * np.float32(-2.76076847742355e-16) + np.float32(2.00018790482477e-13)
+    p = x2 * p + np.float32(-8.60467152213735e-11)
+    p = x2 * p + np.float32(5.12229709037114e-08)
+    p = x2 * p + np.float32(1.48572235717979e-05)
+    p = x2 * p + np.float32(6.37261928875436e-04)
+    p = x2 * p + np.float32(4.89352455891786e-03)
+    p = x * p
+    q = x2 * np.float32(1.19825839466702e-06) + np.float32(1.18534705686654e-04)
+    q = x2 * q + np.float32(2.26843463243900e-03)
+    q = x2 * q + np.float32(4.89352518554385e-03)
+    return p / q
+
+
 @functools.lru_cache(maxsize=None)
-def forward_kernel(reset: str, quantizer: str | None):
+def forward_kernel(reset: str, quantizer: str | None, float32: bool = True):
     """The compiled forward kernel of one (reset, quantizer) pair.
 
     ``kernel(x, spikes, scales, decay, thr, nf, scale, step, zero, one)``: x [T, N] -> spikes
@@ -47,6 +71,7 @@ def forward_kernel(reset: str, quantizer: str | None):
     """
     R = RESET_CODES[reset]
     Q = QUANTIZER_CODES[quantizer]
+    tanh = _tanh_of(float32)
 
     @njit(inline="always")
     def fire(h, thr, zero, one):
@@ -61,20 +86,25 @@ def forward_kernel(reset: str, quantizer: str | None):
         return s, h - thr * s
 
     if Q == 2:
+        # The scale of step t is a max over all neurons of step t, so this kernel runs step by step
+        # over all blocks; the state is stored as tanh(U) and quantized with the step's scale when
+        # the next step reads it (one pass over the state per step).
         @njit(cache=True, parallel=True)
         def kernel(x, spikes, scales, decay, thr, nf, scale, step, zero, one):
             steps, n = x.shape
             nb = (n + BLOCK - 1) // BLOCK
             u = np.zeros(n, dtype=x.dtype)
             peaks = np.zeros(nb, dtype=x.dtype)
+            sc = one
+            st = one / nf
             for t in range(steps):
                 for b in prange(nb):
                     peak = zero
                     for i in range(b * BLOCK, min(n, (b + 1) * BLOCK)):
-                        h = x[t, i] + decay * u[i]
+                        h = x[t, i] + decay * (np.rint(u[i] / sc * nf) * st)
                         s, v = fire(h, thr, zero, one)
                         spikes[t, i] = s
-                        w = np.tanh(v)
+                        w = tanh(v)
                         u[i] = w
                         a = abs(w)
                         peak = a if a > peak else peak
@@ -85,9 +115,6 @@ def forward_kernel(reset: str, quantizer: str | None):
                 sc = m if m > zero else one
                 scales[t] = sc
                 st = sc / nf
-                for b in prange(nb):
-                    for i in range(b * BLOCK, min(n, (b + 1) * BLOCK)):
-                        u[i] = np.rint(u[i] / sc * nf) * st
 
         return kernel
 
@@ -117,7 +144,7 @@ def forward_kernel(reset: str, quantizer: str | None):
 
 
 @functools.lru_cache(maxsize=None)
-def backward_kernel(reset: str, quantizer: str | None, surrogate: str, detach_reset: bool):
+def backward_kernel(reset: str, quantizer: str | None, surrogate: str, detach_reset: bool, float32: bool = True):
     """The compiled BPTT kernel of one (reset, quantizer, surrogate, detach_reset) combination.
 
     ``kernel(x, grad, grad_x, scales, decay, thr, nf, scale, step, a, c, half_a, zero, one)``:
@@ -128,6 +155,7 @@ def backward_kernel(reset: str, quantizer: str | None, surrogate: str, detach_re
     Q = QUANTIZER_CODES[quantizer]
     S = SURROGATE_CODES[surrogate]
     D = bool(detach_reset)
+    tanh = _tanh_of(float32)
 
     @njit(inline="always")
     def fire(h, thr, zero, one):
@@ -159,6 +187,7 @@ def backward_kernel(reset: str, quantizer: str | None, surrogate: str, detach_re
             b0 = b * BLOCK
             m = min(BLOCK, n - b0)
             hs = np.empty((steps, BLOCK), dtype=x.dtype)
+            ths = np.empty((steps, BLOCK) if Q == 2 else (1, 1), dtype=x.dtype)
             u = np.zeros(BLOCK, dtype=x.dtype)
             # replay the forward pass of this block
             for t in range(steps):
@@ -177,7 +206,9 @@ def backward_kernel(reset: str, quantizer: str | None, surrogate: str, detach_re
                             v = -one
                         v = np.rint(v * nf) * step
                     elif Q == 2:
-                        v = np.rint(np.tanh(v) / sc * nf) * st
+                        w = tanh(v)
+                        ths[t, j] = w
+                        v = np.rint(w / sc * nf) * st
                     u[j] = v
             # BPTT; u now holds dL/dU of the step after
             t = steps - 1
@@ -195,7 +226,7 @@ def backward_kernel(reset: str, quantizer: str | None, surrogate: str, detach_re
                         if abs(u_pre) > scale:
                             g_pre = zero
                     elif Q == 2:
-                        th = np.tanh(u_pre)
+                        th = ths[t, j]
                         g_pre = g_pre * (one - th * th)
                     if D:
                         g_s = grad[t, b0 + j]
@@ -212,6 +243,16 @@ def backward_kernel(reset: str, quantizer: str | None, surrogate: str, detach_re
                     u[j] = g * decay
 
     return kernel
+
+
+@njit(cache=True, inline="always")
+def _tanh64(x):
+    return np.tanh(x)
+
+
+def _tanh_of(float32: bool):
+    """The tanh of the kernels: :func:`tanh32` for float32, libm's for float64 (full precision)."""
+    return tanh32 if float32 else _tanh64
 
 
 def surrogate_constants(sigmoid_alpha: float, atan_alpha: float) -> tuple[float, float, float]:

@@ -1,4 +1,4 @@
-"""The multi-step leaky integrate-and-fire layer of Q-SNNs (spec section 1).
+"""The multi-step leaky integrate-and-fire layer of Q-SNNs (Wei et al., ACM MM 2024).
 
 Per time step t, with I[t] the input current and U[-1] = 0::
 
@@ -25,16 +25,18 @@ the reset is delayed by one step unless ``reset_delay=False``; SpikingJelly's ``
 
 Differences to Part I's ``qsnn.lif``: Part I is two-sided (negative potentials fire negative
 spikes of amplitude -theta, here negative potentials never fire) and fires at ``|u| >= theta``
-(here ``H > V_th`` for "zero"/"subtract", as in the spec; equality has measure zero). On
+(here ``H > V_th`` for "zero"/"subtract", as in the authors' code; equality has measure zero). On
 non-negative inputs at unit spacing, ``decay = exp(-alpha)`` and Part I's output amplitudes
 divided by theta equal S[t] here.
 
-The whole sequence runs in one fused :class:`torch.autograd.Function` that saves only H (one
-tensor of the input's size) and recomputes everything else in backward (BPTT through the
-membrane, through the reset unless ``detach_reset``, straight through the quantizer's round).
-On the CPU (float32/float64) both directions run as numba kernels that keep each neuron's
-recursion in registers (:mod:`qsnn.nn._lif_kernels`); elsewhere, and for the tanh quantizer,
-as a loop of torch operations over T. Both compute the same numbers.
+The whole sequence runs in one fused :class:`torch.autograd.Function` (BPTT through the membrane,
+through the reset unless ``detach_reset``, straight through the quantizer's round). On the CPU
+(float32/float64) both directions run as numba kernels, one compiled kernel per reset, quantizer and
+surrogate, parallel over blocks of neurons on torch's number of threads
+(:mod:`qsnn.nn._lif_kernels`); they save only the input and recompute H in backward. Elsewhere the
+layer runs as a loop of torch operations over T that saves H. Both compute the same numbers (the
+float32 tanh of the kernels is a rational approximation within a few ulp of torch's). Without
+gradients (``torch.no_grad()``, ``torch.inference_mode()``) nothing is saved.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from .surrogate import ATAN_ALPHA, SIGMOID_ALPHA, check_surrogate, surrogate_gra
 __all__ = ["RESETS", "LIF", "lif_multistep"]
 
 from .._resets import RESETS
+from .._validation import check_choice, check_real, check_reset, check_threshold
 
 
 def _number(v) -> bool:
@@ -117,7 +120,7 @@ def _forward_kernel(x2, decay, threshold, reset, n, quantizer, scale):
     scales = torch.empty(x2.shape[0], dtype=x2.dtype)
     d, th, nf, sc, step, zero, one = _scalars(x2.dtype, decay, threshold, n, scale, scale / n if n else 1.0, 0.0, 1.0)
     _kernel_threads()
-    k.forward_kernel(reset, quantizer if n else None)(
+    k.forward_kernel(reset, quantizer if n else None, x2.dtype == torch.float32)(
         x2.numpy(), spikes.numpy(), scales.numpy(), d, th, nf, sc, step, zero, one)
     return spikes, scales
 
@@ -133,7 +136,7 @@ def _backward_kernel(x2, scales, grad, decay, threshold, reset, n, quantizer, sc
     d, th, nf, sc, step, a, c, half_a, zero, one = _scalars(
         x2.dtype, decay, threshold, n, scale, scale / n if n else 1.0, a, c, half_a, 0.0, 1.0)
     _kernel_threads()
-    k.backward_kernel(reset, quantizer if n else None, surrogate, detach_reset)(
+    k.backward_kernel(reset, quantizer if n else None, surrogate, detach_reset, x2.dtype == torch.float32)(
         x2.numpy(), g2.numpy(), grad_x.numpy(), scales.numpy(), d, th, nf, sc, step, a, c, half_a, zero, one)
     return grad_x
 
@@ -251,24 +254,18 @@ def lif_multistep(
 
 
 def _check_lif(threshold, decay, reset, membrane_bits, membrane_quantizer, surrogate) -> None:
-    if not _number(threshold) or threshold <= 0:
-        raise ValueError(f"threshold must be a finite number > 0, got {threshold!r}")
+    check_threshold(threshold)
     if not _number(decay) or not 0.0 <= decay <= 1.0:
         raise ValueError(f"decay must be a number in [0, 1], got {decay!r}")
-    if reset not in RESETS:
-        raise ValueError(f"reset must be one of {', '.join(map(repr, RESETS))}, got {reset!r}")
+    check_reset(reset)
     if membrane_bits is not None:
         check_bits(membrane_bits, "membrane_bits")
-    if membrane_quantizer not in MEMBRANE_QUANTIZERS:
-        raise ValueError(
-            f"membrane_quantizer must be one of {', '.join(map(repr, MEMBRANE_QUANTIZERS))}, got "
-            f"{membrane_quantizer!r}"
-        )
+    check_choice("membrane_quantizer", membrane_quantizer, MEMBRANE_QUANTIZERS)
     check_surrogate(surrogate)
 
 
 class LIF(nn.Module):
-    """Multi-step LIF layer: currents [T, B, ...] -> spikes [T, B, ...] (spec section 1).
+    """Multi-step LIF layer: currents [T, B, ...] -> spikes [T, B, ...] (see the module docstring).
 
     Parameters
     ----------
@@ -281,7 +278,7 @@ class LIF(nn.Module):
         See the module docstring ("zero": hard reset, the Q-SNN default). "mod" emits integer
         spike counts.
     membrane_bits : int or None
-        b >= 2: the state is stored as Q_b(U) (spec section 1); None: full precision.
+        b >= 2: the state is stored as Q_b(U) (the paper's low-bit membrane); None: full precision.
     membrane_quantizer : {"uniform", "tanh"}
         ``"uniform"``: Q_b(u) with scale ``membrane_scale``; ``"tanh"``: the authors' variant,
         Q_b of tanh(u) with the scale max |tanh(u)| of the step's tensor (zeros stay zeros).
@@ -324,8 +321,7 @@ class LIF(nn.Module):
             raise ValueError(
                 f"membrane_scale must be None, 'calibrated' or a finite number > 0, got {membrane_scale!r}"
             )
-        if not _number(calibration_momentum) or not 0 < calibration_momentum <= 1:
-            raise ValueError(f"calibration_momentum must be in (0, 1], got {calibration_momentum!r}")
+        check_real("calibration_momentum", calibration_momentum, min=0.0, max=1.0, min_open=True)
         self.threshold = float(threshold)
         self.decay = float(decay)
         self.reset = reset
