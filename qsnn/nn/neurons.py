@@ -42,6 +42,7 @@ gradients (``torch.no_grad()``, ``torch.inference_mode()``) nothing is saved.
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 import torch
@@ -102,9 +103,17 @@ def _scalars(dtype: torch.dtype, *values: float):
 
 
 def _kernel_threads() -> None:
-    """Run numba's parallel blocks on as many threads as torch's intra-op pool has."""
+    """Run numba's parallel blocks on as many threads as torch's intra-op pool has.
+
+    numba's threads run on its "workqueue" layer unless NUMBA_THREADING_LAYER says otherwise: its
+    OpenMP layer is a second OpenMP runtime next to torch's, and the two runtimes' spinning threads
+    made every torch operation of a training step about 10x slower on two cores
+    (benchmarks/bench_train_step.py).
+    """
     import numba
 
+    if "NUMBA_THREADING_LAYER" not in os.environ and numba.config.THREADING_LAYER == "default":
+        numba.config.THREADING_LAYER = "workqueue"
     numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
 
 
