@@ -8,8 +8,13 @@ Cases (all float32 on the CPU, ``torch.set_num_threads(2)`` by default):
   SpikingJelly ``LIFNode`` (``tau=2, decay_input=False, v_reset=0``, multi-step mode, torch
   backend), which compute the same recursion H = 0.5 U + I. Surrogates: qsnn triangle,
   snnTorch ``triangular``, SpikingJelly its default sigmoid.
-* One training step (forward, loss, backward, SGD) of the small Q-SNN (8-16-32, digits shape
-  1x8x8, T = 4, B = 64) with its LIF layers as built, and with every LIF replaced by the two peers.
+* Each case twice: on one reused input and output gradient, and with a fresh input and gradient
+  every call (as in training, where every step's tensors are new and cold in cache).
+* qsnn's forward and backward timed apart against the memory bound of the same bytes, measured in
+  the same run: the forward reads the input and writes the spikes (``x.clone()`` moves the same
+  bytes), the backward reads the input and the gradient and writes the input gradient
+  (``torch.add(x, g)``), both on torch's threads into freshly allocated outputs as the layer does.
+* Training steps of whole networks are in ``bench_train_step.py``.
 
 Time: median over ``--repeats`` runs after warm-up (``time.perf_counter``). Memory: every case
 runs again in a fresh subprocess, once unwatched (loading compiled kernels and lazy imports),
@@ -44,8 +49,7 @@ if str(ROOT) not in sys.path:
 T, B, N = 8, 64, 8192
 SMALL_T, SMALL_B = 4, 64
 
-LAYER_CASES = ["qsnn", "qsnn-8bit-uniform", "qsnn-8bit-tanh", "snntorch", "spikingjelly"]
-NET_CASES = ["net-qsnn", "net-qsnn-fp-membrane", "net-snntorch", "net-spikingjelly"]
+LAYER_CASES = ["qsnn", "qsnn-2bit-uniform", "qsnn-8bit-uniform", "qsnn-8bit-tanh", "snntorch", "spikingjelly"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -95,6 +99,8 @@ def make_layer(case):
 
     if case == "qsnn":
         return LIF()
+    if case == "qsnn-2bit-uniform":
+        return LIF(membrane_bits=2)
     if case == "qsnn-8bit-uniform":
         return LIF(membrane_bits=8)
     if case == "qsnn-8bit-tanh":
@@ -106,50 +112,29 @@ def make_layer(case):
     raise ValueError(case)
 
 
-def make_net(case):
-    from qsnn import models
-    from qsnn.nn import LIF
-
-    net = models.build("small", 10, 1, membrane_bits=None if case == "net-qsnn-fp-membrane" else 8)
-    peer = {"net-snntorch": SnnTorchLIF, "net-spikingjelly": SpikingJellyLIF}.get(case)
-    if peer is not None:
-        for module in list(net.modules()):
-            for name, child in module.named_children():
-                if isinstance(child, LIF):
-                    setattr(module, name, peer())
-    return net
-
-
 # ---------------------------------------------------------------------------------------------
 # one measured unit of work per case
 
 
-def setup(case):
-    """Return a closure doing one forward + backward (layers) or one training step (nets)."""
+def setup(case, fresh=False):
+    """Return a closure doing one forward + backward of the layer (a new input and gradient per call
+    when ``fresh``; they are made before the closure's clock starts, see :func:`measure_time`)."""
     g = torch.Generator().manual_seed(0)
-    if case in LAYER_CASES:
-        layer = make_layer(case)
-        x = (torch.rand(T, B, N, generator=g) * 1.5).requires_grad_()
-        grad = torch.rand(T, B, N, generator=g)
+    layer = make_layer(case)
 
-        def run():
-            x.grad = None
-            layer(x).backward(grad)
+    def data():
+        return (torch.rand(T, B, N, generator=g) * 1.5).requires_grad_(), torch.rand(T, B, N, generator=g)
 
-        return run
-    net = make_net(case)
-    opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
-    x = torch.rand(SMALL_T, SMALL_B, 1, 8, 8, generator=g)
-    y = torch.randint(0, 10, (SMALL_B,), generator=g)
+    fixed = data()
 
-    def run():
-        logits = net(x)
-        loss = torch.nn.functional.cross_entropy(logits.flatten(0, 1), y.repeat(SMALL_T))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+    def prepare():
+        return data() if fresh else fixed
 
-    return run
+    def run(x, grad):
+        x.grad = None
+        layer(x).backward(grad)
+
+    return prepare, run
 
 
 def _rss_kib(field):
@@ -166,33 +151,66 @@ def measure_memory(case) -> float:
     One unwatched run first loads what every implementation loads once (compiled kernels,
     lazily imported modules); the second run is measured.
     """
-    run = setup(case)
-    run()
+    prepare, run = setup(case)
+    x, grad = prepare()
+    run(x, grad)
     try:
         with open("/proc/self/clear_refs", "w") as f:
             f.write("5")  # reset VmHWM to the current RSS
         before = _rss_kib("VmRSS")
-        run()
+        run(x, grad)
         peak = _rss_kib("VmHWM")
     except OSError:
         import resource
 
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        run()
+        run(x, grad)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return (peak - before) / 1024
 
 
-def measure_time(case, repeats, warmup=3) -> float:
-    run = setup(case)
-    for _ in range(warmup):
-        run()
+def _median_time(prepare, run, repeats, warmup=3) -> float:
     times = []
-    for _ in range(repeats):
+    for i in range(warmup + repeats):
+        args = prepare()
         t0 = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - t0)
+        run(*args)
+        if i >= warmup:
+            times.append(time.perf_counter() - t0)
     return statistics.median(times)
+
+
+def measure_time(case, repeats, fresh=False) -> float:
+    return _median_time(*setup(case, fresh), repeats)
+
+
+def memory_bound(case, repeats) -> dict[str, float]:
+    """qsnn's forward and backward timed apart, and the plain passes over the same bytes."""
+    g = torch.Generator().manual_seed(1)
+    layer = make_layer(case)
+
+    def fresh():
+        return (torch.rand(T, B, N, generator=g) * 1.5).requires_grad_(), torch.rand(T, B, N, generator=g)
+
+    def forward_only(x, grad):
+        layer(x)
+
+    state = {}
+
+    def prepare_backward():
+        x, grad = fresh()
+        state["out"] = layer(x)
+        return x, grad
+
+    def backward_only(x, grad):
+        state.pop("out").backward(grad)
+
+    return {
+        "forward": _median_time(fresh, forward_only, repeats),
+        "backward": _median_time(prepare_backward, backward_only, repeats),
+        "bound forward": _median_time(fresh, lambda x, grad: x.detach().clone(), repeats),
+        "bound backward": _median_time(fresh, lambda x, grad: torch.add(x.detach(), grad), repeats),
+    }
 
 
 def _memory_in_subprocess(case, threads) -> float:
@@ -208,12 +226,25 @@ def _memory_in_subprocess(case, threads) -> float:
 
 def table(title, rows, reference):
     ref_t = min(rows[c][0] for c in reference)
-    ref_m = min(rows[c][1] for c in reference)
-    lines = [f"\n{title} (ratios against the faster peer: {ref_t * 1e3:.2f} ms, lowest peer memory {ref_m:.1f} MiB)\n",
-             "| implementation | time (ms, median) | time / peer | peak memory (MiB) | memory / peer |",
-             "| --- | ---: | ---: | ---: | ---: |"]
-    for case, (t, m) in rows.items():
-        lines.append(f"| {case} | {t * 1e3:.2f} | {t / ref_t:.2f} | {m:.1f} | {m / ref_m:.2f} |")
+    ref_f = min(rows[c][1] for c in reference)
+    ref_m = min(rows[c][2] for c in reference)
+    lines = [f"\n{title} (against the faster peer: {ref_t * 1e3:.2f} ms reused, {ref_f * 1e3:.2f} ms fresh; "
+             f"lowest peer memory {ref_m:.1f} MiB)\n",
+             "| implementation | reused input (ms) | peer / this | fresh input (ms) | peer / this | peak memory (MiB) | memory / peer |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for case, (t, f, m) in rows.items():
+        lines.append(f"| {case} | {t * 1e3:.2f} | {ref_t / t:.2f} | {f * 1e3:.2f} | {ref_f / f:.2f} | {m:.1f} | {m / ref_m:.2f} |")
+    return "\n".join(lines)
+
+
+def bound_table(rows):
+    lines = ["\nqsnn forward and backward apart (fresh input), against a plain pass over the same bytes\n",
+             "| case | forward (ms) | bound (ms) | forward / bound | backward (ms) | bound (ms) | backward / bound |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for case, r in rows.items():
+        lines.append(f"| {case} | {r['forward'] * 1e3:.2f} | {r['bound forward'] * 1e3:.2f} | "
+                     f"{r['forward'] / r['bound forward']:.2f} | {r['backward'] * 1e3:.2f} | "
+                     f"{r['bound backward'] * 1e3:.2f} | {r['backward'] / r['bound backward']:.2f} |")
     return "\n".join(lines)
 
 
@@ -228,13 +259,14 @@ def main(argv=None) -> int:
         print(json.dumps({"mib": measure_memory(args.memory_of)}))
         return 0
     print(f"torch {torch.__version__}, {args.threads} threads, {args.repeats} repeats")
-    layer_rows = {c: (measure_time(c, args.repeats), _memory_in_subprocess(c, args.threads)) for c in LAYER_CASES}
+    print(f"before: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}", flush=True)
+    layer_rows = {c: (measure_time(c, args.repeats), measure_time(c, args.repeats, fresh=True),
+                      _memory_in_subprocess(c, args.threads)) for c in LAYER_CASES}
+    bounds = {c: memory_bound(c, args.repeats) for c in LAYER_CASES if c.startswith("qsnn")}
+    print(f"after:  {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
     print(table(f"LIF layer forward + backward, T = {T}, B = {B}, {N} neurons", layer_rows,
                 ["snntorch", "spikingjelly"]))
-    net_rows = {c: (measure_time(c, max(5, args.repeats // 2)), _memory_in_subprocess(c, args.threads))
-                for c in NET_CASES}
-    print(table(f"Small net training step, T = {SMALL_T}, B = {SMALL_B}, 1x8x8", net_rows,
-                ["net-snntorch", "net-spikingjelly"]))
+    print(bound_table(bounds))
     return 0
 
 

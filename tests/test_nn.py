@@ -350,7 +350,7 @@ class _RefSpike(torch.autograd.Function):
 
 def _reference_lif(x, decay=0.5, threshold=1.0, reset="zero", bits=None, quantizer="uniform",
                    scale=None, surrogate="triangle", detach_reset=False):
-    """The spec's recursion step by step with autograd (STE quantizer, surrogate spike)."""
+    """The layer's recursion (module docstring of qsnn.nn.neurons) step by step with autograd (STE quantizer, surrogate spike)."""
     u = torch.zeros_like(x[0])
     out = []
     for t in range(x.shape[0]):
@@ -424,6 +424,112 @@ def test_cpu_kernels_equal_the_torch_path_in_float32(case, monkeypatch):
     assert_allclose(out[0][1].numpy(), out[1][1].numpy(), rtol=1e-5, atol=1e-6)
 
 
+# Every specialisation of the CPU kernels: reset x membrane quantizer x surrogate, float32 and float64,
+# 3 x 347 neurons = 1041 (two full blocks of 512 and a partial one).
+KERNEL_QUANTIZERS = [(None, "uniform"), (2, "uniform"), (4, "uniform"), (8, "uniform"), (2, "tanh"), (8, "tanh")]
+KERNEL_CASES = [
+    dict(reset=r, bits=b, quantizer=q, surrogate=sg, dtype=dt)
+    for r in ("zero", "subtract", "mod")
+    for b, q in KERNEL_QUANTIZERS
+    for sg in ("triangle", "sigmoid", "atan")
+    for dt in ("float32", "float64")
+] + [
+    dict(reset=r, bits=b, quantizer=q, surrogate="triangle", dtype=dt, detach_reset=True)
+    for r in ("zero", "subtract", "mod")
+    for b, q in ((None, "uniform"), (4, "uniform"), (4, "tanh"))
+    for dt in ("float32", "float64")
+]
+
+
+def _kernel_vs_torch(case, monkeypatch, shape=(5, 3, 347), seed=20):
+    import qsnn.nn.neurons as neurons
+
+    dtype = getattr(torch, case["dtype"])
+    threshold = 0.8 if case["reset"] == "mod" else 1.0
+    x = (torch.randn(*shape, generator=_gen(seed), dtype=torch.float64) * 1.2 + 0.6).to(dtype)
+    g = torch.randn(*shape, generator=_gen(seed + 1), dtype=torch.float64).to(dtype)
+    lif = LIF(threshold=threshold, reset=case["reset"], membrane_bits=case["bits"],
+              membrane_quantizer=case["quantizer"], surrogate=case["surrogate"],
+              detach_reset=case.get("detach_reset", False))
+    out = []
+    for use in (True, False):
+        monkeypatch.setattr(neurons, "USE_KERNELS", use)
+        xi = x.clone().requires_grad_()
+        s = lif(xi)
+        (s * g).sum().backward()
+        out.append((s.detach(), xi.grad))
+    return out
+
+
+@pytest.mark.parametrize("case", KERNEL_CASES, ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()))
+def test_every_kernel_specialisation_equals_the_torch_path(case, monkeypatch):
+    """Spikes equal, gradients equal to rounding, for every compiled kernel and both dtypes."""
+    (s_k, g_k), (s_t, g_t) = _kernel_vs_torch(case, monkeypatch)
+    assert s_k.dtype == s_t.dtype == getattr(torch, case["dtype"])
+    assert torch.equal(s_k, s_t)
+    assert s_k.sum() > 0  # the inputs make the neurons fire, so the reset paths are exercised
+    if case["dtype"] == "float64":
+        assert_allclose(g_k.numpy(), g_t.numpy(), rtol=1e-10, atol=1e-12)
+    else:
+        assert_allclose(g_k.numpy(), g_t.numpy(), rtol=1e-5, atol=1e-6)
+    assert g_k.abs().sum() > 0
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 1), (3, 1, 511), (2, 2, 513), (7, 1, 5)])
+def test_kernels_equal_the_torch_path_at_block_edges(shape, monkeypatch):
+    """Sizes around the block of 512 neurons and a single step or neuron."""
+    for case in (dict(reset="zero", bits=2, quantizer="uniform", surrogate="triangle", dtype="float32"),
+                 dict(reset="subtract", bits=4, quantizer="tanh", surrogate="atan", dtype="float64")):
+        (s_k, g_k), (s_t, g_t) = _kernel_vs_torch(case, monkeypatch, shape=shape, seed=30)
+        assert torch.equal(s_k, s_t)
+        assert_allclose(g_k.numpy(), g_t.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_kernel_accepts_non_contiguous_input_and_gradient(monkeypatch):
+    """A transposed input and an expanded gradient give what their contiguous copies give."""
+    base = torch.randn(347, 3, 5, generator=_gen(40)) * 1.2 + 0.6
+    x = base.permute(2, 1, 0)  # [5, 3, 347], not contiguous
+    g = torch.randn(5, 1, 347, generator=_gen(41)).expand(5, 3, 347)
+    lif = LIF(membrane_bits=2)
+    results = []
+    for xi, gi in ((x, g), (x.contiguous(), g.contiguous())):
+        xi = xi.detach().clone() if xi.is_contiguous() else xi.detach()
+        xi.requires_grad_()
+        s = lif(xi)
+        s.backward(gi)
+        results.append((s.detach(), xi.grad))
+    assert torch.equal(results[0][0], results[1][0])
+    assert torch.equal(results[0][1], results[1][1])
+
+
+@pytest.mark.parametrize("kernels", [True, False])
+def test_inference_saves_nothing_for_backward(kernels, monkeypatch):
+    """Under no_grad / inference_mode the layer packs no tensor for a backward pass; with
+    gradients on (train or eval mode) it does, and backward works."""
+    import qsnn.nn.neurons as neurons
+
+    monkeypatch.setattr(neurons, "USE_KERNELS", kernels)
+    packed = []
+
+    def pack(t):
+        packed.append(t.shape)
+        return t
+
+    lif = LIF(membrane_bits=2)
+    x = (torch.rand(4, 2, 30, generator=_gen(50)) * 2).requires_grad_()
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        with torch.no_grad():
+            lif(x)
+        with torch.inference_mode():
+            lif(x)
+        assert packed == []
+        lif.eval()
+        s = lif(x)
+    assert packed  # grad mode: something was saved, and backward runs
+    s.sum().backward()
+    assert x.grad is not None
+
+
 def test_functional_lif_equals_module():
     """lif_multistep is the LIF module without the module."""
     x = torch.randn(4, 2, 10, generator=_gen(6))
@@ -493,7 +599,7 @@ def test_calibrated_scale_follows_the_state_in_training_and_freezes_in_eval():
         (dict(threshold=float("nan")), "threshold must be a finite number > 0"),
         (dict(decay=-0.1), r"decay must be a number in \[0, 1\]"),
         (dict(decay=1.5), r"decay must be a number in \[0, 1\]"),
-        (dict(reset="soft"), "reset must be one of 'zero', 'subtract', 'mod'"),
+        (dict(reset="soft"), r"reset must be one of \('zero', 'subtract', 'mod'\)"),
         (dict(membrane_bits=1), "membrane_bits must be an integer >= 2"),
         (dict(membrane_bits=4.0), "membrane_bits must be an integer >= 2"),
         (dict(membrane_quantizer="log"), "membrane_quantizer must be one of"),
@@ -552,7 +658,7 @@ def test_lif_single_train_matches_part_one_lif():
     dense[out.times.astype(int)] = out.amplitudes
     s = LIF(threshold=1.0, decay=0.5, reset="mod")(torch.tensor(amps, dtype=torch.float64).view(5, 1))
     assert_allclose(s[:, 0].numpy(), dense)
-    assert_allclose(dense, [0, 1, 2, 0, 0])  # the spec's golden row (alpha = ln 2, mod)
+    assert_allclose(dense, [0, 1, 2, 0, 0])  # golden row worked by hand (alpha = ln 2, mod)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -641,7 +747,7 @@ def test_binary_entropy_symmetric_and_maximal_at_half(p):
 @PROPS
 @given(st.floats(0.3, 0.7))
 def test_quadratic_rate_loss_approximates_entropy_deficit(r):
-    """ln 2 - H_nats(r) = 2 (r - 1/2)^2 + O((r - 1/2)^4): the spec's quadratic approximation."""
+    """ln 2 - H_nats(r) = 2 (r - 1/2)^2 + O((r - 1/2)^4): the quadratic approximation (Taylor series at 1/2)."""
     deficit = math.log(2) - binary_entropy(r) * math.log(2)
     assert deficit == pytest.approx(2 * (r - 0.5) ** 2, abs=2 * (r - 0.5) ** 4 + 1e-12)
 

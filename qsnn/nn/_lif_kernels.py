@@ -1,46 +1,34 @@
 """Numba kernels of the multi-step LIF layer on the CPU: one pass over [T, N] per direction.
 
-Neurons are processed in blocks whose state stays in L1 cache, so the forward pass
-reads the input once and writes spikes and H once, and the backward pass reads H and the
-output gradient once and writes the input gradient once, instead of a dozen whole-tensor
-passes per step. Same arithmetic as the torch path of :mod:`qsnn.nn.neurons` (scalars in the
-tensor's dtype, round half to even), which remains the path for other devices and for the
-per-tensor-scaled tanh quantizer. Inputs are trusted (validated by the caller).
+Neurons are processed in blocks whose state stays in L1 cache: the forward pass reads the input
+once and writes the spikes once; the backward pass reads the input again, recomputes the block's
+membrane H for all T steps into a buffer of T x BLOCK values (in L1), then runs BPTT backwards and
+writes the input gradient once. Nothing but the input (which the layer keeps alive anyway) and, for
+the tanh quantizer, one scale per step is saved between the passes.
+
+Every (reset, quantizer, surrogate, detach_reset) combination is its own compiled kernel: the
+options are constants of the closure that builds it, so the inner loops have no branches on them.
+Blocks run in parallel (``prange``) on numba's threads, as many as torch's intra-op threads.
+
+Same arithmetic as the torch path of :mod:`qsnn.nn.neurons` (scalars in the tensor's dtype, round
+half to even), which remains the path for other devices. Inputs are trusted (validated by the
+caller).
 """
 
 from __future__ import annotations
 
+import functools
+import math
+
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
-from .._resets import RESET_CODES  # noqa: F401  (re-exported for the layer)
+from .._resets import RESET_CODES
+
 SURROGATE_CODES = {"triangle": 0, "sigmoid": 1, "atan": 2}
-
-
-@njit(cache=True, inline="always")
-def _fire(h, thr, reset, zero, one):
-    """(S, U before quantization) of one neuron at one step."""
-    if reset == 2:
-        s = np.floor(h / thr)
-        if s < zero:
-            s = zero
-        return s, h - thr * s
-    s = one if h > thr else zero
-    if reset == 0:
-        return s, (zero if s > zero else h)
-    return s, h - thr * s
-
-
-@njit(cache=True, inline="always")
-def _surrogate(x, code, a, c, half_a, zero, one):
-    if code == 0:
-        v = one - abs(x)
-        return v if v > zero else zero
-    if code == 1:
-        e = one / (one + np.exp(-a * x))
-        return a * e * (one - e)
-    return half_a / (one + (c * x) * (c * x))
-
+#: membrane quantizer codes: 0 none (full precision), 1 uniform with a fixed scale, 2 tanh with
+#: the per-step scale max |tanh(U)| over the whole step
+QUANTIZER_CODES = {None: 0, "uniform": 1, "tanh": 2}
 
 #: Neurons per block: the state of a block stays in L1 while the loop over the block runs over
 #: independent neurons, which the compiler turns into SIMD code (one neuron at a time over T
@@ -48,68 +36,225 @@ def _surrogate(x, code, a, c, half_a, zero, one):
 BLOCK = 512
 
 
-def _lif_forward(x, spikes, hs, save, decay, thr, reset, nf, scale, step, zero, one):
-    """x [T, N] -> spikes [T, N]; H into hs when save. nf = n levels per side (0: no quantizer),
-    step = scale / n (rounded once, as the torch path does)."""
-    steps, n = x.shape
-    u = np.zeros(BLOCK, dtype=x.dtype)
-    for b0 in range(0, n, BLOCK):
-        m = min(BLOCK, n - b0)
-        for j in range(m):
-            u[j] = zero
-        for t in range(steps):
-            for j in range(m):
-                h = x[t, b0 + j] + decay * u[j]
-                if save:
-                    hs[t, b0 + j] = h
-                s, v = _fire(h, thr, reset, zero, one)
-                spikes[t, b0 + j] = s
-                if nf > zero:
-                    v = v / scale
-                    if v > one:
-                        v = one
-                    elif v < -one:
-                        v = -one
-                    v = np.rint(v * nf) * step
-                u[j] = v
+@njit(cache=True, inline="always")
+def tanh32(x):
+    """tanh of a float32 in plain arithmetic, so that the loop around it runs as SIMD code (libm's
+    tanhf is a call per value). The rational approximation of Eigen's ``generic_fast_tanh_float``:
+    within a few float32 ulp of tanh, exact odd symmetry, +-1 beyond |x| = 7.9."""
+    c = np.float32(7.90531110763549805)
+    if x > c:
+        x = c
+    elif x < -c:
+        x = -c
+    x2 = x * x
+    p = x2 * np.float32(-2.76076847742355e-16) + np.float32(2.00018790482477e-13)
+    p = x2 * p + np.float32(-8.60467152213735e-11)
+    p = x2 * p + np.float32(5.12229709037114e-08)
+    p = x2 * p + np.float32(1.48572235717979e-05)
+    p = x2 * p + np.float32(6.37261928875436e-04)
+    p = x2 * p + np.float32(4.89352455891786e-03)
+    p = x * p
+    q = x2 * np.float32(1.19825839466702e-06) + np.float32(1.18534705686654e-04)
+    q = x2 * q + np.float32(2.26843463243900e-03)
+    q = x2 * q + np.float32(4.89352518554385e-03)
+    return p / q
 
 
-def _lif_backward(hs, grad, grad_x, decay, thr, reset, nf, scale, sur, a, c, half_a, detach, zero, one):
-    """BPTT through the recursion from the saved H; writes dL/dx into grad_x."""
-    steps, n = hs.shape
-    g_u = np.zeros(BLOCK, dtype=hs.dtype)
-    for b0 in range(0, n, BLOCK):
-        m = min(BLOCK, n - b0)
-        t = steps - 1
-        for j in range(m):
-            g = grad[t, b0 + j] * _surrogate(hs[t, b0 + j] - thr, sur, a, c, half_a, zero, one)
-            grad_x[t, b0 + j] = g
-            g_u[j] = g * decay
-        for t in range(steps - 2, -1, -1):
+@functools.lru_cache(maxsize=None)
+def forward_kernel(reset: str, quantizer: str | None, float32: bool = True):
+    """The compiled forward kernel of one (reset, quantizer) pair.
+
+    ``kernel(x, spikes, scales, decay, thr, nf, scale, step, zero, one)``: x [T, N] -> spikes
+    [T, N]; for the tanh quantizer the scale of every step goes into ``scales`` [T] (the backward
+    pass replays it). ``nf`` = levels per side, ``step`` = scale / nf (rounded once, as the torch
+    path does).
+    """
+    R = RESET_CODES[reset]
+    Q = QUANTIZER_CODES[quantizer]
+    tanh = _tanh_of(float32)
+
+    @njit(inline="always")
+    def fire(h, thr, zero, one):
+        if R == 2:
+            s = np.floor(h / thr)
+            if s < zero:
+                s = zero
+            return s, h - thr * s
+        s = one if h > thr else zero
+        if R == 0:
+            return s, (zero if h > thr else h)
+        return s, h - thr * s
+
+    if Q == 2:
+        # The scale of step t is a max over all neurons of step t, so this kernel runs step by step
+        # over all blocks; the state is stored as tanh(U) and quantized with the step's scale when
+        # the next step reads it (one pass over the state per step).
+        @njit(cache=True, parallel=True)
+        def kernel(x, spikes, scales, decay, thr, nf, scale, step, zero, one):
+            steps, n = x.shape
+            nb = (n + BLOCK - 1) // BLOCK
+            u = np.zeros(n, dtype=x.dtype)
+            peaks = np.zeros(nb, dtype=x.dtype)
+            sc = one
+            st = one / nf
+            for t in range(steps):
+                for b in prange(nb):
+                    peak = zero
+                    for i in range(b * BLOCK, min(n, (b + 1) * BLOCK)):
+                        h = x[t, i] + decay * (np.rint(u[i] / sc * nf) * st)
+                        s, v = fire(h, thr, zero, one)
+                        spikes[t, i] = s
+                        w = tanh(v)
+                        u[i] = w
+                        a = abs(w)
+                        peak = a if a > peak else peak
+                    peaks[b] = peak
+                m = zero
+                for b in range(nb):
+                    m = peaks[b] if peaks[b] > m else m
+                sc = m if m > zero else one
+                scales[t] = sc
+                st = sc / nf
+
+        return kernel
+
+    @njit(cache=True, parallel=True)
+    def kernel(x, spikes, scales, decay, thr, nf, scale, step, zero, one):
+        steps, n = x.shape
+        nb = (n + BLOCK - 1) // BLOCK
+        for b in prange(nb):
+            b0 = b * BLOCK
+            m = min(BLOCK, n - b0)
+            u = np.zeros(BLOCK, dtype=x.dtype)
+            for t in range(steps):
+                for j in range(m):
+                    h = x[t, b0 + j] + decay * u[j]
+                    s, v = fire(h, thr, zero, one)
+                    spikes[t, b0 + j] = s
+                    if Q == 1:
+                        v = v / scale
+                        if v > one:
+                            v = one
+                        elif v < -one:
+                            v = -one
+                        v = np.rint(v * nf) * step
+                    u[j] = v
+
+    return kernel
+
+
+@functools.lru_cache(maxsize=None)
+def backward_kernel(reset: str, quantizer: str | None, surrogate: str, detach_reset: bool, float32: bool = True):
+    """The compiled BPTT kernel of one (reset, quantizer, surrogate, detach_reset) combination.
+
+    ``kernel(x, grad, grad_x, scales, decay, thr, nf, scale, step, a, c, half_a, zero, one)``:
+    recomputes H from x block by block (the same arithmetic as the forward kernel), then writes
+    dL/dx into grad_x [T, N].
+    """
+    R = RESET_CODES[reset]
+    Q = QUANTIZER_CODES[quantizer]
+    S = SURROGATE_CODES[surrogate]
+    D = bool(detach_reset)
+    tanh = _tanh_of(float32)
+
+    @njit(inline="always")
+    def fire(h, thr, zero, one):
+        if R == 2:
+            s = np.floor(h / thr)
+            if s < zero:
+                s = zero
+            return s, h - thr * s
+        s = one if h > thr else zero
+        if R == 0:
+            return s, (zero if h > thr else h)
+        return s, h - thr * s
+
+    @njit(inline="always")
+    def sur(x, a, c, half_a, zero, one):
+        if S == 0:
+            v = one - abs(x)
+            return v if v > zero else zero
+        if S == 1:
+            e = one / (one + np.exp(-a * x))
+            return a * e * (one - e)
+        return half_a / (one + (c * x) * (c * x))
+
+    @njit(cache=True, parallel=True)
+    def kernel(x, grad, grad_x, scales, decay, thr, nf, scale, step, a, c, half_a, zero, one):
+        steps, n = x.shape
+        nb = (n + BLOCK - 1) // BLOCK
+        for b in prange(nb):
+            b0 = b * BLOCK
+            m = min(BLOCK, n - b0)
+            hs = np.empty((steps, BLOCK), dtype=x.dtype)
+            ths = np.empty((steps, BLOCK) if Q == 2 else (1, 1), dtype=x.dtype)
+            u = np.zeros(BLOCK, dtype=x.dtype)
+            # replay the forward pass of this block
+            for t in range(steps):
+                if Q == 2:
+                    sc = scales[t]
+                    st = sc / nf
+                for j in range(m):
+                    h = x[t, b0 + j] + decay * u[j]
+                    hs[t, j] = h
+                    s, v = fire(h, thr, zero, one)
+                    if Q == 1:
+                        v = v / scale
+                        if v > one:
+                            v = one
+                        elif v < -one:
+                            v = -one
+                        v = np.rint(v * nf) * step
+                    elif Q == 2:
+                        w = tanh(v)
+                        ths[t, j] = w
+                        v = np.rint(w / sc * nf) * st
+                    u[j] = v
+            # BPTT; u now holds dL/dU of the step after
+            t = steps - 1
             for j in range(m):
-                h = hs[t, b0 + j]
-                sg = _surrogate(h - thr, sur, a, c, half_a, zero, one)
-                s, u_pre = _fire(h, thr, reset, zero, one)
-                g_pre = g_u[j]
-                if nf > zero and abs(u_pre) > scale:
-                    g_pre = zero
-                if detach:
-                    g_s = grad[t, b0 + j]
-                elif reset == 0:
-                    g_s = grad[t, b0 + j] - g_pre * h
-                else:
-                    g_s = grad[t, b0 + j] - thr * g_pre
-                g = g_s * sg
-                if reset == 0:
-                    g = g + g_pre * (one - s)
-                else:
-                    g = g + g_pre
+                g = grad[t, b0 + j] * sur(hs[t, j] - thr, a, c, half_a, zero, one)
                 grad_x[t, b0 + j] = g
-                g_u[j] = g * decay
+                u[j] = g * decay
+            for t in range(steps - 2, -1, -1):
+                for j in range(m):
+                    h = hs[t, j]
+                    sg = sur(h - thr, a, c, half_a, zero, one)
+                    s, u_pre = fire(h, thr, zero, one)
+                    g_pre = u[j]
+                    if Q == 1:
+                        if abs(u_pre) > scale:
+                            g_pre = zero
+                    elif Q == 2:
+                        th = ths[t, j]
+                        g_pre = g_pre * (one - th * th)
+                    if D:
+                        g_s = grad[t, b0 + j]
+                    elif R == 0:
+                        g_s = grad[t, b0 + j] - g_pre * h
+                    else:
+                        g_s = grad[t, b0 + j] - thr * g_pre
+                    g = g_s * sg
+                    if R == 0:
+                        g = g + g_pre * (one - s)
+                    else:
+                        g = g + g_pre
+                    grad_x[t, b0 + j] = g
+                    u[j] = g * decay
+
+    return kernel
 
 
-# Serial on purpose: the kernels are memory-bound, and numba's thread pool would compete with
-# torch's OpenMP threads (which spin between the surrounding torch operations); measured on two
-# cores, one thread was as fast alone and faster inside a network (benchmarks/bench_lif.py).
-lif_forward = njit(cache=True)(_lif_forward)
-lif_backward = njit(cache=True)(_lif_backward)
+@njit(cache=True, inline="always")
+def _tanh64(x):
+    return np.tanh(x)
+
+
+def _tanh_of(float32: bool):
+    """The tanh of the kernels: :func:`tanh32` for float32, libm's for float64 (full precision)."""
+    return tanh32 if float32 else _tanh64
+
+
+def surrogate_constants(sigmoid_alpha: float, atan_alpha: float) -> tuple[float, float, float]:
+    """(a, c, a_atan / 2) of the surrogates as the kernels take them."""
+    return sigmoid_alpha, math.pi / 2 * atan_alpha, atan_alpha / 2

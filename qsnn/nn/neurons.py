@@ -1,4 +1,4 @@
-"""The multi-step leaky integrate-and-fire layer of Q-SNNs (spec section 1).
+"""The multi-step leaky integrate-and-fire layer of Q-SNNs (Wei et al., ACM MM 2024).
 
 Per time step t, with I[t] the input current and U[-1] = 0::
 
@@ -25,21 +25,24 @@ the reset is delayed by one step unless ``reset_delay=False``; SpikingJelly's ``
 
 Differences to Part I's ``qsnn.lif``: Part I is two-sided (negative potentials fire negative
 spikes of amplitude -theta, here negative potentials never fire) and fires at ``|u| >= theta``
-(here ``H > V_th`` for "zero"/"subtract", as in the spec; equality has measure zero). On
+(here ``H > V_th`` for "zero"/"subtract", as in the authors' code; equality has measure zero). On
 non-negative inputs at unit spacing, ``decay = exp(-alpha)`` and Part I's output amplitudes
 divided by theta equal S[t] here.
 
-The whole sequence runs in one fused :class:`torch.autograd.Function` that saves only H (one
-tensor of the input's size) and recomputes everything else in backward (BPTT through the
-membrane, through the reset unless ``detach_reset``, straight through the quantizer's round).
-On the CPU (float32/float64) both directions run as numba kernels that keep each neuron's
-recursion in registers (:mod:`qsnn.nn._lif_kernels`); elsewhere, and for the tanh quantizer,
-as a loop of torch operations over T. Both compute the same numbers.
+The whole sequence runs in one fused :class:`torch.autograd.Function` (BPTT through the membrane,
+through the reset unless ``detach_reset``, straight through the quantizer's round). On the CPU
+(float32/float64) both directions run as numba kernels, one compiled kernel per reset, quantizer and
+surrogate, parallel over blocks of neurons on torch's number of threads
+(:mod:`qsnn.nn._lif_kernels`); they save only the input and recompute H in backward. Elsewhere the
+layer runs as a loop of torch operations over T that saves H. Both compute the same numbers (the
+float32 tanh of the kernels is a rational approximation within a few ulp of torch's). Without
+gradients (``torch.no_grad()``, ``torch.inference_mode()``) nothing is saved.
 """
 
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 import torch
@@ -51,6 +54,7 @@ from .surrogate import ATAN_ALPHA, SIGMOID_ALPHA, check_surrogate, surrogate_gra
 __all__ = ["RESETS", "LIF", "lif_multistep"]
 
 from .._resets import RESETS
+from .._validation import check_choice, check_real, check_reset, check_threshold
 
 
 def _number(v) -> bool:
@@ -85,14 +89,12 @@ def _quantizer_grad(u: torch.Tensor, quantizer: str, scale: float) -> torch.Tens
     return (u.abs() <= scale).to(u.dtype)
 
 
-#: Use the numba kernels for CPU float32/float64 tensors (not for the tanh quantizer, whose scale
-#: is a max over the whole tensor at every step). False forces the torch path everywhere.
+#: Use the numba kernels for CPU float32/float64 tensors. False forces the torch path everywhere.
 USE_KERNELS = True
 
 
-def _use_kernels(x: torch.Tensor, n: int, quantizer: str) -> bool:
-    return (USE_KERNELS and x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
-            and not (n and quantizer == "tanh") and x.numel() > 0)
+def _use_kernels(x: torch.Tensor) -> bool:
+    return USE_KERNELS and x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64) and x.numel() > 0
 
 
 def _scalars(dtype: torch.dtype, *values: float):
@@ -100,45 +102,74 @@ def _scalars(dtype: torch.dtype, *values: float):
     return tuple(np_type(v) for v in values)
 
 
-def _forward_kernel(x, keep, decay, threshold, reset, n, scale):
+def _kernel_threads() -> None:
+    """Run numba's parallel blocks on as many threads as torch's intra-op pool has.
+
+    numba's threads run on its "workqueue" layer unless NUMBA_THREADING_LAYER says otherwise: its
+    OpenMP layer is a second OpenMP runtime next to torch's, and the two runtimes' spinning threads
+    made every torch operation of a training step about 10x slower on two cores
+    (benchmarks/bench_train_step.py).
+    """
+    import numba
+
+    if "NUMBA_THREADING_LAYER" not in os.environ and numba.config.THREADING_LAYER == "default":
+        numba.config.THREADING_LAYER = "workqueue"
+    numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
+
+
+def _flat(x: torch.Tensor) -> torch.Tensor:
+    """x as a C-contiguous [T, N] view (a copy only if x is not contiguous already)."""
+    return x.detach().reshape(x.shape[0], -1).contiguous()
+
+
+def _forward_kernel(x2, decay, threshold, reset, n, quantizer, scale):
     from . import _lif_kernels as k
 
-    x2 = x.detach().reshape(x.shape[0], -1).contiguous()
     spikes = torch.empty_like(x2)
-    hs = torch.empty_like(x2) if keep else torch.empty((1, 1), dtype=x.dtype)
-    d, th, nf, sc, step, zero, one = _scalars(x.dtype, decay, threshold, n, scale, scale / n if n else 1.0, 0.0, 1.0)
-    k.lif_forward(x2.numpy(), spikes.numpy(), hs.numpy(), keep, d, th, k.RESET_CODES[reset], nf, sc, step, zero, one)
-    return spikes.view(x.shape), (hs if keep else None)
+    scales = torch.empty(x2.shape[0], dtype=x2.dtype)
+    d, th, nf, sc, step, zero, one = _scalars(x2.dtype, decay, threshold, n, scale, scale / n if n else 1.0, 0.0, 1.0)
+    _kernel_threads()
+    k.forward_kernel(reset, quantizer if n else None, x2.dtype == torch.float32)(
+        x2.numpy(), spikes.numpy(), scales.numpy(), d, th, nf, sc, step, zero, one)
+    return spikes, scales
 
 
-def _backward_kernel(hs, grad, shape, decay, threshold, reset, n, scale, surrogate, detach_reset):
+def _backward_kernel(x2, scales, grad, decay, threshold, reset, n, quantizer, scale, surrogate, detach_reset):
     from . import _lif_kernels as k
 
-    g2 = grad.reshape(hs.shape).contiguous()
-    grad_x = torch.empty_like(hs)
-    c = math.pi / 2 * ATAN_ALPHA
-    a = SIGMOID_ALPHA
-    d, th, nf, sc, a, c, half_a, zero, one = _scalars(
-        hs.dtype, decay, threshold, n, scale, a, c, ATAN_ALPHA / 2, 0.0, 1.0)
-    k.lif_backward(hs.numpy(), g2.numpy(), grad_x.numpy(), d, th, k.RESET_CODES[reset], nf, sc,
-                   k.SURROGATE_CODES[surrogate], a, c, half_a, detach_reset, zero, one)
-    return grad_x.view(shape)
+    g2 = grad.reshape(x2.shape)
+    if not g2.is_contiguous():
+        g2 = g2.contiguous()
+    grad_x = torch.empty_like(x2)
+    a, c, half_a = k.surrogate_constants(SIGMOID_ALPHA, ATAN_ALPHA)
+    d, th, nf, sc, step, a, c, half_a, zero, one = _scalars(
+        x2.dtype, decay, threshold, n, scale, scale / n if n else 1.0, a, c, half_a, 0.0, 1.0)
+    _kernel_threads()
+    k.backward_kernel(reset, quantizer if n else None, surrogate, detach_reset, x2.dtype == torch.float32)(
+        x2.numpy(), g2.numpy(), grad_x.numpy(), scales.numpy(), d, th, nf, sc, step, a, c, half_a, zero, one)
+    return grad_x
 
 
 class _LIFFunction(torch.autograd.Function):
-    """Fused multi-step LIF: forward over all T steps, BPTT in backward from the saved H."""
+    """Fused multi-step LIF: forward over all T steps, BPTT in backward.
+
+    On the CPU kernels only the input (and for the tanh quantizer one scale per step) is saved and H
+    is recomputed in backward; the torch path saves H. Without a gradient to compute (``no_grad``,
+    ``inference_mode``, an input that does not require grad) nothing is saved.
+    """
 
     @staticmethod
-    def forward(ctx, x, decay, threshold, reset, n, quantizer, scale, surrogate, detach_reset):
-        keep = ctx.needs_input_grad[0]
+    def forward(ctx, x, decay, threshold, reset, n, quantizer, scale, surrogate, detach_reset, keep):
+        keep = keep and ctx.needs_input_grad[0]
         ctx.cfg = (decay, threshold, reset, n, quantizer, scale, surrogate, detach_reset)
-        ctx.kernel = _use_kernels(x, n, quantizer)
+        ctx.kernel = _use_kernels(x)
         ctx.shape = x.shape
         if ctx.kernel:
-            spikes, hs = _forward_kernel(x, keep, decay, threshold, reset, n, scale)
+            x2 = _flat(x)
+            spikes, scales = _forward_kernel(x2, decay, threshold, reset, n, quantizer, scale)
             if keep:
-                ctx.save_for_backward(hs)
-            return spikes
+                ctx.save_for_backward(x2, scales)
+            return spikes.view(x.shape)
         spikes = torch.empty_like(x)
         hs = torch.empty_like(x) if keep else None
         u = None
@@ -164,12 +195,13 @@ class _LIFFunction(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_spikes):
-        (hs,) = ctx.saved_tensors
         decay, threshold, reset, n, quantizer, scale, surrogate, detach_reset = ctx.cfg
         if ctx.kernel:
-            grad_x = _backward_kernel(hs, grad_spikes, ctx.shape, decay, threshold, reset, n, scale,
+            x2, scales = ctx.saved_tensors
+            grad_x = _backward_kernel(x2, scales, grad_spikes, decay, threshold, reset, n, quantizer, scale,
                                       surrogate, detach_reset)
-            return grad_x, None, None, None, None, None, None, None, None
+            return grad_x.view(ctx.shape), None, None, None, None, None, None, None, None, None
+        (hs,) = ctx.saved_tensors
         grad_x = torch.empty_like(hs)
         g_u = None  # dL/dU[t], from step t + 1
         for t in range(hs.shape[0] - 1, -1, -1):
@@ -195,7 +227,7 @@ class _LIFFunction(torch.autograd.Function):
                 else:
                     g.add_(g_pre)
             g_u = g * decay
-        return grad_x, None, None, None, None, None, None, None, None
+        return grad_x, None, None, None, None, None, None, None, None, None
 
 
 def lif_multistep(
@@ -225,29 +257,24 @@ def lif_multistep(
     if not scale > 0 or not math.isfinite(scale):
         raise ValueError(f"membrane_scale must be a finite number > 0 or None, got {membrane_scale!r}")
     return _LIFFunction.apply(
-        x, float(decay), float(threshold), reset, n, membrane_quantizer, scale, surrogate, bool(detach_reset)
+        x, float(decay), float(threshold), reset, n, membrane_quantizer, scale, surrogate, bool(detach_reset),
+        torch.is_grad_enabled(),
     )
 
 
 def _check_lif(threshold, decay, reset, membrane_bits, membrane_quantizer, surrogate) -> None:
-    if not _number(threshold) or threshold <= 0:
-        raise ValueError(f"threshold must be a finite number > 0, got {threshold!r}")
+    check_threshold(threshold)
     if not _number(decay) or not 0.0 <= decay <= 1.0:
         raise ValueError(f"decay must be a number in [0, 1], got {decay!r}")
-    if reset not in RESETS:
-        raise ValueError(f"reset must be one of {', '.join(map(repr, RESETS))}, got {reset!r}")
+    check_reset(reset)
     if membrane_bits is not None:
         check_bits(membrane_bits, "membrane_bits")
-    if membrane_quantizer not in MEMBRANE_QUANTIZERS:
-        raise ValueError(
-            f"membrane_quantizer must be one of {', '.join(map(repr, MEMBRANE_QUANTIZERS))}, got "
-            f"{membrane_quantizer!r}"
-        )
+    check_choice("membrane_quantizer", membrane_quantizer, MEMBRANE_QUANTIZERS)
     check_surrogate(surrogate)
 
 
 class LIF(nn.Module):
-    """Multi-step LIF layer: currents [T, B, ...] -> spikes [T, B, ...] (spec section 1).
+    """Multi-step LIF layer: currents [T, B, ...] -> spikes [T, B, ...] (see the module docstring).
 
     Parameters
     ----------
@@ -260,7 +287,7 @@ class LIF(nn.Module):
         See the module docstring ("zero": hard reset, the Q-SNN default). "mod" emits integer
         spike counts.
     membrane_bits : int or None
-        b >= 2: the state is stored as Q_b(U) (spec section 1); None: full precision.
+        b >= 2: the state is stored as Q_b(U) (the paper's low-bit membrane); None: full precision.
     membrane_quantizer : {"uniform", "tanh"}
         ``"uniform"``: Q_b(u) with scale ``membrane_scale``; ``"tanh"``: the authors' variant,
         Q_b of tanh(u) with the scale max |tanh(u)| of the step's tensor (zeros stay zeros).
@@ -303,8 +330,7 @@ class LIF(nn.Module):
             raise ValueError(
                 f"membrane_scale must be None, 'calibrated' or a finite number > 0, got {membrane_scale!r}"
             )
-        if not _number(calibration_momentum) or not 0 < calibration_momentum <= 1:
-            raise ValueError(f"calibration_momentum must be in (0, 1], got {calibration_momentum!r}")
+        check_real("calibration_momentum", calibration_momentum, min=0.0, max=1.0, min_open=True)
         self.threshold = float(threshold)
         self.decay = float(decay)
         self.reset = reset
@@ -337,7 +363,7 @@ class LIF(nn.Module):
         scale = self.scale()
         out = _LIFFunction.apply(
             x, self.decay, self.threshold, self.reset, self.levels, self.membrane_quantizer,
-            scale, self.surrogate, self.detach_reset,
+            scale, self.surrogate, self.detach_reset, torch.is_grad_enabled(),
         )
         if self.membrane_scale == "calibrated" and self.training and self.levels:
             self._calibrate(x.detach())

@@ -1,4 +1,4 @@
-"""Quantizers of Q-SNNs (Wei et al., spec section 1) as pure functions with straight-through gradients.
+"""Quantizers of Q-SNNs (Wei et al., ACM MM 2024) as pure functions with straight-through gradients.
 
 * :func:`quantize_membrane` -- the b-bit symmetric membrane quantizer
   ``Q_b(u) = (s / n) * round(clip(u / s, -1, 1) * n)`` with ``n = 2**(b-1) - 1`` levels per side,
@@ -8,8 +8,7 @@
   (the 8-bit first conv and last linear layers).
 * :func:`binarize_weight` -- per-filter standardization, sign and power-of-two scale of the
   binary layers, with the EDE or the straight-through sign gradient.
-* :func:`binary_entropy`, :func:`sign_balance` -- the information-entropy view of WS-DR (spec
-  section 2).
+* :func:`binary_entropy`, :func:`sign_balance` -- the information-entropy view of WS-DR.
 
 Every quantizer is the identity for the gradient of ``round`` (straight-through estimator); the
 gradient of ``clip`` is kept (zero outside the clipping range).
@@ -98,7 +97,7 @@ def max_abs_scale(x: torch.Tensor) -> torch.Tensor:
 def quantize_membrane(
     u: torch.Tensor, bits: int, scale: float | torch.Tensor | None = None, variant: str = "uniform"
 ) -> torch.Tensor:
-    """b-bit symmetric quantization of membrane potentials, Q_b (spec section 1).
+    """b-bit symmetric quantization of membrane potentials, Q_b (the paper's membrane quantizer).
 
     Parameters
     ----------
@@ -147,7 +146,7 @@ def fake_quantize_weight(w: torch.Tensor, bits: int = 8) -> torch.Tensor:
 
     ``q = (m / n) round(w n / m)``, m = max |w| (detached; an all-zero tensor stays zero),
     n = 2**(b-1) - 1; gradient straight through ``round``. The first conv and last linear layer
-    of a Q-SNN use b = 8 (spec section 1).
+    of a Q-SNN use b = 8 (as in the authors' code).
 
     Raises
     ------
@@ -294,7 +293,7 @@ def binarize_weight(
 
 
 def binary_entropy(p):
-    """H(p) = -p log2 p - (1 - p) log2(1 - p) in bits, with 0 log 0 = 0 (spec section 2).
+    """H(p) = -p log2 p - (1 - p) log2(1 - p) in bits, with 0 log 0 = 0 (the entropy of the paper's WS-DR argument).
 
     Accepts a number, a NumPy array or a tensor (returns the same kind).
 

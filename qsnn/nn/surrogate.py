@@ -6,7 +6,7 @@ bump of ``x = H - V_th``:
 ========== ============================================= ==================================
 name       dS/dH                                         peer name
 ========== ============================================= ==================================
-triangle   ``max(0, 1 - |x|)`` (Q-SNN default, spec 1)   SpikingJelly ``PiecewiseQuadratic``-like
+triangle   ``max(0, 1 - |x|)`` (Q-SNN default)           SpikingJelly ``PiecewiseQuadratic``-like
 sigmoid    ``a sig(a x) (1 - sig(a x))``, a = 4          SpikingJelly ``Sigmoid(alpha=4)``
 atan       ``(a/2) / (1 + (pi a x / 2)^2)``, a = 2       SpikingJelly ``ATan(alpha=2)``, snnTorch ``atan``
 ========== ============================================= ==================================

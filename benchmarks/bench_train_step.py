@@ -1,0 +1,228 @@
+"""One training step of the project's own networks with qsnn's LIF and with the peers' LIFs swapped in.
+
+What a user runs: forward, cross-entropy over every time step, backward, SGD (momentum 0.9), on a fresh
+random input batch every step, ``torch.set_num_threads(2)`` by default. Networks (``qsnn.models.build``,
+binary hidden weights, 8-bit first conv and readout):
+
+* ``small``: widths 16-32-64 at 1x28x28, T = 4, B = 64;
+* ``vgg11``: VGG-11 at 3x32x32, T = 2, B = 16.
+
+Each network runs with qsnn's LIF at several membrane settings (2-bit, 8-bit and full precision; the
+uniform and the authors' tanh quantizer), and with every ``qsnn.nn.LIF`` replaced by SpikingJelly's
+multi-step ``LIFNode`` (hard reset, ``decay_input=False``, tau 2, torch backend) or snnTorch's ``Leaky``
+(beta 0.5, reset "zero"): the same recursion H = 0.5 U + I in the same network. The peers do not
+quantize the membrane, so each network has one row per peer.
+
+Time: the median of ``--repeats`` steps per variant after warm-up. The variants are interleaved (one
+step of each in turn) so that load from other processes hits all of them alike; ``uptime`` is printed
+before and after. Peak memory: in a fresh process per variant, the peak resident set size during one
+step minus the resident size just before it (after one unwatched step; glibc told to unmap freed blocks
+of 64 KiB or more so that the resident size follows the live tensors). LIF share: the fraction of a
+profiled step (``torch.profiler``, 3 steps) spent in qsnn's fused LIF forward and backward.
+Ratios are against the faster peer of the same network (> 1: qsnn is faster).
+
+Usage: ``python benchmarks/bench_train_step.py [--repeats 15] [--threads 2] [--networks small vgg11]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+for p in (ROOT, ROOT / "benchmarks"):
+    if str(p) not in sys.path:
+        sys.path.insert(0, str(p))
+
+from bench_lif import SnnTorchLIF, SpikingJellyLIF  # noqa: E402
+
+NETWORKS = {
+    # name: (model, widths, input shape [C, H, W], T, B)
+    "small": ("small", (16, 32, 64), (1, 28, 28), 4, 64),
+    "vgg11": ("vgg11", None, (3, 32, 32), 2, 16),
+}
+#: qsnn membrane settings: label -> (membrane_bits, membrane_quantizer)
+MEMBRANES = {
+    "2-bit": (2, "uniform"),
+    "8-bit": (8, "uniform"),
+    "fp": (None, "uniform"),
+    "2-bit tanh": (2, "tanh"),
+    "8-bit tanh": (8, "tanh"),
+}
+PEERS = {"SpikingJelly": SpikingJellyLIF, "snnTorch": SnnTorchLIF}
+
+
+def variants(network: str, membranes) -> list[str]:
+    return [f"{network}|qsnn {m}" for m in membranes] + [f"{network}|{p}" for p in PEERS]
+
+
+def build(variant: str):
+    """(model, optimizer, make_batch) of one variant, seeded."""
+    from qsnn import models
+    from qsnn.nn import LIF
+
+    network, impl = variant.split("|")
+    name, widths, shape, steps, batch = NETWORKS[network]
+    torch.manual_seed(0)
+    if impl.startswith("qsnn "):
+        bits, quantizer = MEMBRANES[impl[len("qsnn "):]]
+    else:
+        bits, quantizer = None, "uniform"
+    net = models.build(name, 10, shape[0], membrane_bits=bits, membrane_quantizer=quantizer, widths=widths)
+    if impl in PEERS:
+        for module in list(net.modules()):
+            for child_name, child in module.named_children():
+                if isinstance(child, LIF):
+                    setattr(module, child_name, PEERS[impl]())
+    net.train()
+    opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+    g = torch.Generator().manual_seed(1)
+
+    def make_batch():
+        x = torch.rand(steps, batch, *shape, generator=g)
+        y = torch.randint(0, 10, (batch,), generator=g)
+        return x, y
+
+    def step(x, y):
+        logits = net(x)
+        loss = torch.nn.functional.cross_entropy(logits.flatten(0, 1), y.repeat(steps))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    return net, step, make_batch
+
+
+def _rss_kib(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise OSError(field)
+
+
+def memory_of(variant: str) -> float:
+    """Peak RSS increase (MiB) of one training step, in this (fresh) process."""
+    _, step, make_batch = build(variant)
+    step(*make_batch())
+    x, y = make_batch()
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        before = _rss_kib("VmRSS")
+        step(x, y)
+        peak = _rss_kib("VmHWM")
+    except OSError:
+        import resource
+
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        step(x, y)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return (peak - before) / 1024
+
+
+def _memory_in_subprocess(variant: str, threads: int) -> float:
+    out = subprocess.run(
+        [sys.executable, __file__, "--memory-of", variant, "--threads", str(threads)],
+        check=True, capture_output=True, text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "MALLOC_MMAP_THRESHOLD_": "65536"},
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])["mib"]
+
+
+def lif_share(variant: str, steps: int = 3) -> float:
+    """Fraction of profiled step time spent in qsnn's fused LIF (forward + backward)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    _, step, make_batch = build(variant)
+    for _ in range(2):
+        step(*make_batch())
+    batches = [make_batch() for _ in range(steps)]
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        t0 = time.perf_counter()
+        for x, y in batches:
+            step(x, y)
+        total = time.perf_counter() - t0
+    lif = sum(e.cpu_time_total for e in prof.key_averages() if e.key in ("_LIFFunction", "_LIFFunctionBackward"))
+    return lif * 1e-6 / total
+
+
+def uptime() -> str:
+    try:
+        return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    except OSError:
+        return "load " + " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+def measure_times(names, repeats: int, warmup: int = 2) -> dict[str, float]:
+    """Median step time per variant, the variants interleaved step by step."""
+    runs = {v: build(v) for v in names}
+    times = {v: [] for v in names}
+    for r in range(warmup + repeats):
+        for v in names:
+            _, step, make_batch = runs[v]
+            x, y = make_batch()
+            t0 = time.perf_counter()
+            step(x, y)
+            dt = time.perf_counter() - t0
+            if r >= warmup:
+                times[v].append(dt)
+    return {v: statistics.median(ts) for v, ts in times.items()}
+
+
+def table(network: str, times, mems, shares) -> str:
+    name, widths, shape, steps, batch = NETWORKS[network]
+    peer = min(times[f"{network}|{p}"] for p in PEERS)
+    lines = [
+        f"\n{network}: {name} {'-'.join(map(str, widths)) if widths else ''} at {'x'.join(map(str, shape))}, "
+        f"T = {steps}, B = {batch} (faster peer {peer * 1e3:.1f} ms)\n",
+        "| LIF | step (ms, median) | peer time / time | peak memory (MiB) | LIF share of step |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for v, t in times.items():
+        if not v.startswith(network + "|"):
+            continue
+        share = f"{shares[v] * 100:.0f} %" if v in shares else "-"
+        lines.append(f"| {v.split('|')[1]} | {t * 1e3:.1f} | {peer / t:.2f} | {mems.get(v, float('nan')):.1f} | {share} |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--repeats", type=int, default=15, help="timed steps per variant (median reported)")
+    p.add_argument("--threads", type=int, default=2, help="torch.set_num_threads")
+    p.add_argument("--networks", nargs="+", default=list(NETWORKS), choices=list(NETWORKS))
+    p.add_argument("--membranes", nargs="+", default=list(MEMBRANES), choices=list(MEMBRANES),
+                   help="qsnn membrane settings to run")
+    p.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
+    p.add_argument("--memory-of", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    if args.memory_of:
+        print(json.dumps({"mib": memory_of(args.memory_of)}))
+        return 0
+    import numba
+
+    print(f"torch {torch.__version__}, numba {numba.__version__}, {args.threads} threads, "
+          f"{args.repeats} repeats, {os.cpu_count()} CPUs")
+    for network in args.networks:
+        names = variants(network, args.membranes)
+        print(f"\n[{network}] before: {uptime()}", flush=True)
+        times = measure_times(names, args.repeats)
+        print(f"[{network}] after:  {uptime()}", flush=True)
+        shares = {v: lif_share(v) for v in names if "|qsnn" in v}
+        mems = {} if args.no_memory else {v: _memory_in_subprocess(v, args.threads) for v in names}
+        print(table(network, times, mems, shares), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
