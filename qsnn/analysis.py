@@ -13,7 +13,7 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 
 __all__ = ["mean_std", "variants_table", "layer_rates", "rates_table", "sign_balance_stats",
-           "balance_summary"]
+           "balance_summary", "model_size_table", "membrane_memory_table"]
 
 
 def mean_std(values: Iterable[float | None]) -> tuple[float | None, float | None]:
@@ -135,3 +135,49 @@ def balance_summary(fractions: Sequence[float]) -> dict:
         raise ValueError("balance_summary needs at least one filter")
     return {"mean": float(f.mean()), "min": float(f.min()), "max": float(f.max()),
             "mean_entropy": float(binary_entropy(f).mean())}
+
+
+def model_size_table(architectures: Sequence[tuple], *, weight_bits: int = 1, membrane_bits: int = 2):
+    """Model sizes in MB of full-precision and Q-SNN versions of each architecture, as a printable table.
+
+    ``architectures`` lists ``(label, model name, classes, input shape (C, H, W))``. The full-precision model
+    has 32-bit weights and membranes; the Q-SNN ``weight_bits`` / ``membrane_bits``. Sizes are
+    :func:`qsnn.size.model_size` (binary weights at one bit, everything else 32 bits).
+
+    Returns ``(sizes, models, text)``: ``sizes[label]`` holds ``fp32_mb``, ``qsnn_mb``, ``ratio`` (FP32 / Q-SNN)
+    and ``reduction`` (1 - Q-SNN / FP32); ``models[label]`` is ``(Q-SNN model, input shape)``.
+    """
+    from .models import build
+    from .size import model_size
+
+    sizes, models = {}, {}
+    lines = [f"{'architecture':<22} {'FP32 [MB]':>10} {'Q-SNN [MB]':>11} {'ratio':>7} {'reduction':>10}"]
+    for label, name, classes, shape in architectures:
+        kw = dict(num_classes=classes, in_channels=shape[0], input_size=tuple(shape[1:]))
+        fp = model_size(build(name, weight_bits=32, membrane_bits=None, **kw))
+        q_model = build(name, weight_bits=weight_bits, membrane_bits=membrane_bits, **kw)
+        q = model_size(q_model)
+        models[label] = (q_model, shape)
+        sizes[label] = {"fp32_mb": fp, "qsnn_mb": q, "ratio": fp / q, "reduction": 1 - q / fp}
+        lines.append(f"{label:<22} {fp:>10.2f} {q:>11.2f} {fp / q:>6.1f}x {100 * (1 - q / fp):>9.1f}%")
+    return sizes, models, "\n".join(lines)
+
+
+def membrane_memory_table(models: Mapping[str, tuple], bits: Sequence[int]):
+    """Membrane state per sample of each network at each precision in ``bits``, as a printable table.
+
+    ``models`` maps a label to ``(model, input shape (C, H, W))``. The state is one value per LIF neuron
+    (:func:`qsnn.size.lif_neurons`) at ``b`` bits (:func:`qsnn.size.membrane_state_bytes`).
+
+    Returns ``(memory, text)``: ``memory[label]`` holds ``lif_neurons`` and ``{b}bit_kb`` for each ``b``.
+    """
+    from .size import lif_neurons, membrane_state_bytes
+
+    memory = {}
+    lines = [f"{'architecture':<22} {'LIF neurons':>12} " + " ".join(f"{f'{b}-bit [kB]':>12}" for b in bits)]
+    for label, (model, shape) in models.items():
+        neurons = sum(lif_neurons(model, shape))
+        memory[label] = {"lif_neurons": neurons,
+                         **{f"{b}bit_kb": membrane_state_bytes(model, shape, bits=b) / 1e3 for b in bits}}
+        lines.append(f"{label:<22} {neurons:>12,d} " + " ".join(f"{memory[label][f'{b}bit_kb']:>12.1f}" for b in bits))
+    return memory, "\n".join(lines)
