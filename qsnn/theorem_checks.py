@@ -1,0 +1,143 @@
+"""Numerical checks of Part I's statements on batches of random spike trains, as numbers a chapter prints.
+
+Each function measures how far a property is from holding over many trains (a largest excess, a largest
+difference, a count of violations) and returns it; the chapter asserts the property and explains it. The
+statements are those of Moser & Lunglmayr, "Quantization in Spiking Neural Networks" (arXiv:2305.08012):
+the norm axioms and invariances of the leaky Alexiewicz norm (Sec. II), the error bound of Theorem 1 and the
+quasi-isometry of Theorem 2 (Sec. III). Trains are given as ``times, amplitudes`` arrays ``[trains, spikes]``
+as :func:`qsnn.random_trains` returns them.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .alexiewicz import alexiewicz_norm, alexiewicz_norm_batch, alexiewicz_norm_reference
+from .quantizer import RESETS, lif, lif_batch, lif_trace, quantization_error_batch
+from .spikes import SpikeTrain
+
+__all__ = ["norm_axioms", "invariance_diffs", "timing_against_definition", "max_error_grid",
+           "fused_against_explicit", "quasi_isometry_distances", "threshold_change_violations"]
+
+
+def norm_axioms(times, amps, times2, amps2, alpha: float, rng) -> dict:
+    """Triangle inequality, absolute homogeneity and positivity of ``||.||_{A,alpha}`` on pairs of trains.
+
+    Pair ``j`` is train ``j`` of ``(times, amps)`` and of ``(times2, amps2)``; each pair draws one scale
+    ``c`` uniform in ``[-3, 3]`` from ``rng``. Returns ``max_triangle_excess`` (largest
+    ``||x+y|| - ||x|| - ||y||``, <= 0 when the inequality holds), ``max_scaling_error`` (largest
+    ``| ||c x|| - |c| ||x|| |``) and ``min_norm`` (smallest ``||x||``).
+    """
+    worst_triangle = worst_scale = 0.0
+    min_norm = np.inf
+    for j in range(len(times2)):
+        x = SpikeTrain(times[j], amps[j])
+        y = SpikeTrain(times2[j], amps2[j])
+        nx, ny = alexiewicz_norm(x, alpha), alexiewicz_norm(y, alpha)
+        worst_triangle = max(worst_triangle, alexiewicz_norm(x + y, alpha) - (nx + ny))
+        c = rng.uniform(-3, 3)
+        worst_scale = max(worst_scale, abs(alexiewicz_norm(c * x, alpha) - abs(c) * nx))
+        min_norm = min(min_norm, nx)
+    return dict(max_triangle_excess=worst_triangle, max_scaling_error=worst_scale, min_norm=min_norm)
+
+
+def invariance_diffs(times, amps, alpha: float, rng, n_scaled: int = 2000) -> dict:
+    """Largest change of the norm under a time shift and under a time rescaling with ``alpha / scale``.
+
+    Every train is shifted by a uniform draw in ``[-100, 100]`` and (the first ``n_scaled``) rescaled by a
+    uniform draw in ``[0.1, 10]``, both from ``rng``. Returns ``max_shift_diff`` and ``max_scale_diff``.
+    """
+    n = len(times)
+    base = alexiewicz_norm_batch(times, amps, alpha)
+    shift = rng.uniform(-100, 100, size=(n, 1))
+    scale = rng.uniform(0.1, 10, size=(n, 1))
+    shifted = alexiewicz_norm_batch(times + shift, amps, alpha)
+    scaled = np.array([alexiewicz_norm(SpikeTrain(scale[j, 0] * times[j], amps[j]), alpha / scale[j, 0])
+                       for j in range(min(n, n_scaled))])
+    return dict(max_shift_diff=np.abs(shifted - base).max(), max_scale_diff=np.abs(scaled - base[:len(scaled)]).max())
+
+
+def timing_against_definition(times, amps, alpha: float = 1.0) -> tuple[float, float]:
+    """Seconds for the batched recursion and for the ``O(N^2)`` definition on the same trains.
+
+    The batched call runs once before timing, so compilation and cold caches do not count.
+    """
+    alexiewicz_norm_batch(times, amps, alpha)
+    t0 = time.perf_counter()
+    alexiewicz_norm_batch(times, amps, alpha)
+    t_fast = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for j in range(len(times)):
+        alexiewicz_norm_reference(SpikeTrain(times[j], amps[j]), alpha)
+    return t_fast, time.perf_counter() - t0
+
+
+def max_error_grid(batches, alphas, theta: float, resets=RESETS) -> dict:
+    """Theorem 1 over a grid: the largest quantization error ``/ theta`` per amplitude range, ``alpha`` and reset.
+
+    ``batches`` maps an amplitude range ``c`` to its trains ``(times, amps)``. Returns
+    ``errors[(c, alpha)][reset]``, the largest ``||LIF(x) - x||_{A,alpha} / theta`` over the batch.
+    """
+    return {(c, alpha): {reset: quantization_error_batch(times, amps, theta, alpha, reset).max() / theta
+                         for reset in resets}
+            for c, (times, amps) in batches.items() for alpha in alphas}
+
+
+def fused_against_explicit(times, amps, theta: float, alphas) -> tuple[float, int]:
+    """The fused error kernel against ``||LIF(x) - x||`` built from explicit trains, and the identity
+    ``Delta_k = u_post_k`` (reset-to-mod and reset-by-subtraction) on every trace.
+
+    Returns the largest absolute difference and the number of traces where the identity fails.
+    """
+    largest, violations = 0.0, 0
+    for alpha in alphas:
+        fused = {r: quantization_error_batch(times, amps, theta, alpha, r) for r in RESETS}
+        for j in range(len(times)):
+            x = SpikeTrain(times[j], amps[j])
+            for reset in RESETS:
+                explicit = alexiewicz_norm(lif(x, theta, alpha, reset) - x, alpha)
+                largest = max(largest, abs(explicit - fused[reset][j]))
+            for reset in ("mod", "subtract"):
+                tr = lif_trace(x, theta, alpha, reset)
+                violations += int(not np.array_equal(tr.error_partial_sums, tr.u_post))
+    return largest, violations
+
+
+def quasi_isometry_distances(t1, a1, a_pert, t2, a2, theta: float, alpha: float):
+    """Input and output distances ``||x - y||`` and ``||LIF(x) - LIF(y)||`` (reset-to-mod) for pairs of trains.
+
+    The first ``len(a_pert)`` pairs are train ``j`` of ``(t1, a1)`` and its perturbed amplitudes
+    ``a_pert[j]`` on the same times; the remaining pairs are trains ``len(a_pert) + j`` of ``(t1, a1)`` and
+    train ``j`` of ``(t2, a2)``, whose times differ (the difference merges both sets of times).
+    Returns ``(d_in, d_out)``, perturbed pairs first.
+    """
+    half = len(a_pert)
+    d_in_p = alexiewicz_norm_batch(t1[:half], a1[:half] - a_pert, alpha)
+    d_out_p = alexiewicz_norm_batch(t1[:half], lif_batch(t1[:half], a1[:half], theta, alpha, "mod")
+                                    - lif_batch(t1[:half], a_pert, theta, alpha, "mod"), alpha)
+    d_in_i, d_out_i = [], []
+    for j in range(len(t2)):
+        x = SpikeTrain(t1[half + j], a1[half + j])
+        y = SpikeTrain(t2[j], a2[j])
+        d_in_i.append(alexiewicz_norm(x - y, alpha))
+        d_out_i.append(alexiewicz_norm(lif(x, theta, alpha, "mod") - lif(y, theta, alpha, "mod"), alpha))
+    return np.concatenate([d_in_p, d_in_i]), np.concatenate([d_out_p, d_out_i])
+
+
+def threshold_change_violations(times, amps, theta: float, alphas, d_theta) -> tuple[int, float]:
+    """Raising the threshold by ``d`` moves the reset-to-mod output by less than ``2 theta + d``.
+
+    ``d_theta`` are the changes tried (rounded to one decimal, each distinct value once). Returns the number
+    of trains at distance ``>= 2 theta + d`` and the largest ``distance / (2 theta + d)``.
+    """
+    violations, worst = 0, 0.0
+    for alpha in alphas:
+        b0 = lif_batch(times, amps, theta, alpha, "mod")
+        for d in np.unique(np.round(d_theta, 1)):
+            b1 = lif_batch(times, amps, theta + d, alpha, "mod")
+            dist = alexiewicz_norm_batch(times, b1 - b0, alpha)
+            violations += int(np.sum(dist >= 2 * theta + d))
+            worst = max(worst, dist.max() / (2 * theta + d))
+    return violations, worst
