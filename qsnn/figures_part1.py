@@ -17,7 +17,8 @@ from .plotting import RESET_COLORS, potential_path
 from .quantizer import lif_trace
 
 __all__ = ["RESET_NAMES", "free_potential_figure", "superposition_figure", "reset_panels_figure",
-           "error_partial_sums_figure", "quasi_isometry_figure"]
+           "error_partial_sums_figure", "quasi_isometry_figure", "error_sweep_figure", "share_above_figure",
+           "concentration_figure"]
 
 #: Display names of the three reset variants in Part I.
 RESET_NAMES = {"zero": "reset-to-zero", "subtract": "reset-by-subtraction", "mod": "reset-to-mod"}
@@ -160,4 +161,86 @@ def quasi_isometry_figure(d_in, d_out, n_perturbed: int, theta: float, alpha_lab
     ax.set_ylabel(r"$\Vert\mathrm{LIF}(\eta_1) - \mathrm{LIF}(\eta_2)\Vert_{A,\alpha}$")
     ax.set_title(rf"reset-to-mod, $\alpha = {alpha_label}$, $\vartheta = {theta}$")
     ax.legend(loc="upper left", markerscale=5)
+    return fig
+
+
+def error_sweep_figure(sweeps, grid, alphas, title: str, resets=("mod", "subtract", "zero")):
+    """Figs. 4 and 5 of the paper: the error of every run against the spike count, one row per leak rate and
+    one column per reset. ``sweeps[alpha]`` is the :class:`qsnn.ErrorSweep` of that leak rate."""
+    from .plotting import plot_error_sweep
+
+    fig, axes = plt.subplots(len(alphas), len(resets), figsize=(10, 3.1 * len(alphas)), squeeze=False)
+    for row, a in enumerate(alphas):
+        for col, reset in enumerate(resets):
+            ax = axes[row, col]
+            plot_error_sweep(ax, grid, sweeps[a][reset], reset)
+            ax.set_title(rf"{RESET_NAMES[reset]}, $\alpha$ = {a:g}")
+            if row == len(alphas) - 1:
+                ax.set_xlabel("number of spikes")
+            if col == 0:
+                ax.set_ylabel(r"error / $\theta$")
+    fig.suptitle(title)
+    return fig
+
+
+def share_above_figure(sweeps, grid, resets=("zero", "subtract")):
+    """The share of runs whose error exceeds ``theta`` against the spike count, per sweep and reset.
+
+    ``sweeps`` maps ``(amplitude range, alpha)`` to an :class:`qsnn.ErrorSweep`; the line style tells the
+    range (first range solid), the marker the leak rate (largest alpha circles). Resets that never leave the
+    ball are left out. Returns ``(fig, n_half)``, ``n_half[(range, alpha, reset)]`` the spike count from
+    which half of the runs are outside (:meth:`qsnn.ErrorSweep.count_at_share`).
+    """
+    ranges = list(dict.fromkeys(r for r, _ in sweeps))
+    top_alpha = max(a for _, a in sweeps)
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    n_half = {}
+    for (r, a), s in sweeps.items():
+        for reset in resets:
+            f = s.fraction_above(reset)
+            if not f.any():
+                continue
+            n_half[(r, a, reset)] = s.count_at_share(reset, 0.5)
+            ax.plot(grid, f, color=RESET_COLORS[reset], ls="-" if r == ranges[0] else "--",
+                    marker="o" if a == top_alpha else "s", ms=3, lw=1.2,
+                    label=rf"{reset}, $\pm${r:g}$\theta$, $\alpha$={a:g} (half at n={n_half[(r, a, reset)]})")
+    ax.set_xscale("log")
+    ax.set_xlabel("number of spikes")
+    ax.set_ylabel(r"share of runs with error > $\theta$")
+    ax.legend(fontsize=7, loc="lower right")
+    return fig, n_half
+
+
+def concentration_figure(errors, conc, grid, key):
+    """Left: the distribution of the reset-to-mod error over runs per spike count (violins) for the sweep
+    ``key = (range, alpha)``, whose errors ``[counts, runs]`` are ``errors``; right: ``1 - median`` for every
+    sweep in ``conc`` (from :func:`qsnn.concentration`), the interquartile range of ``key`` and a ``1/n`` guide.
+    """
+    grid = np.asarray(grid)
+    first_range = next(iter(conc))[0]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    ax = axes[0]
+    parts = ax.violinplot([errors[i] for i in range(grid.size)], positions=np.log10(grid), widths=0.12,
+                          showmedians=True)
+    for body in parts["bodies"]:
+        body.set_color(RESET_COLORS["mod"])
+    for name in ("cbars", "cmins", "cmaxes", "cmedians"):
+        parts[name].set_color(RESET_COLORS["mod"])
+    ax.axhline(1.0, color="black", lw=1.0, ls="--")
+    ax.set_xticks(np.log10(grid[::3]), [str(n) for n in grid[::3]])
+    ax.set_xlabel("number of spikes")
+    ax.set_ylabel(r"error / $\theta$ (reset-to-mod)")
+    ax.set_title(rf"distribution over runs, range $\pm${key[0]:g}$\theta$, $\alpha$ = {key[1]:g}")
+    ax = axes[1]
+    for (r, a), c in conc.items():
+        ax.loglog(grid, 1.0 - c["quantiles"][:, 2], ls="-" if r == first_range else ":", marker="o", ms=3,
+                  label=rf"1 - median, $\pm${r:g}$\theta$, $\alpha$={a:g}")
+    ax.loglog(grid, conc[key]["iqr"], color="gray", lw=2, alpha=0.6,
+              label=rf"IQR, $\pm${key[0]:g}$\theta$, $\alpha$={key[1]:g}")
+    ref = 1.0 - conc[key]["quantiles"][0, 2]
+    ax.loglog(grid, ref * grid[0] / grid, color="black", lw=1, ls="--", label=r"$\propto 1/n$")
+    ax.set_xlabel("number of spikes")
+    ax.set_ylabel(r"distance to $\theta$ / spread")
+    ax.set_title("the distribution closes in on the bound")
+    ax.legend(fontsize=7)
     return fig
