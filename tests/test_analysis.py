@@ -85,3 +85,31 @@ def test_balance_summary():
     assert (s["mean"], s["min"], s["max"]) == (0.5, 0.25, 0.75)
     h = -(0.25 * math.log2(0.25) + 0.75 * math.log2(0.75))
     assert s["mean_entropy"] == pytest.approx((1 + 2 * h) / 3)
+
+
+def test_model_size_table_reproduces_the_papers_vgg11_sizes():
+    from qsnn.analysis import model_size_table
+
+    sizes, models, text = model_size_table([("VGG-11, CIFAR-10", "vgg11", 10, (3, 32, 32))])
+    s = sizes["VGG-11, CIFAR-10"]
+    assert round(s["fp32_mb"], 2) == 36.91 and round(s["qsnn_mb"], 2) == 1.20  # Q-SNNs paper, Table 1
+    assert s["ratio"] == pytest.approx(s["fp32_mb"] / s["qsnn_mb"])
+    assert s["reduction"] == pytest.approx(1 - s["qsnn_mb"] / s["fp32_mb"])
+    assert models["VGG-11, CIFAR-10"][1] == (3, 32, 32)
+    header, row = text.split("\n")
+    assert header.split() == ["architecture", "FP32", "[MB]", "Q-SNN", "[MB]", "ratio", "reduction"]
+    assert row.split()[-4:] == ["36.91", "1.20", f"{s['ratio']:.1f}x", f"{100 * s['reduction']:.1f}%"]
+
+
+def test_membrane_memory_table_counts_one_value_per_lif_neuron():
+    from qsnn.analysis import membrane_memory_table
+    from qsnn.models import build
+
+    model = build("small", weight_bits=1, membrane_bits=2, num_classes=10, in_channels=1, input_size=(8, 8))
+    memory, text = membrane_memory_table({"small": (model, (1, 8, 8))}, [32, 2])
+    # by hand: 8 channels x 8x8, 16 x 8x8, then pooled to 4x4: 32 x 4x4 -> 512 + 1024 + 512 neurons
+    neurons = 8 * 64 + 16 * 64 + 32 * 16
+    assert memory["small"]["lif_neurons"] == neurons == 2048
+    assert memory["small"]["32bit_kb"] == pytest.approx(neurons * 4 / 1e3)
+    assert memory["small"]["2bit_kb"] == pytest.approx(neurons * 2 / 8 / 1e3)
+    assert text.split("\n")[1].split() == ["small", "2,048", "8.2", "0.5"]

@@ -1,0 +1,53 @@
+"""Tests of qsnn.theorem_checks: the batch checks agree with hand computations and with per-train definitions."""
+
+import numpy as np
+import pytest
+
+import qsnn
+from qsnn import theorem_checks as tc
+
+GOLDEN = qsnn.SpikeTrain([0.0, 1.0, 2.0, 3.0, 4.0], [0.8, 0.9, 2.4, -0.5, 0.6])
+
+
+def test_max_error_grid_golden_values():
+    batches = {1.0: (GOLDEN.times[None], GOLDEN.amplitudes[None])}
+    grid = tc.max_error_grid(batches, [0.0], theta=1.0)
+    # by hand (chapter 2): alpha = 0 errors 2.2 (zero), 2.1 (subtract), 0.8 (mod)
+    assert grid[(1.0, 0.0)] == pytest.approx({"zero": 2.2, "subtract": 2.1, "mod": 0.8})
+    assert tc.max_error_grid(batches, [0.0], theta=2.0)[(1.0, 0.0)]["mod"] < 1.0  # Theorem 1 in units of theta
+
+
+def test_norm_axioms_on_random_pairs():
+    t1, a1 = qsnn.random_trains(50, 10, amplitude=1.0, gap=(0.2, 1.0), seed=1)
+    t2, a2 = qsnn.random_trains(50, 10, amplitude=1.0, gap=(0.2, 1.0), seed=2)
+    a = tc.norm_axioms(t1, a1, t2, a2, 1.0, np.random.default_rng(0))
+    assert a["max_triangle_excess"] <= 1e-12 and a["max_scaling_error"] <= 1e-12
+    assert a["min_norm"] == pytest.approx(qsnn.alexiewicz_norm_batch(t1, a1, 1.0).min())
+
+
+def test_invariance_and_fused_checks_find_nothing_on_correct_code():
+    t, a = qsnn.random_trains(30, 8, amplitude=1.5, gap=(0.2, 1.0), seed=3)
+    d = tc.invariance_diffs(t, a, 0.5, np.random.default_rng(0), n_scaled=10)
+    assert d["max_shift_diff"] < 1e-9 and d["max_scale_diff"] < 1e-9
+    largest, violations = tc.fused_against_explicit(t[:10], a[:10], 1.0, [0.0, 1.0])
+    assert largest < 1e-9 and violations == 0
+
+
+def test_quasi_isometry_distances_of_identical_pairs_are_zero():
+    t, a = qsnn.random_trains(4, 6, amplitude=1.5, gap=(0.2, 1.0), seed=4)
+    d_in, d_out = tc.quasi_isometry_distances(t, a, a[:2].copy(), t[:2], a[:2], 1.0, 1.0)
+    assert np.all(d_in[:2] == 0) and np.all(d_out[:2] == 0)
+    x, y = qsnn.SpikeTrain(t[2], a[2]), qsnn.SpikeTrain(t[0], a[0])
+    assert d_in[2] == pytest.approx(qsnn.alexiewicz_norm(x - y, 1.0))
+
+
+def test_threshold_change_of_zero_moves_nothing():
+    t, a = qsnn.random_trains(5, 6, amplitude=1.5, gap=(0.2, 1.0), seed=5)
+    violations, worst = tc.threshold_change_violations(t, a, 1.0, [1.0], np.zeros(3))
+    assert violations == 0 and worst == 0.0
+
+
+def test_timing_returns_two_positive_durations():
+    t, a = qsnn.random_trains(2, 20, amplitude=1.0, gap=(0.2, 1.0), seed=6)
+    fast, slow = tc.timing_against_definition(t, a)
+    assert fast > 0 and slow > 0
