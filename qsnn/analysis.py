@@ -13,7 +13,9 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 
 __all__ = ["mean_std", "variants_table", "layer_rates", "rates_table", "sign_balance_stats",
-           "balance_summary", "model_size_table", "membrane_memory_table"]
+           "balance_summary", "model_size_table", "membrane_memory_table", "event_set_statistics",
+           "event_statistics_text", "denoise_table", "sweep_table", "concentration_table", "sweep_headline",
+           "seeds_table"]
 
 
 def mean_std(values: Iterable[float | None]) -> tuple[float | None, float | None]:
@@ -181,3 +183,136 @@ def membrane_memory_table(models: Mapping[str, tuple], bits: Sequence[int]):
                          **{f"{b}bit_kb": membrane_state_bytes(model, shape, bits=b) / 1e3 for b in bits}}
         lines.append(f"{label:<22} {neurons:>12,d} " + " ".join(f"{memory[label][f'{b}bit_kb']:>12.1f}" for b in bits))
     return memory, "\n".join(lines)
+
+
+def event_set_statistics(dataset, frames, duration_us: float) -> dict:
+    """Statistics of an event data set and of its frames, as chapter 6 reports them.
+
+    ``dataset`` has ``len``, ``events(i)`` (structured events with a polarity field ``p``), ``targets`` and
+    ``sensor_size`` (W, H, P), as :class:`qsnn.data.events.EmulatedDigits`; ``frames`` are its framed
+    recordings ``[N, T, 2, H, W]`` (a tensor). Returns events per sample (mean, sample std, min, max), the ON
+    fraction, the event rate per pixel and second, the share of pixels with an event per frame, the events per
+    active pixel and frame, and the mean events per class (classes 0-9).
+    """
+    counts = np.array([dataset.events(i).size for i in range(len(dataset))])
+    on_frac = np.array([dataset.events(i)["p"].mean() for i in range(len(dataset))])
+    targets = np.asarray(dataset.targets)
+    active = (frames.sum(2) > 0).float().mean((2, 3))  # fraction of pixels with an event, [N, T]
+    w, h = dataset.sensor_size[0], dataset.sensor_size[1]
+    return {
+        "sensor_size": list(dataset.sensor_size),
+        "events_per_sample": {"mean": float(counts.mean()), "std": float(counts.std(ddof=1)),
+                              "min": int(counts.min()), "max": int(counts.max())},
+        "on_fraction": float(on_frac.mean()),
+        "rate_hz_per_pixel": float(counts.mean() / (w * h * duration_us * 1e-6)),
+        "active_pixel_fraction_per_frame": [float(v) for v in active.mean(0)],
+        "events_per_active_pixel": float(frames.sum() / (frames.sum(2) > 0).sum()),
+        "events_per_class": [float(counts[targets == c].mean()) for c in range(10)],
+    }
+
+
+def event_statistics_text(stats: Mapping) -> str:
+    """The lines chapter 6 prints for :func:`event_set_statistics`."""
+    e = stats["events_per_sample"]
+    return "\n".join([
+        f"events per recording:  {e['mean']:.1f} +- {e['std']:.1f} (min {e['min']}, max {e['max']})",
+        f"ON fraction:           {stats['on_fraction']:.3f}",
+        f"event rate:            {stats['rate_hz_per_pixel']:.1f} per pixel and second",
+        "active pixels / frame: " + ", ".join(f"{v:.1%}" for v in stats["active_pixel_fraction_per_frame"]),
+        f"events per active pixel and frame: {stats['events_per_active_pixel']:.2f}",
+        "events per class:      " + ", ".join(f"{c}: {v:.0f}" for c, v in enumerate(stats["events_per_class"])),
+    ])
+
+
+def denoise_table(image, views: Mapping[str, float], filter_times_us: Sequence[float], noise_rate_hz: float,
+                  seed: int, **emulator) -> tuple[dict, str]:
+    """How much signal and how much background noise tonic's ``Denoise`` keeps, per sensor view and filter time.
+
+    For each view (name -> upsampling factor) the image is emulated without noise (the signal) and with
+    background noise at ``noise_rate_hz`` per pixel and second; an event of the noisy recording counts as
+    signal when the clean recording has the same (t, p, y, x). ``emulator`` are the other options of
+    :func:`qsnn.data.events.emulate_events`. Returns ``(table, text)``: ``table[view]`` holds
+    ``signal_events``, ``noise_events`` and ``kept[str(filter time)] = {"signal", "noise"}`` (fractions kept).
+    """
+    import tonic.transforms as tt
+
+    from .data.events import emulate_events
+
+    def key(ev):  # one integer per event
+        return ((ev["t"] * 2 + ev["p"]) * 64 + ev["y"]) * 64 + ev["x"]
+
+    lines = [f"{'view':<18} {'signal':>7} {'noise':>6}   "
+             + "  ".join(f"{f'filter {f / 1e3:g} ms':>22}" for f in filter_times_us),
+             f"{'':<18} {'events':>7} {'events':>6}   "
+             + "  ".join(f"{'signal kept':>11}{'noise kept':>11}" for _ in filter_times_us)]
+    table = {}
+    for view, up in views.items():
+        clean = emulate_events(image, **dict(emulator, upsample=up))
+        with_noise = emulate_events(image, noise_rate_hz=noise_rate_hz, seed=seed, **dict(emulator, upsample=up))
+        n_noise = int((~np.isin(key(with_noise), key(clean))).sum())
+        row = []
+        for f in filter_times_us:
+            signal = np.isin(key(tt.Denoise(filter_time=f)(with_noise)), key(clean))
+            row.append((signal.sum() / clean.size, (~signal).sum() / n_noise))
+        table[view] = {"signal_events": int(clean.size), "noise_events": n_noise,
+                       "kept": {str(f): {"signal": float(a), "noise": float(b)} for f, (a, b) in zip(filter_times_us, row)}}
+        lines.append(f"{view:<18} {clean.size:>7} {n_noise:>6}   " + "  ".join(f"{a:>11.1%}{b:>11.1%}" for a, b in row))
+    return table, "\n".join(lines)
+
+
+def sweep_table(sweeps: Mapping[tuple, object], resets: Sequence[str] = ("mod", "subtract", "zero")) -> str:
+    """Per sweep and reset: the share of runs above ``theta`` at the smallest and the largest spike count, and
+    mean +- std, maximum and ``1 - max`` of the error at the largest count, as a printable table.
+
+    ``sweeps`` maps ``(amplitude range, alpha)`` to a :class:`qsnn.ErrorSweep`; all share one grid.
+    """
+    grid = next(iter(sweeps.values())).n_spikes
+    lines = [f"{'range':>6} {'alpha':>6} {'reset':>9} | {'>theta @n=' + str(grid[0]):>13} "
+             f"{'>theta @n=' + str(grid[-1]):>15} | {'mean +- std':>15} {'max':>6} {'1 - max':>8}"]
+    for (r, a), s in sweeps.items():
+        for reset in resets:
+            f = s.fraction_above(reset)
+            e = s[reset][-1]
+            lines.append(f"{r:>6g} {a:>6g} {reset:>9} | {f[0]:>13.2f} {f[-1]:>15.2f} | "
+                         f"{e.mean():>6.3f} +- {e.std(ddof=1):<6.3f} {e.max():>6.3f} {1 - e.max():>8.1e}")
+    return "\n".join(lines)
+
+
+def concentration_table(conc: Mapping, grid) -> str:
+    """Per spike count, the distance of the 5 %, 50 % and 95 % quantiles and of the maximum to the bound 1, the
+    standard deviation and the interquartile range; ``conc`` from :func:`qsnn.concentration` (quantiles at
+    0.05, 0.5 and 0.95 among its levels ``q``)."""
+    lines = [f"{'n':>6} | {'1 - q05':>8} {'1 - median':>10} {'1 - q95':>8} {'1 - max':>8} | {'std':>8} {'IQR':>8}"]
+    levels = list(conc["q"])
+    for i, n in enumerate(grid):
+        q05, q50, q95 = (1.0 - conc["quantiles"][i, levels.index(level)] for level in (0.05, 0.5, 0.95))
+        lines.append(f"{n:>6} | {q05:>8.1e} {q50:>10.1e} {q95:>8.1e} {conc['gap'][i]:>8.1e} | "
+                     f"{conc['std'][i]:>8.1e} {conc['iqr'][i]:>8.1e}")
+    return "\n".join(lines)
+
+
+def sweep_headline(sweep, upper) -> dict:
+    """Headline numbers of one sweep: the spike counts from which half of the runs leave the ``theta``-ball under
+    reset-to-zero and reset-by-subtraction (None: never on the grid), ``1 - max`` of the reset-to-mod error, and
+    the slope of ``log(1 - median)`` against ``log n`` over the spike counts selected by the mask ``upper``."""
+    from .sweeps import concentration
+
+    c = concentration(sweep["mod"])
+    grid = np.asarray(sweep.n_spikes)
+    return {"zero_half": sweep.count_at_share("zero", 0.5), "subtract_half": sweep.count_at_share("subtract", 0.5),
+            "mod_gap": 1.0 - sweep["mod"].max(),
+            "slope": float(np.polyfit(np.log(grid[upper]), np.log(1.0 - c["quantiles"][upper, 2]), 1)[0])}
+
+
+def seeds_table(stats: Mapping[tuple, Mapping]) -> str:
+    """The headline numbers of :func:`sweep_headline` as mean +- std over seeds, one row per sweep;
+    ``stats[(range, alpha)][name] = (mean, std)`` (``(None, None)`` prints "never")."""
+    def fmt(ms, spec):
+        return "never" if ms[0] is None else f"{ms[0]:{spec}} +- {ms[1]:{spec}}"
+
+    lines = [f"{'range':>6} {'alpha':>6} | {'zero: half out at n':>22} {'subtract: half out at n':>24} | "
+             f"{'mod: 1 - max':>20} {'slope':>14}"]
+    for (r, a), st in stats.items():
+        lines.append(f"{r:>6g} {a:>6g} | {fmt(st['zero_half'], '.0f'):>22} {fmt(st['subtract_half'], '.0f'):>24} | "
+                     f"{fmt(st['mod_gap'], '.1e'):>20} {fmt(st['slope'], '.2f'):>14}")
+    return "\n".join(lines)
