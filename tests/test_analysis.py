@@ -113,3 +113,50 @@ def test_membrane_memory_table_counts_one_value_per_lif_neuron():
     assert memory["small"]["32bit_kb"] == pytest.approx(neurons * 4 / 1e3)
     assert memory["small"]["2bit_kb"] == pytest.approx(neurons * 2 / 8 / 1e3)
     assert text.split("\n")[1].split() == ["small", "2,048", "8.2", "0.5"]
+
+
+def _sweep(mod, zero):
+    from qsnn.sweeps import ErrorSweep
+
+    return ErrorSweep(n_spikes=np.array([5, 10, 20]), errors={"mod": np.array(mod), "subtract": np.array(mod), "zero": np.array(zero)},
+                      threshold=1.0, alpha=1.0, amplitude=1.0, gap=(0.2, 1.0), n_runs=2, seed=0)
+
+
+SWEEP = _sweep([[0.2, 0.4], [0.5, 0.7], [0.5, 0.9]], [[0.2, 1.4], [1.5, 0.7], [1.2, 2.0]])
+
+
+def test_sweep_table_rows_by_hand():
+    from qsnn.analysis import sweep_table
+
+    header, mod, zero = sweep_table({(1.0, 0.1): SWEEP}, ("mod", "zero")).split("\n")
+    assert ">theta @n=5" in header and ">theta @n=20" in header
+    # largest count: mod errors 0.5, 0.9 -> mean 0.7, std sqrt(0.08) = 0.283, max 0.9, 1 - max 0.1
+    assert mod.split() == ["1", "0.1", "mod", "|", "0.00", "0.00", "|", "0.700", "+-", "0.283", "0.900", "1.0e-01"]
+    # zero: above theta in 1 of 2 runs at n = 5, both at n = 20; errors 1.2, 2.0 -> mean 1.6, std 0.566
+    assert zero.split() == ["1", "0.1", "zero", "|", "0.50", "1.00", "|", "1.600", "+-", "0.566", "2.000", "-1.0e+00"]
+
+
+def test_concentration_table_reads_the_quantile_levels():
+    from qsnn.analysis import concentration_table
+    from qsnn.sweeps import concentration
+
+    c = concentration(SWEEP["mod"])
+    lines = concentration_table(c, SWEEP.n_spikes).split("\n")
+    assert len(lines) == 4
+    # n = 20: median of 0.5, 0.9 is 0.7 -> 1 - median 0.3; 1 - max 0.1
+    row = lines[3].split()
+    assert row[0] == "20" and float(row[3]) == pytest.approx(0.3) and float(row[5]) == pytest.approx(0.1)
+
+
+def test_sweep_headline_and_seeds_table():
+    from qsnn.analysis import seeds_table, sweep_headline
+
+    h = sweep_headline(SWEEP, np.array([False, True, True]))
+    assert h["zero_half"] == 5 and h["subtract_half"] is None  # half of the runs above theta from n = 5 on
+    assert h["mod_gap"] == pytest.approx(0.1)
+    # 1 - median: 0.4 at n = 10, 0.3 at n = 20 -> slope log(0.3 / 0.4) / log 2
+    assert h["slope"] == pytest.approx(math.log(0.75) / math.log(2))
+    text = seeds_table({(1.0, 0.1): {"zero_half": (5.0, 0.0), "subtract_half": (None, None),
+                                     "mod_gap": (0.1, 0.01), "slope": (-0.4, 0.05)}})
+    assert text.split("\n")[1].split() == ["1", "0.1", "|", "5", "+-", "0", "never", "|", "1.0e-01", "+-",
+                                           "1.0e-02", "-0.40", "+-", "0.05"]
