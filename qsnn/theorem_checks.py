@@ -19,7 +19,8 @@ from .quantizer import RESETS, lif, lif_batch, lif_trace, quantization_error_bat
 from .spikes import SpikeTrain
 
 __all__ = ["norm_axioms", "invariance_diffs", "timing_against_definition", "max_error_grid",
-           "fused_against_explicit", "quasi_isometry_distances", "threshold_change_violations"]
+           "fused_against_explicit", "quasi_isometry_distances", "threshold_change_violations", "norm_bounds",
+           "reference_difference", "subthreshold_ball"]
 
 
 def norm_axioms(times, amps, times2, amps2, alpha: float, rng) -> dict:
@@ -141,3 +142,41 @@ def threshold_change_violations(times, amps, theta: float, alphas, d_theta) -> t
             violations += int(np.sum(dist >= 2 * theta + d))
             worst = max(worst, dist.max() / (2 * theta + d))
     return violations, worst
+
+
+def norm_bounds(times, amps, alpha: float) -> dict:
+    """The two bounds between the norm and the amplitudes: ``||eta|| / max|a_i|`` (at least 1/2) and
+    ``sum|a_i| / ||eta||`` (at least 1); returns the smallest value of each over the trains."""
+    norms = alexiewicz_norm_batch(times, amps, alpha)
+    return dict(min_norm_over_max_amp=(norms / np.abs(amps).max(axis=1)).min(),
+                min_sum_over_norm=(np.abs(amps).sum(axis=1) / norms).min())
+
+
+def reference_difference(times, amps, alpha: float) -> float:
+    """Largest difference between the batched recursion and the ``O(N^2)`` definition of the norm."""
+    fast = alexiewicz_norm_batch(times, amps, alpha)
+    slow = np.array([alexiewicz_norm_reference(SpikeTrain(times[j], amps[j]), alpha) for j in range(len(times))])
+    return float(np.abs(fast - slow).max())
+
+
+def subthreshold_ball(times, amps, theta: float, alpha: float, rng, resets=RESETS):
+    """A neuron stays silent exactly on the trains inside the ball ``||eta||_{A,alpha} < theta``.
+
+    Every train is rescaled to a norm drawn uniformly in ``[theta / 2, 3 theta / 2]`` (from ``rng``). Returns
+    ``(inside, on_sphere, mismatches)``: the number of rescaled trains inside the ball, the number whose norm
+    is within :data:`qsnn.FIRING_RTOL` of ``theta`` (where rounding decides), and per reset the number of
+    trains where "silent" and "inside" disagree.
+    """
+    from .quantizer import FIRING_RTOL
+
+    norms = alexiewicz_norm_batch(times, amps, alpha)
+    target = rng.uniform(0.5 * theta, 1.5 * theta, size=len(times))
+    scaled = amps * (target / norms)[:, None]
+    scaled_norms = alexiewicz_norm_batch(times, scaled, alpha)
+    inside = scaled_norms < theta
+    on_sphere = int(np.sum(np.abs(scaled_norms - theta) <= FIRING_RTOL * theta))
+    mismatches = {}
+    for reset in resets:
+        silent = ~np.any(lif_batch(times, scaled, theta, alpha, reset) != 0, axis=1)
+        mismatches[reset] = int(np.sum(silent != inside))
+    return int(inside.sum()), on_sphere, mismatches
