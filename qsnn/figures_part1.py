@@ -18,7 +18,7 @@ from .quantizer import lif_trace
 
 __all__ = ["RESET_NAMES", "free_potential_figure", "superposition_figure", "reset_panels_figure",
            "error_partial_sums_figure", "quasi_isometry_figure", "error_sweep_figure", "share_above_figure",
-           "concentration_figure"]
+           "concentration_figure", "superposition_example"]
 
 #: Display names of the three reset variants in Part I.
 RESET_NAMES = {"zero": "reset-to-zero", "subtract": "reset-by-subtraction", "mod": "reset-to-mod"}
@@ -244,3 +244,18 @@ def concentration_figure(errors, conc, grid, key):
     ax.set_title("the distribution closes in on the bound")
     ax.legend(fontsize=7)
     return fig
+
+
+def superposition_example(rng, steps: int, n_inputs: int, rate: float, weight: float):
+    """The example network of Fig. 1: ``n_inputs`` presynaptic trains of unit spikes on the integer grid
+    ``1..steps`` (each step spikes with probability ``rate``), weights uniform in ``[-weight, 2 weight]`` (mostly
+    excitatory), all drawn from ``rng``. Returns ``(weights, inputs, eta)``, ``eta`` the weighted sum."""
+    from .spikes import SpikeTrain
+
+    grid = np.arange(1, steps + 1, dtype=float)
+    weights = rng.uniform(-weight, 2.0 * weight, size=n_inputs)
+    inputs = [SpikeTrain(grid[mask], np.ones(mask.sum())) for mask in rng.random((n_inputs, steps)) < rate]
+    eta = SpikeTrain()
+    for w, train in zip(weights, inputs):
+        eta = eta + w * train
+    return weights, inputs, eta

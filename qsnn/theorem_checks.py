@@ -20,7 +20,7 @@ from .spikes import SpikeTrain
 
 __all__ = ["norm_axioms", "invariance_diffs", "timing_against_definition", "max_error_grid",
            "fused_against_explicit", "quasi_isometry_distances", "threshold_change_violations", "norm_bounds",
-           "reference_difference", "subthreshold_ball"]
+           "reference_difference", "subthreshold_ball", "max_error_markdown", "truncate4"]
 
 
 def norm_axioms(times, amps, times2, amps2, alpha: float, rng) -> dict:
@@ -180,3 +180,20 @@ def subthreshold_ball(times, amps, theta: float, alpha: float, rng, resets=RESET
         silent = ~np.any(lif_batch(times, scaled, theta, alpha, reset) != 0, axis=1)
         mismatches[reset] = int(np.sum(silent != inside))
     return int(inside.sum()), on_sphere, mismatches
+
+
+def max_error_markdown(max_error, resets=("mod", "subtract", "zero")) -> str:
+    """The grid of :func:`max_error_grid` as a Markdown table, errors truncated (not rounded) to four decimals
+    so that an error just below the bound never prints as the bound."""
+    names = {"mod": "reset-to-mod", "subtract": "reset-by-subtraction", "zero": "reset-to-zero"}
+    rows = ["| amplitudes | $\\alpha$ | " + " | ".join(names[r] for r in resets) + " |",
+            "| --- | --- | " + " | ".join("---" for _ in resets) + " |"]
+    for (c, alpha), errs in max_error.items():
+        a = "inf" if np.isinf(alpha) else repr(alpha)
+        rows.append(f"| $\\pm{c}\\vartheta$ | {a} | " + " | ".join(truncate4(errs[r]) for r in resets) + " |")
+    return "\n".join(rows)
+
+
+def truncate4(x: float) -> str:
+    """``x`` truncated towards minus infinity at four decimals: 0.99999 prints 0.9999, not 1.0000."""
+    return f"{np.floor(x * 1e4) / 1e4:.4f}"

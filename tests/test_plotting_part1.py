@@ -98,3 +98,11 @@ def test_concentration_figure_draws_one_median_gap_per_sweep(sweeps):
     assert len(fig.axes[1].lines) == len(conc) + 2  # 1 - median per sweep, the IQR and the 1/n guide
     assert np.allclose(fig.axes[1].lines[0].get_ydata(), 1.0 - conc[(1.0, 1.0)]["quantiles"][:, 2])
     plt.close(fig)
+
+
+def test_superposition_example_sums_the_weighted_inputs():
+    weights, inputs, eta = figs.superposition_example(np.random.default_rng(0), 10, 3, 0.5, 1.0)
+    assert len(inputs) == 3 and np.all((weights >= -1.0) & (weights <= 2.0))
+    assert all(np.all(t.times == np.round(t.times)) and np.all(t.amplitudes == 1.0) for t in inputs)
+    total = sum(w * t.amplitudes.sum() for w, t in zip(weights, inputs))
+    assert eta.amplitudes.sum() == pytest.approx(total)

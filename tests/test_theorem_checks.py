@@ -51,3 +51,30 @@ def test_timing_returns_two_positive_durations():
     t, a = qsnn.random_trains(2, 20, amplitude=1.0, gap=(0.2, 1.0), seed=6)
     fast, slow = tc.timing_against_definition(t, a)
     assert fast > 0 and slow > 0
+
+
+def test_norm_bounds_golden_and_tight():
+    b = tc.norm_bounds(np.array([[0.0, 1.0]]), np.array([[1.0, -2.0]]), 0.0)
+    # alpha = 0: partial sums 1, -1 -> norm 1; max |a| = 2, sum |a| = 3
+    assert b["min_norm_over_max_amp"] == pytest.approx(0.5) and b["min_sum_over_norm"] == pytest.approx(3.0)
+
+
+def test_reference_difference_is_tiny():
+    t, a = qsnn.random_trains(5, 8, amplitude=1.0, gap=(0.2, 1.0), seed=7)
+    assert tc.reference_difference(t, a, 1.0) < 1e-12
+
+
+def test_subthreshold_ball_silent_exactly_inside():
+    t, a = qsnn.random_trains(200, 10, amplitude=1.0, gap=(0.2, 1.0), seed=8)
+    inside, on_sphere, mismatches = tc.subthreshold_ball(t, a, 1.0, 1.0, np.random.default_rng(0))
+    assert 0 < inside < 200 and on_sphere == 0
+    assert mismatches == {"zero": 0, "subtract": 0, "mod": 0}
+
+
+def test_max_error_markdown_truncates():
+    text = tc.max_error_markdown({(1.0, np.inf): {"mod": 0.99999, "subtract": 1.23456, "zero": 2.0}})
+    header, sep, row = text.split("\n")
+    assert header == "| amplitudes | $\\alpha$ | reset-to-mod | reset-by-subtraction | reset-to-zero |"
+    assert sep == "| --- | --- | --- | --- | --- |"
+    assert row == "| $\\pm1.0\\vartheta$ | inf | 0.9999 | 1.2345 | 2.0000 |"
+    assert tc.truncate4(0.12349) == "0.1234"
