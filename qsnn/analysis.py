@@ -15,7 +15,7 @@ import numpy as np
 __all__ = ["mean_std", "variants_table", "layer_rates", "rates_table", "sign_balance_stats",
            "balance_summary", "model_size_table", "membrane_memory_table", "event_set_statistics",
            "event_statistics_text", "denoise_table", "sweep_table", "concentration_table", "sweep_headline",
-           "seeds_table"]
+           "seeds_table", "lambda_table", "standardization_balance", "config_table", "stepwise_lif"]
 
 
 def mean_std(values: Iterable[float | None]) -> tuple[float | None, float | None]:
@@ -316,3 +316,84 @@ def seeds_table(stats: Mapping[tuple, Mapping]) -> str:
         lines.append(f"{r:>6g} {a:>6g} | {fmt(st['zero_half'], '.0f'):>22} {fmt(st['subtract_half'], '.0f'):>24} | "
                      f"{fmt(st['mod_gap'], '.1e'):>20} {fmt(st['slope'], '.2f'):>14}")
     return "\n".join(lines)
+
+
+def lambda_table(metrics: Mapping[float, Mapping]) -> tuple[dict, str]:
+    """Accuracy and per-layer firing rates per spike-rate weight ``lambda_SR``, and how close the regulated
+    (middle) layers fire to 1/2, as a printable table.
+
+    ``metrics`` maps ``lambda_SR`` to a run's metrics (``test_acc``, ``test_rates`` per layer). Returns
+    ``(table, text)``: ``table[lambda]`` holds ``test_acc``, ``rates`` and ``distance_to_half``, the mean
+    ``|r - 1/2|`` over the layers between the first and the last.
+    """
+    lines = [f"{'lambda_SR':>10} {'test acc':>9} {'rates per layer':>24}   mean |r - 1/2| of regulated layers"]
+    table = {}
+    for lam, m in metrics.items():
+        acc, r_test = m["test_acc"], m["test_rates"]
+        dist = float(np.mean(np.abs(np.array(r_test[1:len(r_test) - 1]) - 0.5)))
+        table[lam] = {"test_acc": acc, "rates": r_test, "distance_to_half": dist}
+        lines.append(f"{lam:>10g} {100 * acc:>8.2f}% {' '.join(f'{x:.3f}' for x in r_test):>24}   {dist:.3f}")
+    return table, "\n".join(lines)
+
+
+def standardization_balance(model) -> tuple[list, str]:
+    """Per binary layer of ``model``: the +1 fraction per filter of the signs the network uses (raw latent
+    weights) and of the standardised weights (weight regulation), with their mean sign entropy.
+
+    Returns ``(rows, text)``, ``rows`` a list of ``(name, raw, standardized)`` (per-filter fractions, tensors).
+    """
+    from .nn import binarize_weight, binary_entropy, binary_layers, sign_balance
+
+    rows, lines = [], []
+    for i, layer in enumerate(binary_layers(model)):
+        w = layer.weight.detach()
+        raw = sign_balance(layer.quantized_weight())  # what the network used: sign of the raw weights
+        standardized = sign_balance(binarize_weight(w, regulation=True))
+        rows.append((f"binary layer {i + 1} ({tuple(w.shape)})", raw, standardized))
+        lines.append(f"{rows[-1][0]:<36} +1 fraction per filter: raw sign {raw.mean():.3f} "
+                     f"[{raw.min():.2f}, {raw.max():.2f}], standardized {standardized.mean():.3f} "
+                     f"[{standardized.min():.2f}, {standardized.max():.2f}]; "
+                     f"mean H: {binary_entropy(raw).mean():.3f} vs {binary_entropy(standardized).mean():.3f} bit")
+    return rows, "\n".join(lines)
+
+
+def config_table(configs: Mapping[str, object]) -> tuple[dict, str]:
+    """The paper-scale training configurations, one row per file: model, data, time steps, epochs, membrane
+    bits, ``lambda_SR`` and the model size (:func:`qsnn.size.model_size` of the model each one builds).
+
+    ``configs`` maps a file stem to its :class:`qsnn.train.TrainConfig`. Returns ``(summary, text)``,
+    ``summary[stem]`` holding ``size_mb``, ``time_steps`` and ``epochs``.
+    """
+    from .experiments import build_model
+    from .size import model_size
+
+    lines = [f"{'file':<24} {'model':<9} {'data':<9} {'T':>2} {'epochs':>6} {'membrane':>9} {'lambda_SR':>9} "
+             f"{'size [MB]':>9}"]
+    summary = {}
+    for name, cfg in configs.items():
+        size = model_size(build_model(cfg))
+        summary[name] = {"size_mb": size, "time_steps": cfg.time_steps, "epochs": cfg.epochs}
+        lines.append(f"{name + '.yaml':<24} {cfg.model:<9} {cfg.dataset:<9} {cfg.time_steps:>2} {cfg.epochs:>6} "
+                     f"{cfg.model_kwargs['membrane_bits']:>6} bit {cfg.lambda_sr:>9g} {size:>9.2f}")
+    return summary, "\n".join(lines)
+
+
+def stepwise_lif(current, decay: float, threshold: float, bits: int | None):
+    """The LIF neuron with a quantized membrane, one time step at a time (Q-SNNs, Sec. 3):
+    ``H = decay U + I``, a spike if ``H > threshold``, reset to zero, ``U`` stored as ``Q_b(U)`` (uniform,
+    scale ``threshold``; ``bits=None`` keeps full precision). The plain definition that
+    :class:`qsnn.nn.LIF` is checked against. Returns ``(H, U, S)`` over time (tensors).
+    """
+    import torch
+
+    from .nn import quantize_membrane
+
+    h_list, u_list, s_list, u = [], [], [], torch.tensor(0.0)
+    for i_t in current:
+        h = decay * u + i_t
+        s = (h > threshold).float()
+        u = h * (1 - s)
+        if bits is not None:
+            u = quantize_membrane(u, bits, scale=threshold)
+        h_list.append(h), u_list.append(u), s_list.append(s)
+    return torch.stack(h_list), torch.stack(u_list), torch.stack(s_list)

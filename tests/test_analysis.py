@@ -160,3 +160,99 @@ def test_sweep_headline_and_seeds_table():
                                      "mod_gap": (0.1, 0.01), "slope": (-0.4, 0.05)}})
     assert text.split("\n")[1].split() == ["1", "0.1", "|", "5", "+-", "0", "never", "|", "1.0e-01", "+-",
                                            "1.0e-02", "-0.40", "+-", "0.05"]
+
+
+def test_lambda_table_distance_of_the_middle_layers_to_one_half():
+    from qsnn.analysis import lambda_table
+
+    table, text = lambda_table({0.0: {"test_acc": 0.9, "test_rates": [0.3, 0.1, 0.2, 0.05]},
+                                0.01: {"test_acc": 0.85, "test_rates": [0.3, 0.4, 0.5, 0.05]}})
+    # middle layers only: |0.1 - 0.5| and |0.2 - 0.5| -> 0.35; |0.4 - 0.5| and 0 -> 0.05
+    assert table[0.0]["distance_to_half"] == pytest.approx(0.35)
+    assert table[0.01]["distance_to_half"] == pytest.approx(0.05)
+    assert text.split("\n")[1].split() == ["0", "90.00%", "0.300", "0.100", "0.200", "0.050", "0.350"]
+
+
+def test_standardization_balance_centres_every_filter():
+    from qsnn.analysis import standardization_balance
+    from qsnn.models import build
+
+    torch.manual_seed(0)
+    model = build("small", weight_bits=1, membrane_bits=4, num_classes=10, in_channels=1, input_size=(8, 8))
+    with torch.no_grad():  # a drift that raw signs see and standardization removes
+        for p in model.parameters():
+            if p.dim() == 4:
+                p.add_(0.5 * p.abs().mean())
+    rows, text = standardization_balance(model)
+    assert len(rows) == len(text.split("\n")) >= 1
+    for name, raw, standardized in rows:
+        assert name.startswith("binary layer")
+        assert float((standardized - 0.5).abs().max()) <= float((raw - 0.5).abs().max())
+
+
+class _Events:
+    """Two recordings on a 2x1 sensor, by hand."""
+    sensor_size = (2, 1, 2)
+    targets = [0, 1]
+    _ev = [np.array([(1,), (1,), (0,)], dtype=[("p", "i1")]), np.array([(0,)], dtype=[("p", "i1")])]
+
+    def __len__(self):
+        return 2
+
+    def events(self, i):
+        return self._ev[i]
+
+
+def test_event_set_statistics_by_hand():
+    from qsnn.analysis import event_set_statistics, event_statistics_text
+
+    frames = torch.zeros(2, 1, 2, 1, 2)  # [N, T, P, H, W]
+    frames[0, 0, 1, 0, 0] = 2
+    frames[0, 0, 0, 0, 1] = 1
+    frames[1, 0, 0, 0, 0] = 1
+    s = event_set_statistics(_Events(), frames, duration_us=1e6)
+    assert s["events_per_sample"] == {"mean": 2.0, "std": pytest.approx(math.sqrt(2)), "min": 1, "max": 3}
+    assert s["on_fraction"] == pytest.approx((2 / 3 + 0) / 2)
+    assert s["rate_hz_per_pixel"] == pytest.approx(2.0 / 2)  # 2 events per recording, 2 pixels, 1 s
+    assert s["active_pixel_fraction_per_frame"] == [pytest.approx(0.75)]  # 2 of 2 pixels, then 1 of 2
+    assert s["events_per_active_pixel"] == pytest.approx(4 / 3)
+    assert s["events_per_class"][:2] == [3.0, 1.0]
+    assert "events per recording:  2.0 +- 1.4 (min 1, max 3)" in event_statistics_text(s)
+
+
+def test_stepwise_lif_by_hand():
+    from qsnn.analysis import stepwise_lif
+
+    h, u, s = stepwise_lif(torch.tensor([0.6, 0.6, 0.2]), decay=0.5, threshold=1.0, bits=None)
+    # H = 0.6 (no spike, U = 0.6), H = 0.3 + 0.6 = 0.9 (no spike), H = 0.45 + 0.2 = 0.65
+    assert torch.allclose(h, torch.tensor([0.6, 0.9, 0.65])) and torch.equal(s, torch.zeros(3))
+    h, u, s = stepwise_lif(torch.tensor([1.5, 0.4]), decay=0.5, threshold=1.0, bits=2)
+    # spike at t = 0 and reset to zero; then H = 0.4, stored at 2 bits (levels -1, 0, 1) as 0
+    assert s.tolist() == [1.0, 0.0] and u.tolist() == [0.0, 0.0]
+
+
+def test_config_table_sizes_the_papers_vgg11():
+    from qsnn.analysis import config_table
+    from qsnn.train import TrainConfig
+
+    cfg = TrainConfig(model="vgg11", dataset="cifar10", model_kwargs=dict(weight_bits=1, membrane_bits=2))
+    summary, text = config_table({"vgg11_cifar10": cfg})
+    assert round(summary["vgg11_cifar10"]["size_mb"], 2) == 1.20  # Q-SNNs paper, Table 1
+    assert text.split("\n")[1].split()[:3] == ["vgg11_cifar10.yaml", "vgg11", "cifar10"]
+    assert text.split("\n")[1].split()[-1] == "1.20"
+
+
+def test_denoise_table_counts_signal_and_noise_events():
+    from qsnn.analysis import denoise_table
+
+    image = np.zeros((8, 8))
+    image[2:6, 3:5] = 1.0
+    table, text = denoise_table(image, {"view": 1.0}, [10_000, 1e9], 200.0, 0, contrast_threshold=0.2,
+                                duration_us=300_000)
+    row = table["view"]
+    assert row["noise_events"] > 0 and row["signal_events"] > 0
+    kept = row["kept"]
+    assert all(0.0 <= k["signal"] <= 1.0 and 0.0 <= k["noise"] <= 1.0 for k in kept.values())
+    assert kept["1000000000.0"]["noise"] >= kept["10000"]["noise"]  # a longer filter time keeps more
+    assert len(text.split("\n")) == 3 and text.split("\n")[2].split()[:3] == ["view", str(row["signal_events"]),
+                                                                              str(row["noise_events"])]
