@@ -15,7 +15,8 @@ import numpy as np
 __all__ = ["mean_std", "variants_table", "layer_rates", "rates_table", "sign_balance_stats",
            "balance_summary", "model_size_table", "membrane_memory_table", "event_set_statistics",
            "event_statistics_text", "denoise_table", "sweep_table", "concentration_table", "sweep_headline",
-           "seeds_table", "lambda_table", "standardization_balance", "config_table", "stepwise_lif"]
+           "seeds_table", "lambda_table", "standardization_balance", "config_table", "stepwise_lif",
+           "sweep_results", "concentration_results"]
 
 
 def mean_std(values: Iterable[float | None]) -> tuple[float | None, float | None]:
@@ -397,3 +398,39 @@ def stepwise_lif(current, decay: float, threshold: float, bits: int | None):
             u = quantize_membrane(u, bits, scale=threshold)
         h_list.append(h), u_list.append(u), s_list.append(s)
     return torch.stack(h_list), torch.stack(u_list), torch.stack(s_list)
+
+
+def sweep_results(sweeps: Mapping[tuple, object]) -> dict:
+    """The headline numbers of error sweeps for a results file: per sweep (keyed ``range_R_alpha_A``) and reset,
+    the share of runs above ``theta`` at the largest and the smallest spike count and the largest error; and
+    the largest reset-to-mod error over all sweeps (below 1 by Theorem 1)."""
+    def tag(r, a):
+        return f"range_{r:g}_alpha_{a:g}"
+
+    return {
+        "fraction_above_theta_at_largest_n": {tag(r, a): {reset: s.fraction_above(reset)[-1] for reset in s.resets}
+                                              for (r, a), s in sweeps.items()},
+        "fraction_above_theta_at_smallest_n": {tag(r, a): {reset: s.fraction_above(reset)[0] for reset in s.resets}
+                                               for (r, a), s in sweeps.items()},
+        "max_error_over_theta": {tag(r, a): {reset: s[reset].max() for reset in s.resets}
+                                 for (r, a), s in sweeps.items()},
+        "mod_max_error_over_theta": max(s["mod"].max() for s in sweeps.values()),
+    }
+
+
+def concentration_results(conc: Mapping[tuple, Mapping], slopes: Mapping[tuple, float],
+                          seed_stats: Mapping[tuple, Mapping]) -> dict:
+    """The concentration of the reset-to-mod error (per sweep: mean, std, median, IQR, ``1 - max`` per spike
+    count and the slope of ``log(1 - median)``) and the headline numbers over seeds (mean, std), for a results
+    file; keys ``range_R_alpha_A`` as in :func:`sweep_results`."""
+    def tag(r, a):
+        return f"range_{r:g}_alpha_{a:g}"
+
+    return {
+        "mod_concentration": {tag(r, a): {"mean": c["mean"], "std": c["std"], "median": c["quantiles"][:, 2],
+                                          "iqr": c["iqr"], "gap_1_minus_max": c["gap"],
+                                          "slope_log_1_minus_median": slopes[(r, a)]}
+                              for (r, a), c in conc.items()},
+        "over_seeds": {tag(r, a): {k: {"mean": m, "std": sd} for k, (m, sd) in st.items()}
+                       for (r, a), st in seed_stats.items()},
+    }
