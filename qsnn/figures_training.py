@@ -15,7 +15,8 @@ import numpy as np
 
 from .plotting import VARIANT_COLORS
 
-__all__ = ["sign_balance_hists", "membrane_sweep_figure", "size_accuracy_figure", "events_figure"]
+__all__ = ["sign_balance_hists", "membrane_sweep_figure", "size_accuracy_figure", "events_figure",
+           "rates_entropy_figure"]
 
 
 def sign_balance_hists(stats: Mapping[str, list], labels: Mapping[str, str]):
@@ -97,4 +98,18 @@ def events_figure(scatter: Mapping[str, np.ndarray], frames, duration_us: float)
         t0, t1 = k * duration_us / time_steps / 1e3, (k + 1) * duration_us / time_steps / 1e3
         a.set(title=f"{t0:.0f}-{t1:.0f} ms", xticks=[], yticks=[])
         a.grid(False)
+    return fig
+
+
+def rates_entropy_figure(rates: Mapping[str, object], labels: Mapping[str, str]):
+    """Per spiking layer, the mean firing rate over seeds (left) and the entropy of a spike at that rate (right),
+    grouped by variant (:func:`qsnn.plotting.layer_rates_bars`); ``rates`` maps a variant to ``[seeds, layers]``."""
+    from .plotting import layer_rates_bars
+
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+    layer_rates_bars(axes[0], rates, labels)
+    layer_rates_bars(axes[1], rates, labels, values="entropy")
+    axes[0].set(ylabel="firing rate r", title="spike activity per layer (test set)", ylim=(0, 0.6))
+    axes[1].set(ylabel="H(r) [bit]", title="entropy of a spike", ylim=(0, 1.05))
+    axes[0].legend(fontsize=8)
     return fig

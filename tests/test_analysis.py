@@ -256,3 +256,20 @@ def test_denoise_table_counts_signal_and_noise_events():
     assert kept["1000000000.0"]["noise"] >= kept["10000"]["noise"]  # a longer filter time keeps more
     assert len(text.split("\n")) == 3 and text.split("\n")[2].split()[:3] == ["view", str(row["signal_events"]),
                                                                               str(row["noise_events"])]
+
+
+def test_sweep_and_concentration_results_by_hand():
+    from qsnn.analysis import concentration_results, sweep_results
+    from qsnn.sweeps import concentration
+
+    r = sweep_results({(1.0, 0.1): SWEEP})
+    tag = "range_1_alpha_0.1"
+    assert r["fraction_above_theta_at_largest_n"][tag] == {"mod": 0.0, "subtract": 0.0, "zero": 1.0}
+    assert r["fraction_above_theta_at_smallest_n"][tag]["zero"] == 0.5
+    assert r["max_error_over_theta"][tag] == {"mod": 0.9, "subtract": 0.9, "zero": 2.0}
+    assert r["mod_max_error_over_theta"] == 0.9
+    c = concentration(SWEEP["mod"])
+    out = concentration_results({(1.0, 0.1): c}, {(1.0, 0.1): -0.4}, {(1.0, 0.1): {"mod_gap": (0.1, 0.0)}})
+    assert np.allclose(out["mod_concentration"][tag]["median"], [0.3, 0.6, 0.7])
+    assert out["mod_concentration"][tag]["slope_log_1_minus_median"] == -0.4
+    assert out["over_seeds"][tag] == {"mod_gap": {"mean": 0.1, "std": 0.0}}

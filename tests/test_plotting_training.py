@@ -46,3 +46,11 @@ def test_events_figure_has_the_scatter_and_one_panel_per_frame():
     assert len(fig.axes) == 1 + 4
     assert [ax.get_title() for ax in fig.axes[1:]] == ["0-25 ms", "25-50 ms", "50-75 ms", "75-100 ms"]
     plt.close(fig)
+
+
+def test_rates_entropy_figure_has_a_bar_per_variant_and_layer_in_each_panel():
+    rates = {"fp_snn": np.array([[0.1, 0.2, 0.3], [0.1, 0.2, 0.3]]), "qsnn": np.array([[0.5, 0.4, 0.2]] * 2)}
+    fig = figs.rates_entropy_figure(rates, LABELS)
+    assert len(fig.axes) == 2 and all(len(ax.patches) == 2 * 3 for ax in fig.axes)
+    assert fig.axes[1].patches[3].get_height() == pytest.approx(1.0)  # H(1/2) = 1 bit
+    plt.close(fig)
