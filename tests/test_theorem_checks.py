@@ -78,3 +78,16 @@ def test_max_error_markdown_truncates():
     assert sep == "| --- | --- | --- | --- | --- |"
     assert row == "| $\\pm1.0\\vartheta$ | inf | 0.9999 | 1.2345 | 2.0000 |"
     assert tc.truncate4(0.12349) == "0.1234"
+
+
+def test_limit_differences_vanish():
+    t, a = qsnn.random_trains(20, 10, amplitude=1.0, gap=(0.2, 1.0), seed=9)
+    d = tc.limit_differences(t, a)
+    assert d["alpha0"] < 1e-12 and d["alpha_inf"] == 0.0 and d["alpha_large"] < 1e-12
+
+
+def test_discrepancy_ratios_golden():
+    # a single spike: both norms equal; delta(t) - 2 delta(t - 1): ||x||_D = 2, ||x||_A = 1 (by hand)
+    r = tc.discrepancy_ratios(np.array([[0.0, 1.0]]), np.array([[1.0, -2.0]]))
+    assert r.tolist() == [2.0]
+    assert tc.discrepancy_ratios(np.array([[0.0]]), np.array([[1.0]])).tolist() == [1.0]
