@@ -20,7 +20,8 @@ from .spikes import SpikeTrain
 
 __all__ = ["norm_axioms", "invariance_diffs", "timing_against_definition", "max_error_grid",
            "fused_against_explicit", "quasi_isometry_distances", "threshold_change_violations", "norm_bounds",
-           "reference_difference", "subthreshold_ball", "max_error_markdown", "truncate4"]
+           "reference_difference", "subthreshold_ball", "max_error_markdown", "truncate4",
+           "limit_differences", "discrepancy_ratios"]
 
 
 def norm_axioms(times, amps, times2, amps2, alpha: float, rng) -> dict:
@@ -197,3 +198,23 @@ def max_error_markdown(max_error, resets=("mod", "subtract", "zero")) -> str:
 def truncate4(x: float) -> str:
     """``x`` truncated towards minus infinity at four decimals: 0.99999 prints 0.9999, not 1.0000."""
     return f"{np.floor(x * 1e4) / 1e4:.4f}"
+
+
+def limit_differences(times, amps, large_alpha: float = 200.0) -> dict:
+    """The limits of the norm in ``alpha``: at ``alpha = 0`` it is the classical Alexiewicz norm
+    ``max_k |a_1 + ... + a_k|``, at ``alpha = inf`` (and nearly at ``large_alpha``) the largest ``|a_i|``.
+    Returns the largest deviation over the trains for ``0``, ``inf`` and ``large_alpha``."""
+    classical = np.abs(np.cumsum(amps, axis=1)).max(axis=1)
+    largest = np.abs(amps).max(axis=1)
+    return {"alpha0": np.abs(alexiewicz_norm_batch(times, amps, 0.0) - classical).max(),
+            "alpha_inf": np.abs(alexiewicz_norm_batch(times, amps, np.inf) - largest).max(),
+            "alpha_large": np.abs(alexiewicz_norm_batch(times, amps, large_alpha) - largest).max()}
+
+
+def discrepancy_ratios(times, amps) -> np.ndarray:
+    """``||x||_D / ||x||_{A,0}`` per train: Weyl's discrepancy norm over the Alexiewicz norm without leak
+    (between 1 and 2)."""
+    from .alexiewicz import discrepancy_norm
+
+    trains = [SpikeTrain(times[j], amps[j]) for j in range(len(times))]
+    return np.array([discrepancy_norm(x) / alexiewicz_norm(x, 0.0) for x in trains])
