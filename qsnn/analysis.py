@@ -365,8 +365,14 @@ def config_table(configs: Mapping[str, object]) -> tuple[dict, str]:
     ``configs`` maps a file stem to its :class:`qsnn.train.TrainConfig`. Returns ``(summary, text)``,
     ``summary[stem]`` holding ``size_mb``, ``time_steps`` and ``epochs``.
     """
-    from .experiments import build_model
+    from .data import dataset_info
+    from .models import build
     from .size import model_size
+
+    def build_model(cfg):  # the untrained network of cfg; its data set decides classes, channels, input size
+        info = dataset_info(cfg.dataset, cfg.dataset_kwargs)
+        return build(cfg.model, num_classes=info.num_classes, in_channels=info.in_channels,
+                     input_size=tuple(info.input_size), **cfg.model_kwargs)
 
     lines = [f"{'file':<24} {'model':<9} {'data':<9} {'T':>2} {'epochs':>6} {'membrane':>9} {'lambda_SR':>9} "
              f"{'size [MB]':>9}"]
