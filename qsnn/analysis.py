@@ -13,7 +13,10 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 
 __all__ = ["mean_std", "variants_table", "layer_rates", "rates_table", "sign_balance_stats",
-           "balance_summary"]
+           "balance_summary", "model_size_table", "membrane_memory_table", "event_set_statistics",
+           "event_statistics_text", "denoise_table", "sweep_table", "concentration_table", "sweep_headline",
+           "seeds_table", "lambda_table", "standardization_balance", "config_table", "stepwise_lif",
+           "sweep_results", "concentration_results"]
 
 
 def mean_std(values: Iterable[float | None]) -> tuple[float | None, float | None]:
@@ -135,3 +138,305 @@ def balance_summary(fractions: Sequence[float]) -> dict:
         raise ValueError("balance_summary needs at least one filter")
     return {"mean": float(f.mean()), "min": float(f.min()), "max": float(f.max()),
             "mean_entropy": float(binary_entropy(f).mean())}
+
+
+def model_size_table(architectures: Sequence[tuple], *, weight_bits: int = 1, membrane_bits: int = 2):
+    """Model sizes in MB of full-precision and Q-SNN versions of each architecture, as a printable table.
+
+    ``architectures`` lists ``(label, model name, classes, input shape (C, H, W))``. The full-precision model
+    has 32-bit weights and membranes; the Q-SNN ``weight_bits`` / ``membrane_bits``. Sizes are
+    :func:`qsnn.size.model_size` (binary weights at one bit, everything else 32 bits).
+
+    Returns ``(sizes, models, text)``: ``sizes[label]`` holds ``fp32_mb``, ``qsnn_mb``, ``ratio`` (FP32 / Q-SNN)
+    and ``reduction`` (1 - Q-SNN / FP32); ``models[label]`` is ``(Q-SNN model, input shape)``.
+    """
+    from .models import build
+    from .size import model_size
+
+    sizes, models = {}, {}
+    lines = [f"{'architecture':<22} {'FP32 [MB]':>10} {'Q-SNN [MB]':>11} {'ratio':>7} {'reduction':>10}"]
+    for label, name, classes, shape in architectures:
+        kw = dict(num_classes=classes, in_channels=shape[0], input_size=tuple(shape[1:]))
+        fp = model_size(build(name, weight_bits=32, membrane_bits=None, **kw))
+        q_model = build(name, weight_bits=weight_bits, membrane_bits=membrane_bits, **kw)
+        q = model_size(q_model)
+        models[label] = (q_model, shape)
+        sizes[label] = {"fp32_mb": fp, "qsnn_mb": q, "ratio": fp / q, "reduction": 1 - q / fp}
+        lines.append(f"{label:<22} {fp:>10.2f} {q:>11.2f} {fp / q:>6.1f}x {100 * (1 - q / fp):>9.1f}%")
+    return sizes, models, "\n".join(lines)
+
+
+def membrane_memory_table(models: Mapping[str, tuple], bits: Sequence[int]):
+    """Membrane state per sample of each network at each precision in ``bits``, as a printable table.
+
+    ``models`` maps a label to ``(model, input shape (C, H, W))``. The state is one value per LIF neuron
+    (:func:`qsnn.size.lif_neurons`) at ``b`` bits (:func:`qsnn.size.membrane_state_bytes`).
+
+    Returns ``(memory, text)``: ``memory[label]`` holds ``lif_neurons`` and ``{b}bit_kb`` for each ``b``.
+    """
+    from .size import lif_neurons, membrane_state_bytes
+
+    memory = {}
+    lines = [f"{'architecture':<22} {'LIF neurons':>12} " + " ".join(f"{f'{b}-bit [kB]':>12}" for b in bits)]
+    for label, (model, shape) in models.items():
+        neurons = sum(lif_neurons(model, shape))
+        memory[label] = {"lif_neurons": neurons,
+                         **{f"{b}bit_kb": membrane_state_bytes(model, shape, bits=b) / 1e3 for b in bits}}
+        lines.append(f"{label:<22} {neurons:>12,d} " + " ".join(f"{memory[label][f'{b}bit_kb']:>12.1f}" for b in bits))
+    return memory, "\n".join(lines)
+
+
+def event_set_statistics(dataset, frames, duration_us: float) -> dict:
+    """Statistics of an event data set and of its frames, as chapter 6 reports them.
+
+    ``dataset`` has ``len``, ``events(i)`` (structured events with a polarity field ``p``), ``targets`` and
+    ``sensor_size`` (W, H, P), as :class:`qsnn.data.events.EmulatedDigits`; ``frames`` are its framed
+    recordings ``[N, T, 2, H, W]`` (a tensor). Returns events per sample (mean, sample std, min, max), the ON
+    fraction, the event rate per pixel and second, the share of pixels with an event per frame, the events per
+    active pixel and frame, and the mean events per class (classes 0-9).
+    """
+    counts = np.array([dataset.events(i).size for i in range(len(dataset))])
+    on_frac = np.array([dataset.events(i)["p"].mean() for i in range(len(dataset))])
+    targets = np.asarray(dataset.targets)
+    active = (frames.sum(2) > 0).float().mean((2, 3))  # fraction of pixels with an event, [N, T]
+    w, h = dataset.sensor_size[0], dataset.sensor_size[1]
+    return {
+        "sensor_size": list(dataset.sensor_size),
+        "events_per_sample": {"mean": float(counts.mean()), "std": float(counts.std(ddof=1)),
+                              "min": int(counts.min()), "max": int(counts.max())},
+        "on_fraction": float(on_frac.mean()),
+        "rate_hz_per_pixel": float(counts.mean() / (w * h * duration_us * 1e-6)),
+        "active_pixel_fraction_per_frame": [float(v) for v in active.mean(0)],
+        "events_per_active_pixel": float(frames.sum() / (frames.sum(2) > 0).sum()),
+        "events_per_class": [float(counts[targets == c].mean()) for c in range(10)],
+    }
+
+
+def event_statistics_text(stats: Mapping) -> str:
+    """The lines chapter 6 prints for :func:`event_set_statistics`."""
+    e = stats["events_per_sample"]
+    return "\n".join([
+        f"events per recording:  {e['mean']:.1f} +- {e['std']:.1f} (min {e['min']}, max {e['max']})",
+        f"ON fraction:           {stats['on_fraction']:.3f}",
+        f"event rate:            {stats['rate_hz_per_pixel']:.1f} per pixel and second",
+        "active pixels / frame: " + ", ".join(f"{v:.1%}" for v in stats["active_pixel_fraction_per_frame"]),
+        f"events per active pixel and frame: {stats['events_per_active_pixel']:.2f}",
+        "events per class:      " + ", ".join(f"{c}: {v:.0f}" for c, v in enumerate(stats["events_per_class"])),
+    ])
+
+
+def denoise_table(image, views: Mapping[str, float], filter_times_us: Sequence[float], noise_rate_hz: float,
+                  seed: int, **emulator) -> tuple[dict, str]:
+    """How much signal and how much background noise tonic's ``Denoise`` keeps, per sensor view and filter time.
+
+    For each view (name -> upsampling factor) the image is emulated without noise (the signal) and with
+    background noise at ``noise_rate_hz`` per pixel and second; an event of the noisy recording counts as
+    signal when the clean recording has the same (t, p, y, x). ``emulator`` are the other options of
+    :func:`qsnn.data.events.emulate_events`. Returns ``(table, text)``: ``table[view]`` holds
+    ``signal_events``, ``noise_events`` and ``kept[str(filter time)] = {"signal", "noise"}`` (fractions kept).
+    """
+    import tonic.transforms as tt
+
+    from .data.events import emulate_events
+
+    def key(ev):  # one integer per event
+        return ((ev["t"] * 2 + ev["p"]) * 64 + ev["y"]) * 64 + ev["x"]
+
+    lines = [f"{'view':<18} {'signal':>7} {'noise':>6}   "
+             + "  ".join(f"{f'filter {f / 1e3:g} ms':>22}" for f in filter_times_us),
+             f"{'':<18} {'events':>7} {'events':>6}   "
+             + "  ".join(f"{'signal kept':>11}{'noise kept':>11}" for _ in filter_times_us)]
+    table = {}
+    for view, up in views.items():
+        clean = emulate_events(image, **dict(emulator, upsample=up))
+        with_noise = emulate_events(image, noise_rate_hz=noise_rate_hz, seed=seed, **dict(emulator, upsample=up))
+        n_noise = int((~np.isin(key(with_noise), key(clean))).sum())
+        row = []
+        for f in filter_times_us:
+            signal = np.isin(key(tt.Denoise(filter_time=f)(with_noise)), key(clean))
+            row.append((signal.sum() / clean.size, (~signal).sum() / n_noise))
+        table[view] = {"signal_events": int(clean.size), "noise_events": n_noise,
+                       "kept": {str(f): {"signal": float(a), "noise": float(b)} for f, (a, b) in zip(filter_times_us, row)}}
+        lines.append(f"{view:<18} {clean.size:>7} {n_noise:>6}   " + "  ".join(f"{a:>11.1%}{b:>11.1%}" for a, b in row))
+    return table, "\n".join(lines)
+
+
+def sweep_table(sweeps: Mapping[tuple, object], resets: Sequence[str] = ("mod", "subtract", "zero")) -> str:
+    """Per sweep and reset: the share of runs above ``theta`` at the smallest and the largest spike count, and
+    mean +- std, maximum and ``1 - max`` of the error at the largest count, as a printable table.
+
+    ``sweeps`` maps ``(amplitude range, alpha)`` to a :class:`qsnn.ErrorSweep`; all share one grid.
+    """
+    grid = next(iter(sweeps.values())).n_spikes
+    lines = [f"{'range':>6} {'alpha':>6} {'reset':>9} | {'>theta @n=' + str(grid[0]):>13} "
+             f"{'>theta @n=' + str(grid[-1]):>15} | {'mean +- std':>15} {'max':>6} {'1 - max':>8}"]
+    for (r, a), s in sweeps.items():
+        for reset in resets:
+            f = s.fraction_above(reset)
+            e = s[reset][-1]
+            lines.append(f"{r:>6g} {a:>6g} {reset:>9} | {f[0]:>13.2f} {f[-1]:>15.2f} | "
+                         f"{e.mean():>6.3f} +- {e.std(ddof=1):<6.3f} {e.max():>6.3f} {1 - e.max():>8.1e}")
+    return "\n".join(lines)
+
+
+def concentration_table(conc: Mapping, grid) -> str:
+    """Per spike count, the distance of the 5 %, 50 % and 95 % quantiles and of the maximum to the bound 1, the
+    standard deviation and the interquartile range; ``conc`` from :func:`qsnn.concentration` (quantiles at
+    0.05, 0.5 and 0.95 among its levels ``q``)."""
+    lines = [f"{'n':>6} | {'1 - q05':>8} {'1 - median':>10} {'1 - q95':>8} {'1 - max':>8} | {'std':>8} {'IQR':>8}"]
+    levels = list(conc["q"])
+    for i, n in enumerate(grid):
+        q05, q50, q95 = (1.0 - conc["quantiles"][i, levels.index(level)] for level in (0.05, 0.5, 0.95))
+        lines.append(f"{n:>6} | {q05:>8.1e} {q50:>10.1e} {q95:>8.1e} {conc['gap'][i]:>8.1e} | "
+                     f"{conc['std'][i]:>8.1e} {conc['iqr'][i]:>8.1e}")
+    return "\n".join(lines)
+
+
+def sweep_headline(sweep, upper) -> dict:
+    """Headline numbers of one sweep: the spike counts from which half of the runs leave the ``theta``-ball under
+    reset-to-zero and reset-by-subtraction (None: never on the grid), ``1 - max`` of the reset-to-mod error, and
+    the slope of ``log(1 - median)`` against ``log n`` over the spike counts selected by the mask ``upper``."""
+    from .sweeps import concentration
+
+    c = concentration(sweep["mod"])
+    grid = np.asarray(sweep.n_spikes)
+    return {"zero_half": sweep.count_at_share("zero", 0.5), "subtract_half": sweep.count_at_share("subtract", 0.5),
+            "mod_gap": 1.0 - sweep["mod"].max(),
+            "slope": float(np.polyfit(np.log(grid[upper]), np.log(1.0 - c["quantiles"][upper, 2]), 1)[0])}
+
+
+def seeds_table(stats: Mapping[tuple, Mapping]) -> str:
+    """The headline numbers of :func:`sweep_headline` as mean +- std over seeds, one row per sweep;
+    ``stats[(range, alpha)][name] = (mean, std)`` (``(None, None)`` prints "never")."""
+    def fmt(ms, spec):
+        return "never" if ms[0] is None else f"{ms[0]:{spec}} +- {ms[1]:{spec}}"
+
+    lines = [f"{'range':>6} {'alpha':>6} | {'zero: half out at n':>22} {'subtract: half out at n':>24} | "
+             f"{'mod: 1 - max':>20} {'slope':>14}"]
+    for (r, a), st in stats.items():
+        lines.append(f"{r:>6g} {a:>6g} | {fmt(st['zero_half'], '.0f'):>22} {fmt(st['subtract_half'], '.0f'):>24} | "
+                     f"{fmt(st['mod_gap'], '.1e'):>20} {fmt(st['slope'], '.2f'):>14}")
+    return "\n".join(lines)
+
+
+def lambda_table(metrics: Mapping[float, Mapping]) -> tuple[dict, str]:
+    """Accuracy and per-layer firing rates per spike-rate weight ``lambda_SR``, and how close the regulated
+    (middle) layers fire to 1/2, as a printable table.
+
+    ``metrics`` maps ``lambda_SR`` to a run's metrics (``test_acc``, ``test_rates`` per layer). Returns
+    ``(table, text)``: ``table[lambda]`` holds ``test_acc``, ``rates`` and ``distance_to_half``, the mean
+    ``|r - 1/2|`` over the layers between the first and the last.
+    """
+    lines = [f"{'lambda_SR':>10} {'test acc':>9} {'rates per layer':>24}   mean |r - 1/2| of regulated layers"]
+    table = {}
+    for lam, m in metrics.items():
+        acc, r_test = m["test_acc"], m["test_rates"]
+        dist = float(np.mean(np.abs(np.array(r_test[1:len(r_test) - 1]) - 0.5)))
+        table[lam] = {"test_acc": acc, "rates": r_test, "distance_to_half": dist}
+        lines.append(f"{lam:>10g} {100 * acc:>8.2f}% {' '.join(f'{x:.3f}' for x in r_test):>24}   {dist:.3f}")
+    return table, "\n".join(lines)
+
+
+def standardization_balance(model) -> tuple[list, str]:
+    """Per binary layer of ``model``: the +1 fraction per filter of the signs the network uses (raw latent
+    weights) and of the standardised weights (weight regulation), with their mean sign entropy.
+
+    Returns ``(rows, text)``, ``rows`` a list of ``(name, raw, standardized)`` (per-filter fractions, tensors).
+    """
+    from .nn import binarize_weight, binary_entropy, binary_layers, sign_balance
+
+    rows, lines = [], []
+    for i, layer in enumerate(binary_layers(model)):
+        w = layer.weight.detach()
+        raw = sign_balance(layer.quantized_weight())  # what the network used: sign of the raw weights
+        standardized = sign_balance(binarize_weight(w, regulation=True))
+        rows.append((f"binary layer {i + 1} ({tuple(w.shape)})", raw, standardized))
+        lines.append(f"{rows[-1][0]:<36} +1 fraction per filter: raw sign {raw.mean():.3f} "
+                     f"[{raw.min():.2f}, {raw.max():.2f}], standardized {standardized.mean():.3f} "
+                     f"[{standardized.min():.2f}, {standardized.max():.2f}]; "
+                     f"mean H: {binary_entropy(raw).mean():.3f} vs {binary_entropy(standardized).mean():.3f} bit")
+    return rows, "\n".join(lines)
+
+
+def config_table(configs: Mapping[str, object]) -> tuple[dict, str]:
+    """The paper-scale training configurations, one row per file: model, data, time steps, epochs, membrane
+    bits, ``lambda_SR`` and the model size (:func:`qsnn.size.model_size` of the model each one builds).
+
+    ``configs`` maps a file stem to its :class:`qsnn.train.TrainConfig`. Returns ``(summary, text)``,
+    ``summary[stem]`` holding ``size_mb``, ``time_steps`` and ``epochs``.
+    """
+    from .data import dataset_info
+    from .models import build
+    from .size import model_size
+
+    def build_model(cfg):  # the untrained network of cfg; its data set decides classes, channels, input size
+        info = dataset_info(cfg.dataset, cfg.dataset_kwargs)
+        return build(cfg.model, num_classes=info.num_classes, in_channels=info.in_channels,
+                     input_size=tuple(info.input_size), **cfg.model_kwargs)
+
+    lines = [f"{'file':<24} {'model':<9} {'data':<9} {'T':>2} {'epochs':>6} {'membrane':>9} {'lambda_SR':>9} "
+             f"{'size [MB]':>9}"]
+    summary = {}
+    for name, cfg in configs.items():
+        size = model_size(build_model(cfg))
+        summary[name] = {"size_mb": size, "time_steps": cfg.time_steps, "epochs": cfg.epochs}
+        lines.append(f"{name + '.yaml':<24} {cfg.model:<9} {cfg.dataset:<9} {cfg.time_steps:>2} {cfg.epochs:>6} "
+                     f"{cfg.model_kwargs['membrane_bits']:>6} bit {cfg.lambda_sr:>9g} {size:>9.2f}")
+    return summary, "\n".join(lines)
+
+
+def stepwise_lif(current, decay: float, threshold: float, bits: int | None):
+    """The LIF neuron with a quantized membrane, one time step at a time (Q-SNNs, Sec. 3):
+    ``H = decay U + I``, a spike if ``H > threshold``, reset to zero, ``U`` stored as ``Q_b(U)`` (uniform,
+    scale ``threshold``; ``bits=None`` keeps full precision). The plain definition that
+    :class:`qsnn.nn.LIF` is checked against. Returns ``(H, U, S)`` over time (tensors).
+    """
+    import torch
+
+    from .nn import quantize_membrane
+
+    h_list, u_list, s_list, u = [], [], [], torch.tensor(0.0)
+    for i_t in current:
+        h = decay * u + i_t
+        s = (h > threshold).float()
+        u = h * (1 - s)
+        if bits is not None:
+            u = quantize_membrane(u, bits, scale=threshold)
+        h_list.append(h), u_list.append(u), s_list.append(s)
+    return torch.stack(h_list), torch.stack(u_list), torch.stack(s_list)
+
+
+def sweep_results(sweeps: Mapping[tuple, object]) -> dict:
+    """The headline numbers of error sweeps for a results file: per sweep (keyed ``range_R_alpha_A``) and reset,
+    the share of runs above ``theta`` at the largest and the smallest spike count and the largest error; and
+    the largest reset-to-mod error over all sweeps (below 1 by Theorem 1)."""
+    def tag(r, a):
+        return f"range_{r:g}_alpha_{a:g}"
+
+    return {
+        "fraction_above_theta_at_largest_n": {tag(r, a): {reset: s.fraction_above(reset)[-1] for reset in s.resets}
+                                              for (r, a), s in sweeps.items()},
+        "fraction_above_theta_at_smallest_n": {tag(r, a): {reset: s.fraction_above(reset)[0] for reset in s.resets}
+                                               for (r, a), s in sweeps.items()},
+        "max_error_over_theta": {tag(r, a): {reset: s[reset].max() for reset in s.resets}
+                                 for (r, a), s in sweeps.items()},
+        "mod_max_error_over_theta": max(s["mod"].max() for s in sweeps.values()),
+    }
+
+
+def concentration_results(conc: Mapping[tuple, Mapping], slopes: Mapping[tuple, float],
+                          seed_stats: Mapping[tuple, Mapping]) -> dict:
+    """The concentration of the reset-to-mod error (per sweep: mean, std, median, IQR, ``1 - max`` per spike
+    count and the slope of ``log(1 - median)``) and the headline numbers over seeds (mean, std), for a results
+    file; keys ``range_R_alpha_A`` as in :func:`sweep_results`."""
+    def tag(r, a):
+        return f"range_{r:g}_alpha_{a:g}"
+
+    return {
+        "mod_concentration": {tag(r, a): {"mean": c["mean"], "std": c["std"], "median": c["quantiles"][:, 2],
+                                          "iqr": c["iqr"], "gap_1_minus_max": c["gap"],
+                                          "slope_log_1_minus_median": slopes[(r, a)]}
+                              for (r, a), c in conc.items()},
+        "over_seeds": {tag(r, a): {k: {"mean": m, "std": sd} for k, (m, sd) in st.items()}
+                       for (r, a), st in seed_stats.items()},
+    }

@@ -85,3 +85,191 @@ def test_balance_summary():
     assert (s["mean"], s["min"], s["max"]) == (0.5, 0.25, 0.75)
     h = -(0.25 * math.log2(0.25) + 0.75 * math.log2(0.75))
     assert s["mean_entropy"] == pytest.approx((1 + 2 * h) / 3)
+
+
+def test_model_size_table_reproduces_the_papers_vgg11_sizes():
+    from qsnn.analysis import model_size_table
+
+    sizes, models, text = model_size_table([("VGG-11, CIFAR-10", "vgg11", 10, (3, 32, 32))])
+    s = sizes["VGG-11, CIFAR-10"]
+    assert round(s["fp32_mb"], 2) == 36.91 and round(s["qsnn_mb"], 2) == 1.20  # Q-SNNs paper, Table 1
+    assert s["ratio"] == pytest.approx(s["fp32_mb"] / s["qsnn_mb"])
+    assert s["reduction"] == pytest.approx(1 - s["qsnn_mb"] / s["fp32_mb"])
+    assert models["VGG-11, CIFAR-10"][1] == (3, 32, 32)
+    header, row = text.split("\n")
+    assert header.split() == ["architecture", "FP32", "[MB]", "Q-SNN", "[MB]", "ratio", "reduction"]
+    assert row.split()[-4:] == ["36.91", "1.20", f"{s['ratio']:.1f}x", f"{100 * s['reduction']:.1f}%"]
+
+
+def test_membrane_memory_table_counts_one_value_per_lif_neuron():
+    from qsnn.analysis import membrane_memory_table
+    from qsnn.models import build
+
+    model = build("small", weight_bits=1, membrane_bits=2, num_classes=10, in_channels=1, input_size=(8, 8))
+    memory, text = membrane_memory_table({"small": (model, (1, 8, 8))}, [32, 2])
+    # by hand: 8 channels x 8x8, 16 x 8x8, then pooled to 4x4: 32 x 4x4 -> 512 + 1024 + 512 neurons
+    neurons = 8 * 64 + 16 * 64 + 32 * 16
+    assert memory["small"]["lif_neurons"] == neurons == 2048
+    assert memory["small"]["32bit_kb"] == pytest.approx(neurons * 4 / 1e3)
+    assert memory["small"]["2bit_kb"] == pytest.approx(neurons * 2 / 8 / 1e3)
+    assert text.split("\n")[1].split() == ["small", "2,048", "8.2", "0.5"]
+
+
+def _sweep(mod, zero):
+    from qsnn.sweeps import ErrorSweep
+
+    return ErrorSweep(n_spikes=np.array([5, 10, 20]), errors={"mod": np.array(mod), "subtract": np.array(mod), "zero": np.array(zero)},
+                      threshold=1.0, alpha=1.0, amplitude=1.0, gap=(0.2, 1.0), n_runs=2, seed=0)
+
+
+SWEEP = _sweep([[0.2, 0.4], [0.5, 0.7], [0.5, 0.9]], [[0.2, 1.4], [1.5, 0.7], [1.2, 2.0]])
+
+
+def test_sweep_table_rows_by_hand():
+    from qsnn.analysis import sweep_table
+
+    header, mod, zero = sweep_table({(1.0, 0.1): SWEEP}, ("mod", "zero")).split("\n")
+    assert ">theta @n=5" in header and ">theta @n=20" in header
+    # largest count: mod errors 0.5, 0.9 -> mean 0.7, std sqrt(0.08) = 0.283, max 0.9, 1 - max 0.1
+    assert mod.split() == ["1", "0.1", "mod", "|", "0.00", "0.00", "|", "0.700", "+-", "0.283", "0.900", "1.0e-01"]
+    # zero: above theta in 1 of 2 runs at n = 5, both at n = 20; errors 1.2, 2.0 -> mean 1.6, std 0.566
+    assert zero.split() == ["1", "0.1", "zero", "|", "0.50", "1.00", "|", "1.600", "+-", "0.566", "2.000", "-1.0e+00"]
+
+
+def test_concentration_table_reads_the_quantile_levels():
+    from qsnn.analysis import concentration_table
+    from qsnn.sweeps import concentration
+
+    c = concentration(SWEEP["mod"])
+    lines = concentration_table(c, SWEEP.n_spikes).split("\n")
+    assert len(lines) == 4
+    # n = 20: median of 0.5, 0.9 is 0.7 -> 1 - median 0.3; 1 - max 0.1
+    row = lines[3].split()
+    assert row[0] == "20" and float(row[3]) == pytest.approx(0.3) and float(row[5]) == pytest.approx(0.1)
+
+
+def test_sweep_headline_and_seeds_table():
+    from qsnn.analysis import seeds_table, sweep_headline
+
+    h = sweep_headline(SWEEP, np.array([False, True, True]))
+    assert h["zero_half"] == 5 and h["subtract_half"] is None  # half of the runs above theta from n = 5 on
+    assert h["mod_gap"] == pytest.approx(0.1)
+    # 1 - median: 0.4 at n = 10, 0.3 at n = 20 -> slope log(0.3 / 0.4) / log 2
+    assert h["slope"] == pytest.approx(math.log(0.75) / math.log(2))
+    text = seeds_table({(1.0, 0.1): {"zero_half": (5.0, 0.0), "subtract_half": (None, None),
+                                     "mod_gap": (0.1, 0.01), "slope": (-0.4, 0.05)}})
+    assert text.split("\n")[1].split() == ["1", "0.1", "|", "5", "+-", "0", "never", "|", "1.0e-01", "+-",
+                                           "1.0e-02", "-0.40", "+-", "0.05"]
+
+
+def test_lambda_table_distance_of_the_middle_layers_to_one_half():
+    from qsnn.analysis import lambda_table
+
+    table, text = lambda_table({0.0: {"test_acc": 0.9, "test_rates": [0.3, 0.1, 0.2, 0.05]},
+                                0.01: {"test_acc": 0.85, "test_rates": [0.3, 0.4, 0.5, 0.05]}})
+    # middle layers only: |0.1 - 0.5| and |0.2 - 0.5| -> 0.35; |0.4 - 0.5| and 0 -> 0.05
+    assert table[0.0]["distance_to_half"] == pytest.approx(0.35)
+    assert table[0.01]["distance_to_half"] == pytest.approx(0.05)
+    assert text.split("\n")[1].split() == ["0", "90.00%", "0.300", "0.100", "0.200", "0.050", "0.350"]
+
+
+def test_standardization_balance_centres_every_filter():
+    from qsnn.analysis import standardization_balance
+    from qsnn.models import build
+
+    torch.manual_seed(0)
+    model = build("small", weight_bits=1, membrane_bits=4, num_classes=10, in_channels=1, input_size=(8, 8))
+    with torch.no_grad():  # a drift that raw signs see and standardization removes
+        for p in model.parameters():
+            if p.dim() == 4:
+                p.add_(0.5 * p.abs().mean())
+    rows, text = standardization_balance(model)
+    assert len(rows) == len(text.split("\n")) >= 1
+    for name, raw, standardized in rows:
+        assert name.startswith("binary layer")
+        assert float((standardized - 0.5).abs().max()) <= float((raw - 0.5).abs().max())
+
+
+class _Events:
+    """Two recordings on a 2x1 sensor, by hand."""
+    sensor_size = (2, 1, 2)
+    targets = [0, 1]
+    _ev = [np.array([(1,), (1,), (0,)], dtype=[("p", "i1")]), np.array([(0,)], dtype=[("p", "i1")])]
+
+    def __len__(self):
+        return 2
+
+    def events(self, i):
+        return self._ev[i]
+
+
+def test_event_set_statistics_by_hand():
+    from qsnn.analysis import event_set_statistics, event_statistics_text
+
+    frames = torch.zeros(2, 1, 2, 1, 2)  # [N, T, P, H, W]
+    frames[0, 0, 1, 0, 0] = 2
+    frames[0, 0, 0, 0, 1] = 1
+    frames[1, 0, 0, 0, 0] = 1
+    s = event_set_statistics(_Events(), frames, duration_us=1e6)
+    assert s["events_per_sample"] == {"mean": 2.0, "std": pytest.approx(math.sqrt(2)), "min": 1, "max": 3}
+    assert s["on_fraction"] == pytest.approx((2 / 3 + 0) / 2)
+    assert s["rate_hz_per_pixel"] == pytest.approx(2.0 / 2)  # 2 events per recording, 2 pixels, 1 s
+    assert s["active_pixel_fraction_per_frame"] == [pytest.approx(0.75)]  # 2 of 2 pixels, then 1 of 2
+    assert s["events_per_active_pixel"] == pytest.approx(4 / 3)
+    assert s["events_per_class"][:2] == [3.0, 1.0]
+    assert "events per recording:  2.0 +- 1.4 (min 1, max 3)" in event_statistics_text(s)
+
+
+def test_stepwise_lif_by_hand():
+    from qsnn.analysis import stepwise_lif
+
+    h, u, s = stepwise_lif(torch.tensor([0.6, 0.6, 0.2]), decay=0.5, threshold=1.0, bits=None)
+    # H = 0.6 (no spike, U = 0.6), H = 0.3 + 0.6 = 0.9 (no spike), H = 0.45 + 0.2 = 0.65
+    assert torch.allclose(h, torch.tensor([0.6, 0.9, 0.65])) and torch.equal(s, torch.zeros(3))
+    h, u, s = stepwise_lif(torch.tensor([1.5, 0.4]), decay=0.5, threshold=1.0, bits=2)
+    # spike at t = 0 and reset to zero; then H = 0.4, stored at 2 bits (levels -1, 0, 1) as 0
+    assert s.tolist() == [1.0, 0.0] and u.tolist() == [0.0, 0.0]
+
+
+def test_config_table_sizes_the_papers_vgg11():
+    from qsnn.analysis import config_table
+    from qsnn.train import TrainConfig
+
+    cfg = TrainConfig(model="vgg11", dataset="cifar10", model_kwargs=dict(weight_bits=1, membrane_bits=2))
+    summary, text = config_table({"vgg11_cifar10": cfg})
+    assert round(summary["vgg11_cifar10"]["size_mb"], 2) == 1.20  # Q-SNNs paper, Table 1
+    assert text.split("\n")[1].split()[:3] == ["vgg11_cifar10.yaml", "vgg11", "cifar10"]
+    assert text.split("\n")[1].split()[-1] == "1.20"
+
+
+def test_denoise_table_counts_signal_and_noise_events():
+    from qsnn.analysis import denoise_table
+
+    image = np.zeros((8, 8))
+    image[2:6, 3:5] = 1.0
+    table, text = denoise_table(image, {"view": 1.0}, [10_000, 1e9], 200.0, 0, contrast_threshold=0.2,
+                                duration_us=300_000)
+    row = table["view"]
+    assert row["noise_events"] > 0 and row["signal_events"] > 0
+    kept = row["kept"]
+    assert all(0.0 <= k["signal"] <= 1.0 and 0.0 <= k["noise"] <= 1.0 for k in kept.values())
+    assert kept["1000000000.0"]["noise"] >= kept["10000"]["noise"]  # a longer filter time keeps more
+    assert len(text.split("\n")) == 3 and text.split("\n")[2].split()[:3] == ["view", str(row["signal_events"]),
+                                                                              str(row["noise_events"])]
+
+
+def test_sweep_and_concentration_results_by_hand():
+    from qsnn.analysis import concentration_results, sweep_results
+    from qsnn.sweeps import concentration
+
+    r = sweep_results({(1.0, 0.1): SWEEP})
+    tag = "range_1_alpha_0.1"
+    assert r["fraction_above_theta_at_largest_n"][tag] == {"mod": 0.0, "subtract": 0.0, "zero": 1.0}
+    assert r["fraction_above_theta_at_smallest_n"][tag]["zero"] == 0.5
+    assert r["max_error_over_theta"][tag] == {"mod": 0.9, "subtract": 0.9, "zero": 2.0}
+    assert r["mod_max_error_over_theta"] == 0.9
+    c = concentration(SWEEP["mod"])
+    out = concentration_results({(1.0, 0.1): c}, {(1.0, 0.1): -0.4}, {(1.0, 0.1): {"mod_gap": (0.1, 0.0)}})
+    assert np.allclose(out["mod_concentration"][tag]["median"], [0.3, 0.6, 0.7])
+    assert out["mod_concentration"][tag]["slope_log_1_minus_median"] == -0.4
+    assert out["over_seeds"][tag] == {"mod_gap": {"mean": 0.1, "std": 0.0}}

@@ -1,0 +1,115 @@
+"""Figures of the Part II training chapters (5 and 6): sign balance of trained binary weights, accuracy
+against membrane precision and model size, and event recordings with their frames.
+
+Each function draws one figure from values the chapter computed and returns the matplotlib ``Figure``;
+the chapter shows it and keeps its own checks. Colours are :data:`qsnn.plotting.VARIANT_COLORS`. The
+reported numbers drawn come from Wei et al., "Q-SNNs: Quantized Spiking Neural Networks" (arXiv:2406.13672).
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from .plotting import VARIANT_COLORS
+
+__all__ = ["sign_balance_hists", "membrane_sweep_figure", "size_accuracy_figure", "events_figure",
+           "rates_entropy_figure"]
+
+
+def sign_balance_hists(stats: Mapping[str, list], labels: Mapping[str, str]):
+    """Histograms over all filters of the +1 fraction (left) and of the latent drift ``mu_c / sigma_c`` (right).
+
+    ``stats`` maps a variant to its per-layer records from :func:`qsnn.analysis.sign_balance_stats`
+    (``"fractions"`` and ``"drift"`` per filter).
+    """
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+    for name, layers in stats.items():
+        color = VARIANT_COLORS.get(name, "#888888")
+        axes[0].hist(np.concatenate([s["fractions"] for s in layers]), bins=np.linspace(0, 1, 41), color=color,
+                     alpha=0.6, label=labels[name])
+        axes[1].hist(np.concatenate([s["drift"] for s in layers]), bins=np.linspace(-1, 1, 41), color=color,
+                     alpha=0.6, label=labels[name])
+    axes[0].axvline(0.5, color="k", lw=0.8)
+    axes[0].set(xlabel="fraction of +1 in a filter", ylabel="filters", title="sign balance of the binary weights")
+    axes[1].set(xlabel=r"$\mu_c / \sigma_c$ of the latent weights", ylabel="filters", title="latent filter drift")
+    axes[0].legend(fontsize=8)
+    return fig
+
+
+def membrane_sweep_figure(results: Mapping[int, Mapping]):
+    """Mean test accuracy (percent, whiskers one standard deviation) per membrane precision.
+
+    ``results`` maps bits (32 for full precision) to ``{"mean", "std"}`` fractions, in drawing order.
+    """
+    bits = list(results)
+    fig, ax = plt.subplots(figsize=(5, 3))
+    ax.errorbar(range(len(bits)), [100 * v["mean"] for v in results.values()],
+                yerr=[100 * v["std"] for v in results.values()], marker="o", color=VARIANT_COLORS["qsnn_wsdr"],
+                capsize=3)
+    ax.set_xticks(range(len(bits)), ["FP32" if b == 32 else f"{b} bit" for b in bits])
+    ax.set(xlabel="membrane precision", ylabel="test accuracy [%]", title="Q-SNN + WS-DR, binary weights")
+    return fig
+
+
+def size_accuracy_figure(reported: Mapping[str, Mapping], sizes_mb: Mapping[str, float],
+                         accuracy: Mapping[str, Mapping], labels: Mapping[str, str]):
+    """Accuracy against model size: left the reported VGG-11 results (``reported[data]["fp_snn" | "qsnn"]``
+    = (MB, percent)), right the measured variants (``sizes_mb`` and ``accuracy`` mean/std fractions), in kB."""
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+    for data, marker in zip(reported, "osD"):
+        (fs, fa), (qs, qa) = reported[data]["fp_snn"], reported[data]["qsnn"]
+        axes[0].plot([fs, qs], [fa, qa], color="0.8", lw=1, zorder=1)
+        axes[0].scatter(fs, fa, marker=marker, color=VARIANT_COLORS["fp_snn"], zorder=2)
+        axes[0].scatter(qs, qa, marker=marker, color=VARIANT_COLORS["qsnn_wsdr"], zorder=2, label=data)
+    for name in sizes_mb:
+        axes[1].errorbar(1e3 * sizes_mb[name], 100 * accuracy[name]["mean"], yerr=100 * accuracy[name]["std"],
+                         marker="o", color=VARIANT_COLORS.get(name, "#888888"), capsize=3, label=labels[name])
+    for ax, ticks in zip(axes, ([1, 2, 5, 10, 20, 40], [5, 10, 20, 30])):
+        ax.set_xscale("log")
+        ax.set_xticks(ticks, [str(t) for t in ticks])
+        ax.xaxis.set_minor_formatter(plt.NullFormatter())
+        ax.legend(fontsize=8)
+    axes[0].set(xlabel="model size [MB]", ylabel="accuracy [%]",
+                title="REPORTED: VGG-11, Wei et al. (grey FP, blue Q-SNN)")
+    axes[1].set(xlabel="model size [kB]", ylabel="test accuracy [%]", title="MEASURED: small net on the digits")
+    return fig
+
+
+def events_figure(scatter: Mapping[str, np.ndarray], frames, duration_us: float):
+    """Left: events in (x, t, -y), ON red and OFF blue (``scatter`` from
+    :func:`qsnn.data.events.scatter_arrays`); right: each of the ``T`` frames ``[T, 2, H, W]`` as ON minus OFF."""
+    frames = np.asarray(frames)
+    time_steps = frames.shape[0]
+    fig = plt.figure(figsize=(10, 3.6))
+    ax = fig.add_subplot(1, 2, 1, projection="3d")
+    for on, color, label in ((True, "#b2182b", "ON"), (False, "#2166ac", "OFF")):
+        m = scatter["on"] == on
+        ax.scatter(scatter["x"][m], scatter["t_ms"][m], -scatter["y"][m], s=1, color=color, label=label, alpha=0.6)
+    ax.set(xlabel="x [pixel]", ylabel="t [ms]", zlabel="-y [pixel]", title="events of one digit")
+    ax.legend(loc="upper left", markerscale=6)
+    gs = fig.add_gridspec(1, 2)[0, 1].subgridspec(1, time_steps)
+    lim = np.abs(frames[:, 1] - frames[:, 0]).max()
+    for k in range(time_steps):
+        a = fig.add_subplot(gs[0, k])
+        a.imshow(frames[k, 1] - frames[k, 0], cmap="RdBu_r", vmin=-lim, vmax=lim)
+        t0, t1 = k * duration_us / time_steps / 1e3, (k + 1) * duration_us / time_steps / 1e3
+        a.set(title=f"{t0:.0f}-{t1:.0f} ms", xticks=[], yticks=[])
+        a.grid(False)
+    return fig
+
+
+def rates_entropy_figure(rates: Mapping[str, object], labels: Mapping[str, str]):
+    """Per spiking layer, the mean firing rate over seeds (left) and the entropy of a spike at that rate (right),
+    grouped by variant (:func:`qsnn.plotting.layer_rates_bars`); ``rates`` maps a variant to ``[seeds, layers]``."""
+    from .plotting import layer_rates_bars
+
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+    layer_rates_bars(axes[0], rates, labels)
+    layer_rates_bars(axes[1], rates, labels, values="entropy")
+    axes[0].set(ylabel="firing rate r", title="spike activity per layer (test set)", ylim=(0, 0.6))
+    axes[1].set(ylabel="H(r) [bit]", title="entropy of a spike", ylim=(0, 1.05))
+    axes[0].legend(fontsize=8)
+    return fig

@@ -1,0 +1,56 @@
+"""Tests of the chapter-5 and chapter-6 figures (qsnn.figures_training): panels, bars and points drawn."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from qsnn import figures_training as figs  # noqa: E402
+
+LABELS = {"fp_snn": "FP", "qsnn": "Q", "qsnn_wsdr": "Q+W"}
+
+
+def test_sign_balance_hists_pool_the_filters_of_every_layer():
+    stats = {"qsnn": [{"fractions": np.array([0.5, 0.6]), "drift": np.array([0.1, -0.1])},
+                      {"fractions": np.array([0.4]), "drift": np.array([0.0])}]}
+    fig = figs.sign_balance_hists(stats, LABELS)
+    assert len(fig.axes) == 2
+    assert sum(p.get_height() for p in fig.axes[0].patches) == 3  # three filters in all
+    plt.close(fig)
+
+
+def test_membrane_sweep_figure_plots_the_means_in_percent():
+    fig = figs.membrane_sweep_figure({32: {"mean": 0.9, "std": 0.01}, 4: {"mean": 0.8, "std": 0.02}})
+    ax, = fig.axes
+    assert np.allclose(ax.lines[0].get_ydata(), [90.0, 80.0])
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["FP32", "4 bit"]
+    plt.close(fig)
+
+
+def test_size_accuracy_figure_draws_reported_and_measured_points():
+    reported = {"A": {"fp_snn": (36.9, 93.2), "qsnn": (1.2, 93.0)}}
+    accuracy = {"fp_snn": {"mean": 0.95, "std": 0.01}, "qsnn": {"mean": 0.9, "std": 0.02}}
+    fig = figs.size_accuracy_figure(reported, {"fp_snn": 0.03, "qsnn": 0.004}, accuracy, LABELS)
+    left, right = fig.axes
+    assert len(left.collections) == 2 and len(left.lines) == 1
+    points = [c.lines[0].get_xydata()[0].tolist() for c in right.containers]  # one error bar per variant, in kB
+    assert points == [pytest.approx([30.0, 95.0]), pytest.approx([4.0, 90.0])]
+    plt.close(fig)
+
+
+def test_events_figure_has_the_scatter_and_one_panel_per_frame():
+    scatter = {"x": np.array([0, 1]), "y": np.array([0, 1]), "t_ms": np.array([1.0, 2.0]), "on": np.array([True, False])}
+    fig = figs.events_figure(scatter, np.ones((4, 2, 3, 3)), 100_000)
+    assert len(fig.axes) == 1 + 4
+    assert [ax.get_title() for ax in fig.axes[1:]] == ["0-25 ms", "25-50 ms", "50-75 ms", "75-100 ms"]
+    plt.close(fig)
+
+
+def test_rates_entropy_figure_has_a_bar_per_variant_and_layer_in_each_panel():
+    rates = {"fp_snn": np.array([[0.1, 0.2, 0.3], [0.1, 0.2, 0.3]]), "qsnn": np.array([[0.5, 0.4, 0.2]] * 2)}
+    fig = figs.rates_entropy_figure(rates, LABELS)
+    assert len(fig.axes) == 2 and all(len(ax.patches) == 2 * 3 for ax in fig.axes)
+    assert fig.axes[1].patches[3].get_height() == pytest.approx(1.0)  # H(1/2) = 1 bit
+    plt.close(fig)
