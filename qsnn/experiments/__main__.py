@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
                        ("summary", "mean +- std per arm and paired differences")):
         q = sub.add_parser(name, help=text)
         q.add_argument("spec", help="experiment YAML file")
-        q.add_argument("--root", help="folder of the run folders (default: the spec's folder)")
+        q.add_argument("--root", help="folder of the run folders (default: the folder of the experiment file)")
         if name == "run":
             q.add_argument("--no-progress", action="store_true", help="no progress bars")
             q.add_argument("--reuse", action="append", default=[], metavar="ROOT",
