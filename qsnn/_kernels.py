@@ -109,6 +109,28 @@ def norm_row(t, a, alpha):
     return norm_row_checked(t, a, alpha)[0]
 
 
+@njit(cache=True, inline="always")
+def block_gaps(t, a, r0, m, k0, c, ok, tp, tl, dt):
+    """For rows ``r0 .. r0 + m - 1`` and spikes ``k0 .. k0 + c - 1``: the gap of each spike since its row's
+    last real (non-zero) spike into ``dt[i * BLOCK + j]``, with the row checks (increasing, finite) folded
+    into ``ok``; ``tp`` and ``tl`` carry each row's previous and last-real spike time across chunks."""
+    for j in range(m):
+        row = r0 + j
+        okj = ok[j]
+        tpj = tp[j]
+        tlj = tl[j]
+        for i in range(c):
+            tk = t[row, k0 + i]
+            ak = a[row, k0 + i]
+            okj = okj & (tk > tpj) & (tk < math.inf) & (abs(ak) < math.inf)
+            tpj = tk
+            dt[i * BLOCK + j] = tk - tlj
+            tlj = tk if ak != 0.0 else tlj
+        ok[j] = okj
+        tp[j] = tpj
+        tl[j] = tlj
+
+
 @njit(cache=True)
 def norm_block(t, a, alpha, r0, m, out, bad):
     """:func:`norm_row_checked` of rows ``r0 .. r0 + m - 1`` (``m <= BLOCK``), interleaved spike by spike
@@ -125,21 +147,7 @@ def norm_block(t, a, alpha, r0, m, out, bad):
         tl[j] = t[r0 + j, 0] if n > 0 else 0.0
     for k0 in range(0, n, CHUNK):
         c = min(CHUNK, n - k0)
-        for j in range(m):
-            row = r0 + j
-            okj = ok[j]
-            tpj = tp[j]
-            tlj = tl[j]
-            for i in range(c):
-                tk = t[row, k0 + i]
-                ak = a[row, k0 + i]
-                okj = okj & (tk > tpj) & (tk < math.inf) & (abs(ak) < math.inf)
-                tpj = tk
-                dt[i * BLOCK + j] = tk - tlj
-                tlj = tk if ak != 0.0 else tlj
-            ok[j] = okj
-            tp[j] = tpj
-            tl[j] = tlj
+        block_gaps(t, a, r0, m, k0, c, ok, tp, tl, dt)
         chunk_decays(alpha, dt, d, c * BLOCK)
         for i in range(c):
             for j in range(m):
@@ -402,21 +410,7 @@ def mod_block(t, a, threshold, inv, alpha, rtol, r0, m, out, bad):
         tl[j] = t[r0 + j, 0] if n > 0 else 0.0  # u = 0 before the first spike: any decay is fine
     for k0 in range(0, n, CHUNK):
         c = min(CHUNK, n - k0)
-        for j in range(m):
-            row = r0 + j
-            okj = ok[j]
-            tpj = tp[j]
-            tlj = tl[j]
-            for i in range(c):
-                tk = t[row, k0 + i]
-                ak = a[row, k0 + i]
-                okj = okj & (tk > tpj) & (tk < math.inf) & (abs(ak) < math.inf)
-                tpj = tk
-                dt[i * BLOCK + j] = tk - tlj
-                tlj = tk if ak != 0.0 else tlj
-            ok[j] = okj
-            tp[j] = tpj
-            tl[j] = tlj
+        block_gaps(t, a, r0, m, k0, c, ok, tp, tl, dt)
         chunk_decays(alpha, dt, d, c * BLOCK)
         for i in range(c):
             for j in range(m):
