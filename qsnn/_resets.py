@@ -20,4 +20,4 @@ RESETS = ("zero", "subtract", "mod")
 #: Integer codes the numba kernels of both parts use.
 RESET_CODES = {"zero": 0, "subtract": 1, "mod": 2}
 #: Labels for figures and tables.
-RESET_LABELS = {"zero": "reset to zero", "subtract": "reset by subtraction", "mod": "reset to mod"}
+RESET_LABELS = {"zero": "reset-to-zero", "subtract": "reset-by-subtraction", "mod": "reset-to-mod"}

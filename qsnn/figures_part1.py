@@ -12,6 +12,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
+from ._resets import RESET_LABELS
 from .alexiewicz import alexiewicz_norm, leaky_partial_sums
 from .plotting import RESET_COLORS, potential_path
 from .quantizer import lif_trace
@@ -21,7 +22,7 @@ __all__ = ["RESET_NAMES", "free_potential_figure", "superposition_figure", "rese
            "concentration_figure", "superposition_example"]
 
 #: Display names of the three reset variants in Part I.
-RESET_NAMES = {"zero": "reset-to-zero", "subtract": "reset-by-subtraction", "mod": "reset-to-mod"}
+RESET_NAMES = RESET_LABELS  # one source for the names of the resets (qsnn._resets)
 
 
 def _threshold_lines(ax, theta: float, *, band: bool = True) -> None:

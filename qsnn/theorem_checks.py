@@ -14,6 +14,7 @@ import time
 
 import numpy as np
 
+from ._resets import RESET_LABELS
 from .alexiewicz import alexiewicz_norm, alexiewicz_norm_batch, alexiewicz_norm_reference
 from .quantizer import RESETS, lif, lif_batch, lif_trace, quantization_error_batch
 from .spikes import SpikeTrain
@@ -186,8 +187,7 @@ def subthreshold_ball(times, amps, theta: float, alpha: float, rng, resets=RESET
 def max_error_markdown(max_error, resets=("mod", "subtract", "zero")) -> str:
     """The grid of :func:`max_error_grid` as a Markdown table, errors truncated (not rounded) to four decimals
     so that an error just below the bound never prints as the bound."""
-    names = {"mod": "reset-to-mod", "subtract": "reset-by-subtraction", "zero": "reset-to-zero"}
-    rows = ["| amplitudes | $\\alpha$ | " + " | ".join(names[r] for r in resets) + " |",
+    rows = ["| amplitudes | $\\alpha$ | " + " | ".join(RESET_LABELS[r] for r in resets) + " |",
             "| --- | --- | " + " | ".join("---" for _ in resets) + " |"]
     for (c, alpha), errs in max_error.items():
         a = "inf" if np.isinf(alpha) else repr(alpha)
