@@ -145,6 +145,24 @@ def _rss_kib(field):
     raise OSError(field)
 
 
+def peak_rss_increase(work) -> float:
+    """Peak RSS increase (MiB) while ``work()`` runs once in this process (VmHWM after resetting it
+    through /proc/self/clear_refs; ru_maxrss where /proc is missing)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")  # reset VmHWM to the current RSS
+        before = _rss_kib("VmRSS")
+        work()
+        peak = _rss_kib("VmHWM")
+    except OSError:
+        import resource
+
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        work()
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return (peak - before) / 1024
+
+
 def measure_memory(case) -> float:
     """Peak RSS increase (MiB) of one unit of work, measured in this (fresh) process.
 
@@ -154,19 +172,7 @@ def measure_memory(case) -> float:
     prepare, run = setup(case)
     x, grad = prepare()
     run(x, grad)
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")  # reset VmHWM to the current RSS
-        before = _rss_kib("VmRSS")
-        run(x, grad)
-        peak = _rss_kib("VmHWM")
-    except OSError:
-        import resource
-
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        run(x, grad)
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return (peak - before) / 1024
+    return peak_rss_increase(lambda: run(x, grad))
 
 
 def _median_time(prepare, run, repeats, warmup=3) -> float:

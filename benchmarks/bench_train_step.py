@@ -42,7 +42,7 @@ for p in (ROOT, ROOT / "benchmarks"):
     if str(p) not in sys.path:
         sys.path.insert(0, str(p))
 
-from bench_lif import SnnTorchLIF, SpikingJellyLIF  # noqa: E402
+from bench_lif import SnnTorchLIF, SpikingJellyLIF, peak_rss_increase  # noqa: E402
 
 NETWORKS = {
     # name: (model, widths, input shape [C, H, W], T, B)
@@ -101,32 +101,12 @@ def build(variant: str):
     return net, step, make_batch
 
 
-def _rss_kib(field):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise OSError(field)
-
-
 def memory_of(variant: str) -> float:
     """Peak RSS increase (MiB) of one training step, in this (fresh) process."""
     _, step, make_batch = build(variant)
     step(*make_batch())
     x, y = make_batch()
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        before = _rss_kib("VmRSS")
-        step(x, y)
-        peak = _rss_kib("VmHWM")
-    except OSError:
-        import resource
-
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        step(x, y)
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return (peak - before) / 1024
+    return peak_rss_increase(lambda: step(x, y))
 
 
 def _memory_in_subprocess(variant: str, threads: int) -> float:

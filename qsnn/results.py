@@ -8,47 +8,17 @@ writes into ``<run folder>/results/``. Files are written atomically: a reader ne
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 from pathlib import Path
 from typing import Any, Mapping
 
+from ._json import to_jsonable  # noqa: F401  (part of this module's API)
 from .atomic import atomic_write_text
 
 __all__ = ["save", "load", "to_jsonable"]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-
-
-def to_jsonable(value: Any) -> Any:
-    """Convert numpy/torch scalars and arrays, tuples and paths into plain JSON types.
-
-    Non-finite floats become ``None`` (JSON has no NaN); mapping keys become strings.
-
-    Raises
-    ------
-    TypeError
-        For a value that has no JSON form (the message names its type).
-    """
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, Mapping):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, os.PathLike):
-        return os.fspath(value)
-    # numpy and torch without importing either: both offer .tolist() on scalars and arrays.
-    tolist = getattr(value, "tolist", None)
-    if callable(tolist):
-        return to_jsonable(tolist())
-    raise TypeError(f"cannot store a value of type {type(value).__name__} in a results file; "
-                    "convert it to a number, string, list or dict first")
 
 
 def save(name: str, data: Mapping[str, Any], results_dir: str | os.PathLike = "results") -> Path:

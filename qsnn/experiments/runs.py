@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import shutil
 import time
@@ -26,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from .._json import to_jsonable
 from .._lock import FolderBusyError, acquire, release
-from ..atomic import atomic_write_text
 from .spec import Experiment
 
 __all__ = ["Run", "RunOutcome", "run_folder", "run_experiment", "status", "load_run", "load_runs", "open_grid", "locate", "is_complete",
@@ -57,21 +56,11 @@ class RunOutcome:
     copied: list  # the same configuration finished in another experiment (see ``reuse``)
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return value
-
-
 def _metrics(result, arm: str, seed: int, experiment: str, seconds: float) -> dict:
     history = [dict(r) for r in result.history]
     evaluated = [r for r in history if r.get("test_acc") is not None]
     best = max(evaluated, key=lambda r: r["test_acc"]) if evaluated else None
-    return _jsonable({
+    return to_jsonable({
         "experiment": experiment,
         "arm": arm,
         "seed": int(seed),

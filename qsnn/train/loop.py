@@ -17,7 +17,6 @@ Choices this module makes explicit:
 from __future__ import annotations
 
 import contextlib
-import math
 import sys
 import time
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
+from .._json import to_jsonable
 from .._lock import FolderBusyError
 from ..checkpoint import get_rng_state, load_checkpoint, save_checkpoint, set_rng_state
 from ..data import get_loaders, set_epoch, to_time_first
@@ -103,7 +103,7 @@ class TrainResult:
 
     def to_dict(self) -> dict:
         """JSON-serialisable summary (everything but the model): the content of ``metrics.json``."""
-        return _jsonable(
+        return to_jsonable(
             {
                 "config": self.config.to_dict(),
                 "test_acc": self.test_acc,
@@ -118,17 +118,6 @@ class TrainResult:
                 "checkpoint_path": self.checkpoint_path,
             }
         )
-
-
-def _jsonable(value: Any) -> Any:
-    """Replace non-finite floats by None so the output is strict JSON."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return value
 
 
 def _check_resumable(state: dict, config: TrainConfig, path: Path) -> None:
