@@ -26,7 +26,7 @@ from torch import nn
 
 from .nn import LIF, BinaryConv2d, QuantConv2d, QuantLinear
 from .nn.neurons import _check_lif
-from .nn.quantizers import WEIGHT_ESTIMATORS
+from .nn.quantizers import WEIGHT_ESTIMATORS, check_regulation
 
 __all__ = ["MODELS", "DEFAULT_WIDTHS", "build", "SpikingModel", "spiking_layers"]
 
@@ -252,7 +252,7 @@ def build(
     decay: float = 0.5,
     threshold: float = 1.0,
     reset: str = "zero",
-    weight_regulation: bool = True,
+    weight_regulation: bool | str = True,
     estimator: str = "ede",
     membrane_quantizer: str = "uniform",
     surrogate: str = "triangle",
@@ -279,8 +279,10 @@ def build(
         b >= 2 bits of every LIF's stored state (8, the authors' default); None: full precision.
     decay, threshold, reset, membrane_quantizer, surrogate
         Options of every :class:`qsnn.nn.LIF` (0.5, 1.0, "zero", "uniform", "triangle").
-    weight_regulation : bool
-        Per-filter standardization before the sign (WS-DR; True). Binary layers only.
+    weight_regulation : {True, "scale", False}
+        Per-filter standardization before the sign (WS-DR; True), per-filter division by the RMS
+        (``"scale"``: raw signs, the sign estimator on WS-DR's scale) or raw weights (False); see
+        :func:`qsnn.nn.binarize_weight`. Binary layers only.
     estimator : {"ede", "ste"}
         Sign gradient of the binary layers ("ede").
     widths : sequence of int or None
@@ -306,8 +308,7 @@ def build(
     if weight_bits not in WEIGHT_BITS or isinstance(weight_bits, bool):
         raise ValueError(f"weight_bits must be 1 (binary Q-SNN) or 32 (full precision), got {weight_bits!r}")
     _check_lif(threshold, decay, reset, membrane_bits, membrane_quantizer, surrogate)
-    if not isinstance(weight_regulation, bool):
-        raise ValueError(f"weight_regulation must be true or false, got {weight_regulation!r}")
+    check_regulation(weight_regulation)
     if estimator not in WEIGHT_ESTIMATORS:
         raise ValueError(f"estimator must be one of {', '.join(map(repr, WEIGHT_ESTIMATORS))}, got {estimator!r}")
     default = DEFAULT_WIDTHS[name]

@@ -11,8 +11,9 @@ from qsnn.nn.regularizers import spike_rate_loss
 
 @pytest.mark.parametrize("layer", [lambda **k: BinaryConv2d(2, 3, 3, **k), lambda **k: BinaryLinear(4, 2, **k)])
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(weight_regulation=1), "weight_regulation must be true or false, got 1 of type int"),
-    (dict(weight_regulation="yes"), "weight_regulation must be true or false, got 'yes'"),
+    (dict(weight_regulation=1), "weight_regulation must be true .*\"scale\".* or false .*got 1$"),
+    (dict(weight_regulation="yes"), "weight_regulation must be true .*got 'yes'"),
+    (dict(weight_regulation="Scale"), "weight_regulation must be true .*got 'Scale'"),
     (dict(estimator="bnn"), r"estimator must be one of \('ede', 'ste'\), got 'bnn'"),
     (dict(estimator=None), "estimator must be one of .*got None"),
 ])
@@ -26,6 +27,7 @@ def test_binary_layers_keep_valid_options():
     """Valid options are stored as given."""
     m = BinaryLinear(4, 2, weight_regulation=False, estimator="ste")
     assert (m.weight_regulation, m.estimator) == (False, "ste")
+    assert BinaryConv2d(2, 3, 3, weight_regulation="scale").weight_regulation == "scale"
 
 
 @pytest.mark.parametrize("target", [-0.1, 1.5, math.nan, math.inf, True, "0.5", None])

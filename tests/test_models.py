@@ -144,7 +144,7 @@ def test_batch_elements_are_independent_in_eval():
         (dict(decay=2.0), "decay must be a number in"),
         (dict(threshold=0), "threshold must be a finite number > 0"),
         (dict(reset="hard"), "reset must be one of"),
-        (dict(weight_regulation=1), "weight_regulation must be true or false"),
+        (dict(weight_regulation=1), "weight_regulation must be true"),
         (dict(estimator="bnn"), "estimator must be one of"),
         (dict(membrane_quantizer="log"), "membrane_quantizer must be one of"),
         (dict(surrogate="erf"), "surrogate must be one of"),

@@ -198,7 +198,7 @@ def _is_power_of_two(x: torch.Tensor) -> bool:
     return bool(torch.equal(e, torch.round(e)))
 
 
-@pytest.mark.parametrize("regulation", [True, False])
+@pytest.mark.parametrize("regulation", [True, False, "scale"])
 @pytest.mark.parametrize("estimator", ["ede", "ste"])
 def test_binary_conv_weights_are_plus_minus_power_of_two_per_filter(regulation, estimator):
     """Every filter of a binary conv is +-s_c with one s_c per filter, a power of two."""
@@ -221,6 +221,28 @@ def test_binary_scale_is_power_of_two_of_mean_abs():
     expect = 2.0 ** torch.round(torch.log2(std.abs().mean(1)))
     assert_allclose(reg.abs()[:, 0].numpy(), expect.numpy())
     assert_array_equal(torch.sign(reg).numpy(), torch.where(std >= 0, 1.0, -1.0).numpy())
+
+
+def test_scale_regulation_keeps_raw_signs_on_unit_scale():
+    """"scale": signs of the raw weights, s_c from w_c / rms(w_c); the EDE sees the unit-scale x_c, so the
+    gradient of the latent weights is that of the standardized filter's scale (1/rms), not of the raw one."""
+    w = torch.tensor([[0.03, -0.02, 0.01, -0.05], [0.3, 0.2, -0.5, 0.1]], dtype=torch.float64)
+    rms = w.pow(2).mean(1, keepdim=True).sqrt()
+    x = w / rms
+    q = binarize_weight(w, regulation="scale")
+    assert_array_equal(torch.sign(q).numpy(), torch.sign(w).numpy())
+    assert_allclose(q.abs()[:, 0].numpy(), (2.0 ** torch.round(torch.log2(x.abs().mean(1)))).numpy())
+    # the same filters scaled by 10: identical binary weights (the raw arm's would change by 8x)
+    assert torch.equal(binarize_weight(10 * w, regulation="scale"), q)
+    assert not torch.equal(binarize_weight(10 * w, regulation=False), binarize_weight(w, regulation=False))
+    # gradient through the EDE at t: d/dw of sum(sign_ede(w / rms)) = ede_grad(x) / rms - x * mean(ede_grad(x) x) / rms
+    t = 1.0
+    latent = w.clone().requires_grad_(True)
+    binarize_weight(latent, regulation="scale", t=t).sum().backward()
+    g = ede_grad(x, t) * 2.0 ** torch.round(torch.log2(x.abs().mean(1, keepdim=True)))
+    expect = g / rms - x * (g * x).mean(1, keepdim=True) / rms
+    assert_allclose(latent.grad.numpy(), expect.numpy(), rtol=1e-10, atol=1e-12)
+    assert_array_equal(binarize_weight(torch.zeros(2, 3), regulation="scale").numpy(), 1)
 
 
 def test_weight_regulation_balances_signs_of_shifted_weights():

@@ -34,7 +34,7 @@ from .vision import (
     load_mnist_arrays,
 )
 
-__all__ = ["DATASETS", "DEFAULT_DATA_DIR", "DatasetRecord", "REGISTRY", "check_dataset_kwargs",
+__all__ = ["DATASETS", "DEFAULT_DATA_DIR", "DatasetRecord", "REGISTRY", "STATIC_OPTIONS", "check_dataset_kwargs",
            "dataset_info", "dataset_record", "load_dataset"]
 
 DEFAULT_DATA_DIR = "data"
@@ -76,11 +76,7 @@ class DatasetRecord:
         """The options complete with defaults, validated (see :func:`check_dataset_kwargs`)."""
         if self.info.temporal:
             return event_sets.check_event_options(self.name, options)
-        if options:
-            raise ValueError(
-                f"dataset_kwargs must be empty for {self.name!r} (it has no options), got {options!r}"
-            )
-        return {}
+        return check_static_options(self.name, options)
 
     def describe(self, options: Mapping[str, Any] | None = None) -> DatasetInfo:
         """The description under ``options``."""
@@ -90,9 +86,43 @@ class DatasetRecord:
         return self.info
 
 
+STATIC_OPTIONS: Mapping[str, Any] = MappingProxyType({"train_per_class": None, "test_per_class": None})
+"""The ``dataset_kwargs`` every static image set accepts: ``<split>_per_class`` = n keeps the first n
+images of each class of that split, in file order (a stratified subset that needs no seed, so every run
+that names it sees the same images); None keeps the whole split."""
+
+
+def check_static_options(name: str, options: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The options of the static set ``name`` complete with defaults, validated."""
+    if options is None:
+        options = {}
+    if not isinstance(options, Mapping):
+        raise ValueError(f"dataset_kwargs must be a mapping of option names to values, got {options!r}")
+    unknown = sorted(set(options) - set(STATIC_OPTIONS))
+    if unknown:
+        raise ValueError(f"dataset_kwargs has unknown keys {', '.join(map(str, unknown))} for {name!r}; "
+                         f"allowed: {', '.join(STATIC_OPTIONS)}")
+    out = dict(STATIC_OPTIONS, **options)
+    for key, value in out.items():
+        if value is not None:
+            check_int(f"dataset_kwargs[{key!r}]", value, min=1)
+    return out
+
+
+def _per_class(labels, n: int):
+    """Indices of the first ``n`` samples of every class, in file order."""
+    import numpy as np
+
+    labels = np.asarray(labels)
+    keep = np.zeros(labels.shape[0], dtype=bool)
+    for c in np.unique(labels):
+        keep[np.flatnonzero(labels == c)[:n]] = True
+    return np.flatnonzero(keep)
+
+
 def _static(info, sizes, source, load_arrays) -> DatasetRecord:
     return DatasetRecord(info=info, split_sizes=MappingProxyType(sizes), source=source,
-                         load_arrays=load_arrays)
+                         load_arrays=load_arrays, options=STATIC_OPTIONS)
 
 
 def _temporal(name, source) -> DatasetRecord:
@@ -154,7 +184,7 @@ def dataset_record(name: str) -> DatasetRecord:
 def check_dataset_kwargs(name: str, dataset_kwargs: dict | None) -> dict:
     """Validate the options of data set ``name``; return them complete, with defaults.
 
-    Static image sets take none; event sets take those of
+    Static image sets take :data:`STATIC_OPTIONS` (stratified subsets); event sets take those of
     :data:`qsnn.data.event_sets.EVENT_DATASET_OPTIONS`.
 
     Raises
@@ -244,6 +274,9 @@ def load_dataset(
         check_int("time_steps", time_steps, min=1)
         return record.load_frames(name, data_dir, split, time_steps=time_steps, seed=seed,
                                   options=dataset_kwargs)
-    record.check_options(dataset_kwargs)
+    options = record.check_options(dataset_kwargs)
     images, labels = record.load_arrays(data_dir, split)
+    if options[f"{split}_per_class"] is not None:
+        keep = _per_class(labels, options[f"{split}_per_class"])
+        images, labels = images[keep], labels[keep]
     return ImageDataset(images, labels, info, augment=bool(augment), seed=seed)

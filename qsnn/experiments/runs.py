@@ -3,7 +3,8 @@
 Layout under a root folder::
 
     <root>/<arm>/seed<k>/config.yaml    the run's TrainConfig (TrainConfig.from_yaml reads it)
-                        /metrics.json   per-epoch history, final test_acc (a fraction), best epoch
+                        /metrics.json   per-epoch history, final test_acc (a fraction), best epoch,
+                                        the predicted class of the first PREDICTION_SLICE test images
                         /model.pt       the trained state dict (torch.load(..., weights_only=True))
 
 A run is trained into a hidden folder ``<root>/<arm>/.seed<k>.partial-<pid>`` and renamed into place
@@ -29,7 +30,7 @@ from .._json import to_jsonable
 from .._lock import FolderBusyError, acquire, release
 from .spec import Experiment
 
-__all__ = ["Run", "RunOutcome", "run_folder", "run_experiment", "status", "load_run", "load_runs", "open_grid", "locate", "is_complete",
+__all__ = ["Run", "RunOutcome", "PREDICTION_SLICE", "slice_predictions", "run_folder", "run_experiment", "status", "load_run", "load_runs", "open_grid", "locate", "is_complete",
            "RUN_FILES"]
 
 RUN_FILES = ("config.yaml", "metrics.json", "model.pt")
@@ -56,6 +57,24 @@ class RunOutcome:
     copied: list  # the same configuration finished in another experiment (see ``reuse``)
 
 
+PREDICTION_SLICE = 500
+"""How many test images (the first, in file order) a run's ``metrics.json`` stores predictions for."""
+
+
+def slice_predictions(model, config, count: int = PREDICTION_SLICE) -> list[int]:
+    """The classes ``model`` predicts for the first ``count`` test samples of ``config``'s data set
+    (fewer if the split is smaller), in order, in batches of 250."""
+    from torch.utils.data import DataLoader, Subset
+
+    from ..data import load_dataset
+    from ..train import predict
+
+    test = load_dataset(config.dataset, config.data_dir, "test", augment=False, seed=config.seed,
+                        time_steps=config.time_steps, dataset_kwargs=config.dataset_kwargs)
+    part = Subset(test, range(min(int(count), len(test))))
+    return [int(c) for c in predict(model.cpu(), DataLoader(part, batch_size=250), config.time_steps)]
+
+
 def _metrics(result, arm: str, seed: int, experiment: str, seconds: float) -> dict:
     history = [dict(r) for r in result.history]
     evaluated = [r for r in history if r.get("test_acc") is not None]
@@ -73,6 +92,7 @@ def _metrics(result, arm: str, seed: int, experiment: str, seconds: float) -> di
         "train_seconds": float(seconds),
         "device": result.device,
         "history": history,
+        "test_predictions": slice_predictions(result.model, result.config),
     })
 
 

@@ -16,6 +16,7 @@ from .neurons import LIF, RESETS, lif_multistep
 from .quantizers import (
     MEMBRANE_QUANTIZERS,
     WEIGHT_ESTIMATORS,
+    WEIGHT_REGULATIONS,
     binarize_weight,
     binary_entropy,
     ede_grad,
@@ -28,6 +29,7 @@ from .quantizers import (
     sign_balance,
     sign_ede,
     sign_ste,
+    rescale_filters,
     standardize_filters,
 )
 from .regularizers import spike_rate_loss
@@ -45,10 +47,12 @@ __all__ = [
     "set_ede_progress",
     "MEMBRANE_QUANTIZERS",
     "WEIGHT_ESTIMATORS",
+    "WEIGHT_REGULATIONS",
     "quantize_membrane",
     "fake_quantize_weight",
     "binarize_weight",
     "standardize_filters",
+    "rescale_filters",
     "power_of_two_scale",
     "sign_ede",
     "sign_ste",

@@ -18,12 +18,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._validation import check_bool, check_choice
+from .._validation import check_choice
 from .quantizers import (
     EDE_T_MIN,
     WEIGHT_ESTIMATORS,
     binarize_weight,
     check_bits,
+    check_regulation,
     ede_t,
     fake_quantize_weight,
 )
@@ -42,7 +43,7 @@ class _BinaryMixin:
     """Shared options of the binary layers."""
 
     def _init_binary(self, weight_regulation: bool, estimator: str) -> None:
-        self.weight_regulation = check_bool("weight_regulation", weight_regulation)
+        self.weight_regulation = check_regulation(weight_regulation)
         self.estimator = check_choice("estimator", estimator, WEIGHT_ESTIMATORS)
         self.ede_t = EDE_T_MIN
 
@@ -61,8 +62,10 @@ class BinaryConv2d(_BinaryMixin, nn.Conv2d):
     ----------
     *args, **kwargs
         As ``torch.nn.Conv2d``.
-    weight_regulation : bool
-        Standardize every filter before the sign (WS-DR's weight regulation; True).
+    weight_regulation : {True, "scale", False}
+        Standardize every filter before the sign (WS-DR's weight regulation; True); ``"scale"``:
+        divide it by its RMS (raw signs, the estimator on the same scale); False: raw weights
+        (see :func:`qsnn.nn.binarize_weight`).
     estimator : {"ede", "ste"}
         Gradient of sign (``"ede"``: ``k t (1 - tanh^2(t x))``, t set by
         :func:`set_ede_progress`; ``"ste"``: ``1[|x| <= 1]``).
@@ -70,10 +73,10 @@ class BinaryConv2d(_BinaryMixin, nn.Conv2d):
     Raises
     ------
     ValueError
-        Unknown estimator or a non-boolean weight_regulation.
+        Unknown estimator or weight_regulation.
     """
 
-    def __init__(self, *args, weight_regulation: bool = True, estimator: str = "ede", bias: bool = False, **kwargs):
+    def __init__(self, *args, weight_regulation: bool | str = True, estimator: str = "ede", bias: bool = False, **kwargs):
         super().__init__(*args, bias=bias, **kwargs)
         self._init_binary(weight_regulation, estimator)
 
@@ -88,7 +91,7 @@ class BinaryLinear(_BinaryMixin, nn.Linear):
     """Linear layer with 1-bit weights (see :class:`BinaryConv2d`; bias on by default as in nn.Linear)."""
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, *,
-                 weight_regulation: bool = True, estimator: str = "ede", **kwargs):
+                 weight_regulation: bool | str = True, estimator: str = "ede", **kwargs):
         super().__init__(in_features, out_features, bias=bias, **kwargs)
         self._init_binary(weight_regulation, estimator)
 

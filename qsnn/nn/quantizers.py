@@ -23,6 +23,7 @@ import torch
 __all__ = [
     "MEMBRANE_QUANTIZERS",
     "WEIGHT_ESTIMATORS",
+    "WEIGHT_REGULATIONS",
     "levels_per_side",
     "check_bits",
     "quantize_membrane",
@@ -34,6 +35,8 @@ __all__ = [
     "sign_ste",
     "binarize_weight",
     "standardize_filters",
+    "rescale_filters",
+    "check_regulation",
     "power_of_two_scale",
     "max_abs_scale",
     "binary_entropy",
@@ -42,6 +45,10 @@ __all__ = [
 
 MEMBRANE_QUANTIZERS = ("uniform", "tanh")
 WEIGHT_ESTIMATORS = ("ede", "ste")
+WEIGHT_REGULATIONS = (True, False, "scale")
+"""What a binary layer does to a filter before the sign: True standardizes it (zero mean, unit std:
+WS-DR's weight regulation); "scale" divides it by its root mean square (unit scale, signs unchanged:
+the raw sign seen by the gradient estimator on the same scale as under WS-DR); False leaves it raw."""
 EDE_T_MIN = 0.1
 EDE_T_MAX = 10.0
 
@@ -250,8 +257,28 @@ def power_of_two_scale(w: torch.Tensor) -> torch.Tensor:
     return s.reshape((-1,) + (1,) * (w.ndim - 1))
 
 
+def rescale_filters(w: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
+    """Per output filter (dim 0): divide by the root mean square, without centring.
+
+    The signs are those of ``w``; the scale is that of :func:`standardize_filters` (unit second
+    moment), so the EDE window (t from 0.1 to 10, made for unit-variance inputs) sees the same scale
+    with and without weight regulation. A zero filter stays zero. Differentiable.
+    """
+    flat = w.reshape(w.shape[0], -1)
+    rms = flat.pow(2).mean(dim=1, keepdim=True).sqrt()
+    return (flat / rms.clamp_min(eps)).reshape(w.shape)
+
+
+def check_regulation(value) -> bool | str:
+    """``value`` if it is one of :data:`WEIGHT_REGULATIONS`, else a ValueError naming them."""
+    if not any(value is r or (isinstance(r, str) and value == r) for r in WEIGHT_REGULATIONS):
+        raise ValueError(f"weight_regulation must be true (standardize: WS-DR), \"scale\" (divide by the "
+                         f"per-filter RMS, raw signs) or false (raw weights), got {value!r}")
+    return value
+
+
 def binarize_weight(
-    w: torch.Tensor, regulation: bool = True, estimator: str = "ede", t: float = EDE_T_MIN
+    w: torch.Tensor, regulation: bool | str = True, estimator: str = "ede", t: float = EDE_T_MIN
 ) -> torch.Tensor:
     """Binary weights of a Q-SNN layer: ``scale_c * sign(standardize(w_c))`` per output filter c.
 
@@ -259,9 +286,11 @@ def binarize_weight(
     ----------
     w : torch.Tensor
         Latent weights [C_out, ...].
-    regulation : bool
-        Weight regulation (WS-DR): standardize every filter to zero mean and unit std before the
-        sign, so +1 and -1 are equally frequent. False: the sign of the raw weights.
+    regulation : {True, "scale", False}
+        Weight regulation (WS-DR, True): standardize every filter to zero mean and unit std before
+        the sign, so +1 and -1 are equally frequent. ``"scale"``: divide every filter by its RMS
+        (:func:`rescale_filters`; the raw signs, the estimator on WS-DR's scale). False: the sign of
+        the raw weights.
     estimator : {"ede", "ste"}
         Gradient of sign: the EDE ``k t (1 - tanh^2(t x))`` or the clipped straight-through one.
     t : float
@@ -276,13 +305,14 @@ def binarize_weight(
     Raises
     ------
     ValueError
-        Unknown estimator or a non-positive t.
+        Unknown estimator or regulation, or a non-positive t.
     """
     if estimator not in WEIGHT_ESTIMATORS:
         raise ValueError(f"estimator must be one of {', '.join(map(repr, WEIGHT_ESTIMATORS))}, got {estimator!r}")
     if isinstance(t, bool) or not isinstance(t, (int, float)) or not t > 0:
         raise ValueError(f"t must be a number > 0, got {t!r}")
-    x = standardize_filters(w) if regulation else w
+    check_regulation(regulation)
+    x = standardize_filters(w) if regulation is True else rescale_filters(w) if regulation == "scale" else w
     b = sign_ede(x, t) if estimator == "ede" else sign_ste(x)
     return b * power_of_two_scale(x)
 
