@@ -16,7 +16,8 @@ __all__ = ["mean_std", "variants_table", "layer_rates", "rates_table", "sign_bal
            "balance_summary", "model_size_table", "membrane_memory_table", "event_set_statistics",
            "event_statistics_text", "denoise_table", "sweep_table", "concentration_table", "sweep_headline",
            "seeds_table", "lambda_table", "standardization_balance", "config_table", "stepwise_lif",
-           "sweep_results", "concentration_results"]
+           "sweep_results", "concentration_results", "ABLATION_EFFECTS", "ablation_effects", "effects_text",
+           "paper_table"]
 
 
 def mean_std(values: Iterable[float | None]) -> tuple[float | None, float | None]:
@@ -440,3 +441,79 @@ def concentration_results(conc: Mapping[tuple, Mapping], slopes: Mapping[tuple, 
         "over_seeds": {tag(r, a): {k: {"mean": m, "std": sd} for k, (m, sd) in st.items()}
                        for (r, a), st in seed_stats.items()},
     }
+
+
+ABLATION_EFFECTS = {
+    "weight regulation": "qsnn_wr - qsnn",
+    "spike regulation": "qsnn_sr - qsnn",
+    "interaction": "(qsnn_wsdr - qsnn_sr) - (qsnn_wr - qsnn)",
+    "WS-DR vs plain Q-SNN": "qsnn_wsdr - qsnn",
+    "WS-DR vs full precision": "qsnn_wsdr - fp_snn",
+}
+"""The paired effects of the 2x2 ablation (weight regulation x spike regulation) and how each is formed."""
+
+
+def ablation_effects(per_seed: Mapping[str, Mapping[int, float]], confidence: float = 0.95) -> dict:
+    """The effects of :data:`ABLATION_EFFECTS` from per-seed accuracies of the five arms, paired by seed.
+
+    ``per_seed`` maps ``fp_snn``, ``qsnn``, ``qsnn_wr``, ``qsnn_sr``, ``qsnn_wsdr`` to ``{seed: value}``. Every
+    effect is a per-seed difference (the interaction a difference of differences) with its mean, sample std and
+    t interval over the seeds (:func:`qsnn.experiments.paired_difference`). The arms of one seed share the
+    initialisation and the data order, so pairing removes what the seed does to all arms alike.
+
+    Raises
+    ------
+    ValueError
+        If an arm is missing or the arms do not share their seeds.
+    """
+    from .experiments.summary import paired_difference
+
+    arms = ("fp_snn", "qsnn", "qsnn_wr", "qsnn_sr", "qsnn_wsdr")
+    missing = [a for a in arms if a not in per_seed]
+    if missing:
+        raise ValueError(f"ablation_effects needs the arms {', '.join(arms)}; missing {', '.join(missing)}")
+    seeds = sorted(per_seed["qsnn"])
+    if any(sorted(per_seed[a]) != seeds for a in arms):
+        raise ValueError(f"the arms must share their seeds; got {({a: sorted(per_seed[a]) for a in arms})}")
+    v = {a: {s: float(per_seed[a][s]) for s in seeds} for a in arms}
+    zero = {s: 0.0 for s in seeds}
+    sr_gain = {s: v["qsnn_wsdr"][s] - v["qsnn_sr"][s] for s in seeds}  # WR's effect with SR on
+    wr_gain = {s: v["qsnn_wr"][s] - v["qsnn"][s] for s in seeds}  # WR's effect with SR off
+    out = {
+        "weight regulation": paired_difference(v["qsnn_wr"], v["qsnn"], confidence),
+        "spike regulation": paired_difference(v["qsnn_sr"], v["qsnn"], confidence),
+        "interaction": paired_difference({s: sr_gain[s] - wr_gain[s] for s in seeds}, zero, confidence),
+        "WS-DR vs plain Q-SNN": paired_difference(v["qsnn_wsdr"], v["qsnn"], confidence),
+        "WS-DR vs full precision": paired_difference(v["qsnn_wsdr"], v["fp_snn"], confidence),
+    }
+    for name, d in out.items():
+        d["formed"] = ABLATION_EFFECTS[name]
+    return out
+
+
+def effects_text(effects: Mapping[str, Mapping], scale: float = 100.0, unit: str = "points") -> str:
+    """One line per effect of :func:`ablation_effects`: mean, 95 % interval, per-seed values."""
+    lines = [f"{'effect':<25} {'mean':>7}   {'95 % interval':>18}   per seed"]
+    for name, d in effects.items():
+        lo, hi = d["ci"] if d["ci"] is not None else (math.nan, math.nan)
+        per = " ".join(f"{scale * x:+.2f}" for x in d["per_seed"].values())
+        lines.append(f"{name:<25} {scale * d['mean']:>+7.2f}   [{scale * lo:+7.2f}, {scale * hi:+7.2f}]   {per}")
+    return "\n".join(lines) + f"\n(in {unit} of accuracy; t interval over {next(iter(effects.values()))['n']} seeds)"
+
+
+def paper_table(rows: Sequence[Mapping]) -> str:
+    """A table in the style of the Q-SNN paper's result tables.
+
+    Every row holds ``method``, ``weight_bits``, ``membrane_bits`` (None: 32), ``time_steps``, ``size_mb``,
+    ``accuracy`` (``{"mean", "std"}`` fractions, or a reported percentage as a float) and ``reference_mb`` (the
+    full-precision size the reduction is taken against).
+    """
+    lines = [f"{'method':<28} {'W bits':>6} {'U bits':>6} {'T':>3} {'size [kB]':>10} {'accuracy [%]':>15} {'reduction':>10}"]
+    for r in rows:
+        acc = r["accuracy"]
+        acc_text = f"{100 * acc['mean']:.2f} +- {100 * acc['std']:.2f}" if isinstance(acc, Mapping) else f"{acc:.2f}"
+        u = 32 if r["membrane_bits"] is None else r["membrane_bits"]
+        red = 1.0 - r["size_mb"] / r["reference_mb"]
+        lines.append(f"{r['method']:<28} {r['weight_bits']:>6} {u:>6} {r['time_steps']:>3} {1e3 * r['size_mb']:>10.2f} "
+                     f"{acc_text:>15} {100 * red:>9.1f}%")
+    return "\n".join(lines)

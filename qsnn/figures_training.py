@@ -16,7 +16,7 @@ import numpy as np
 from .plotting import VARIANT_COLORS
 
 __all__ = ["sign_balance_hists", "membrane_sweep_figure", "size_accuracy_figure", "events_figure",
-           "rates_entropy_figure"]
+           "rates_entropy_figure", "effects_figure", "membrane_quantizers_figure", "sign_entropy_figure"]
 
 
 def sign_balance_hists(stats: Mapping[str, list], labels: Mapping[str, str]):
@@ -112,4 +112,62 @@ def rates_entropy_figure(rates: Mapping[str, object], labels: Mapping[str, str])
     axes[0].set(ylabel="firing rate r", title="spike activity per layer (test set)", ylim=(0, 0.6))
     axes[1].set(ylabel="H(r) [bit]", title="entropy of a spike", ylim=(0, 1.05))
     axes[0].legend(fontsize=8)
+    return fig
+
+
+def effects_figure(accuracy: Mapping[str, Mapping], effects: Mapping[str, Mapping], labels: Mapping[str, str]):
+    """Left: the ablation's arms (:func:`qsnn.plotting.ablation_bars`); right: the paired effects of
+    :func:`qsnn.analysis.ablation_effects` in points, mean and 95 % interval, a dot per seed."""
+    from .plotting import ablation_bars
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), gridspec_kw={"width_ratios": [1.2, 1]})
+    ticks = {n: labels[n].replace("full-precision ", "full-precision\n").replace(" + ", "\n+ ").replace(", ", ",\n")
+             for n in accuracy}
+    ablation_bars(axes[0], accuracy, ticks)
+    names = list(effects)[::-1]
+    for y, name in enumerate(names):
+        d = effects[name]
+        if d["ci"] is not None:
+            axes[1].plot([100 * d["ci"][0], 100 * d["ci"][1]], [y, y], color="k", lw=2)
+        axes[1].scatter([100 * x for x in d["per_seed"].values()], [y] * len(d["per_seed"]), color="0.6", s=12,
+                        zorder=3)
+        axes[1].scatter(100 * d["mean"], y, color="k", marker="D", zorder=4)
+    axes[1].axvline(0, color="k", lw=0.8, ls=":")
+    axes[1].set_yticks(range(len(names)), names)
+    axes[1].set(xlabel="paired difference [points]", title="paired effects, 95 % interval")
+    return fig
+
+
+def membrane_quantizers_figure(results: Mapping[str, Mapping[int, float]]):
+    """Test accuracy (percent) against the membrane's bit width, one line per quantizer; ``results`` maps a
+    quantizer name to ``{bits: accuracy}`` (32 for full precision, shared by both)."""
+    fig, ax = plt.subplots(figsize=(5.5, 3.2))
+    order = sorted({b for r in results.values() for b in r}, reverse=True)
+    for (name, r), color, marker in zip(results.items(), ("#4393c3", "#b2182b"), "os"):
+        xs = [order.index(b) for b in order if b in r]
+        ax.plot(xs, [100 * r[b] for b in order if b in r], marker=marker, color=color, label=name)
+    ax.set_xticks(range(len(order)), ["FP32" if b == 32 else f"{b} bit" for b in order])
+    ax.set(xlabel="membrane precision", ylabel="test accuracy [%]", title="Q-SNN + WS-DR, binary weights")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def sign_entropy_figure(entropy: Mapping[str, object], labels: Mapping[str, str]):
+    """Per binary layer, the entropy of the weight signs in bits (mean over seeds, whiskers the range);
+    ``entropy`` maps a variant to ``[seeds, binary layers]``."""
+    from .plotting import VARIANT_COLORS as colors
+
+    names = list(entropy)
+    width = 0.8 / len(names)
+    fig, ax = plt.subplots(figsize=(7, 3))
+    for i, name in enumerate(names):
+        e = np.asarray(entropy[name], dtype=float)
+        x = np.arange(e.shape[1]) + (i - (len(names) - 1) / 2) * width
+        mean = e.mean(0)
+        ax.bar(x, mean, width, yerr=[mean - e.min(0), e.max(0) - mean], color=colors.get(name, "#888888"),
+               label=labels[name], capsize=2)
+    ax.set_xticks(range(e.shape[1]), [f"binary {k + 1}" for k in range(e.shape[1])])
+    low = min(float(np.asarray(v).min()) for v in entropy.values())
+    ax.set(ylabel="sign entropy [bit]", ylim=(max(0.0, low - 0.02), 1.002), title="balance of the binary weights")
+    ax.legend(fontsize=8, ncol=2)
     return fig

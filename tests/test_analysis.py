@@ -9,7 +9,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qsnn.analysis import balance_summary, layer_rates, mean_std, rates_table, sign_balance_stats, variants_table
+from qsnn.analysis import (ablation_effects, balance_summary, effects_text, layer_rates, mean_std, paper_table, rates_table,
+                           sign_balance_stats, variants_table)
 
 
 def test_mean_std_golden_values():
@@ -273,3 +274,47 @@ def test_sweep_and_concentration_results_by_hand():
     assert np.allclose(out["mod_concentration"][tag]["median"], [0.3, 0.6, 0.7])
     assert out["mod_concentration"][tag]["slope_log_1_minus_median"] == -0.4
     assert out["over_seeds"][tag] == {"mod_gap": {"mean": 0.1, "std": 0.0}}
+
+
+ARMS = {"fp_snn": {0: 0.90, 1: 0.92, 2: 0.91}, "qsnn": {0: 0.80, 1: 0.84, 2: 0.82},
+        "qsnn_wr": {0: 0.83, 1: 0.85, 2: 0.86}, "qsnn_sr": {0: 0.81, 1: 0.84, 2: 0.80},
+        "qsnn_wsdr": {0: 0.86, 1: 0.88, 2: 0.85}}
+
+
+def test_ablation_effects_by_hand():
+    """Each effect is the per-seed difference it names; the interaction is a difference of differences; the
+    interval is the t interval of the per-seed values (t_0.975 with 2 degrees of freedom = 4.302653)."""
+    e = ablation_effects(ARMS)
+    assert list(e) == ["weight regulation", "spike regulation", "interaction", "WS-DR vs plain Q-SNN",
+                       "WS-DR vs full precision"]
+    np.testing.assert_allclose(list(e["weight regulation"]["per_seed"].values()), [0.03, 0.01, 0.04], atol=1e-12)
+    np.testing.assert_allclose(list(e["spike regulation"]["per_seed"].values()), [0.01, 0.0, -0.02], atol=1e-12)
+    # (wsdr - sr) - (wr - qsnn): (0.05 - 0.03), (0.04 - 0.01), (0.05 - 0.04)
+    np.testing.assert_allclose(list(e["interaction"]["per_seed"].values()), [0.02, 0.03, 0.01], atol=1e-12)
+    d = e["WS-DR vs plain Q-SNN"]
+    diffs = np.array([0.06, 0.04, 0.03])
+    half = 4.302653 * diffs.std(ddof=1) / math.sqrt(3)
+    assert d["mean"] == pytest.approx(diffs.mean()) and d["n"] == 3
+    assert d["ci"] == pytest.approx([diffs.mean() - half, diffs.mean() + half], abs=1e-6)
+    assert e["WS-DR vs full precision"]["mean"] == pytest.approx(-0.04666666666666667)
+    assert e["interaction"]["formed"] == "(qsnn_wsdr - qsnn_sr) - (qsnn_wr - qsnn)"
+    text = effects_text(e)
+    assert "interaction" in text and "+2.00" in text and "t interval over 3 seeds" in text
+
+
+def test_ablation_effects_need_all_arms_on_the_same_seeds():
+    with pytest.raises(ValueError, match="missing qsnn_sr"):
+        ablation_effects({k: v for k, v in ARMS.items() if k != "qsnn_sr"})
+    with pytest.raises(ValueError, match="share their seeds"):
+        ablation_effects(dict(ARMS, qsnn_wr={0: 0.8, 1: 0.8}))
+
+
+def test_paper_table_rows():
+    rows = [dict(method="FP", weight_bits=32, membrane_bits=None, time_steps=4, size_mb=0.5,
+                 accuracy={"mean": 0.9, "std": 0.01}, reference_mb=0.5),
+            dict(method="Q", weight_bits=1, membrane_bits=4, time_steps=4, size_mb=0.02, accuracy=93.2,
+                 reference_mb=0.5)]
+    lines = paper_table(rows).splitlines()
+    assert len(lines) == 3 and lines[0].split()[:3] == ["method", "W", "bits"]
+    assert lines[1].split() == ["FP", "32", "32", "4", "500.00", "90.00", "+-", "1.00", "0.0%"]
+    assert lines[2].split() == ["Q", "1", "4", "4", "20.00", "93.20", "96.0%"]

@@ -42,7 +42,8 @@ def test_every_record_is_complete_and_consistent(name):
         assert qd.check_dataset_kwargs(name, None) == event_sets.check_event_options(name, None)
     else:
         assert rec.load_arrays is not None and rec.load_frames is None
-        assert dict(rec.options) == {} and qd.check_dataset_kwargs(name, None) == {}
+        assert dict(rec.options) == dict(qd.STATIC_OPTIONS) == {"train_per_class": None, "test_per_class": None}
+        assert qd.check_dataset_kwargs(name, None) == dict(qd.STATIC_OPTIONS)
     assert info.has_augmentation == (name in ("cifar10", "cifar100"))
 
 
@@ -109,6 +110,40 @@ def _tiny_fashion(folder, n_train=12, n_test=5):
         _write_idx_gz(folder / f"{prefix}-labels-idx1-ubyte.gz", lab)
         arrays[prefix] = (img, lab)
     return arrays
+
+
+def test_per_class_subsets_keep_the_first_images_of_every_class_in_file_order(tmp_path):
+    """train_per_class / test_per_class = n keep the first n images of each class, in file order; a class with
+    fewer keeps all of its images; the other split is untouched."""
+    arrays = _tiny_fashion(tmp_path / "fashion-mnist", n_train=60, n_test=30)
+    img, lab = arrays["train"]
+    ds = qd.load_dataset("fashion_mnist", tmp_path, "train", dataset_kwargs={"train_per_class": 2})
+    expect = [i for i in range(60) if sum(lab[:i] == lab[i]) < 2]  # by the definition, one index at a time
+    assert len(ds) == len(expect)
+    for k, i in enumerate(expect):
+        x, y = ds[k]
+        assert y == int(lab[i])
+        np.testing.assert_allclose(x[0].numpy(), (img[i] / 255.0 - 0.2860) / 0.3530, rtol=1e-5, atol=1e-6)
+    assert len(qd.load_dataset("fashion_mnist", tmp_path, "test", dataset_kwargs={"train_per_class": 2})) == 30
+    test = qd.load_dataset("fashion_mnist", tmp_path, "test", dataset_kwargs={"test_per_class": 100})
+    assert len(test) == 30  # every class has fewer than 100: all kept
+    digits = qd.load_dataset("digits", split="train", dataset_kwargs={"train_per_class": 5})
+    counts = np.bincount([int(digits[i][1]) for i in range(len(digits))], minlength=10)
+    assert counts.tolist() == [5] * 10
+
+
+@pytest.mark.parametrize("options, match", [
+    ({"train_size": 5}, "unknown keys train_size for 'digits'; allowed: train_per_class, test_per_class"),
+    ({"train_per_class": 0}, r"dataset_kwargs\['train_per_class'\] must be"),
+    ({"test_per_class": 2.5}, r"dataset_kwargs\['test_per_class'\] must be"),
+    ({"test_per_class": True}, r"dataset_kwargs\['test_per_class'\] must be"),
+    ([("train_per_class", 3)], "must be a mapping"),
+])
+def test_static_options_are_checked(options, match):
+    with pytest.raises(ValueError, match=match):
+        qd.check_dataset_kwargs("digits", options)
+    with pytest.raises(ValueError, match=match):
+        qd.load_dataset("digits", split="train", dataset_kwargs=options)
 
 
 @pytest.mark.parametrize("layout", ["fashion-mnist", "FashionMNIST/raw", "usr/share/datasets/fashion-mnist", "."])

@@ -54,3 +54,43 @@ def test_rates_entropy_figure_has_a_bar_per_variant_and_layer_in_each_panel():
     assert len(fig.axes) == 2 and all(len(ax.patches) == 2 * 3 for ax in fig.axes)
     assert fig.axes[1].patches[3].get_height() == pytest.approx(1.0)  # H(1/2) = 1 bit
     plt.close(fig)
+
+
+def test_effects_figure_draws_bars_intervals_and_seeds():
+    from qsnn.analysis import ablation_effects
+
+    arms = {"fp_snn": {0: 0.9, 1: 0.92}, "qsnn": {0: 0.8, 1: 0.84}, "qsnn_wr": {0: 0.83, 1: 0.85},
+            "qsnn_sr": {0: 0.81, 1: 0.84}, "qsnn_wsdr": {0: 0.86, 1: 0.88}}
+    accuracy = {n: {"mean": float(np.mean(list(v.values()))), "std": 0.01, "per_seed": list(v.values())}
+                for n, v in arms.items()}
+    labels = {n: n for n in arms}
+    effects = ablation_effects(arms)
+    fig = figs.effects_figure(accuracy, effects, labels)
+    bars, forest = fig.axes
+    assert len(bars.patches) == 5
+    # one interval line per effect (plus the zero line); the first from the bottom is the last effect
+    intervals = [ln for ln in forest.lines if len(ln.get_xdata()) == 2 and ln.get_ydata()[0] == ln.get_ydata()[1]]
+    assert len(intervals) == 5
+    last = effects["WS-DR vs full precision"]["ci"]
+    assert np.allclose(intervals[0].get_xdata(), [100 * last[0], 100 * last[1]])
+    assert [t.get_text() for t in forest.get_yticklabels()][-1] == "weight regulation"
+    plt.close(fig)
+
+
+def test_membrane_quantizers_figure_one_line_per_quantizer_in_bit_order():
+    fig = figs.membrane_quantizers_figure({"uniform": {32: 0.9, 8: 0.89, 2: 0.7}, "tanh": {32: 0.9, 8: 0.88, 4: 0.85}})
+    ax, = fig.axes
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["FP32", "8 bit", "4 bit", "2 bit"]
+    assert np.allclose(ax.lines[0].get_xdata(), [0, 1, 3]) and np.allclose(ax.lines[0].get_ydata(), [90, 89, 70])
+    assert np.allclose(ax.lines[1].get_xdata(), [0, 1, 2])
+    plt.close(fig)
+
+
+def test_sign_entropy_figure_means_over_seeds_per_layer():
+    fig = figs.sign_entropy_figure({"qsnn": [[0.9, 1.0], [0.95, 1.0]], "qsnn_wsdr": [[1.0, 1.0], [1.0, 0.99]]},
+                                   {"qsnn": "Q", "qsnn_wsdr": "W"})
+    ax, = fig.axes
+    heights = [p.get_height() for p in ax.patches]
+    assert np.allclose(heights, [0.925, 1.0, 1.0, 0.995])
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["binary 1", "binary 2"]
+    plt.close(fig)
