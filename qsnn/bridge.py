@@ -200,6 +200,22 @@ def run_both(currents, decay: float, threshold: float = 1.0, reset: str = "mod")
                       threshold=theta, alpha=alpha, reset=reset)
 
 
+def _flat_tensor(currents) -> tuple[torch.Tensor, tuple]:
+    """currents [T, ...] as a CPU tensor [T, N] (float32 kept, anything else float64) and the shape [...]."""
+    if isinstance(currents, torch.Tensor):
+        c = currents.detach().cpu()
+        if c.dtype != torch.float32:
+            c = c.double()
+    else:
+        c = torch.from_numpy(np.asarray(currents, dtype=np.float64))
+    if c.ndim < 1:
+        raise ValueError(f"currents must have a time axis first, [T, ...], got shape {tuple(c.shape)}")
+    if not bool(torch.isfinite(c).all()):
+        raise ValueError("currents must be finite")
+    shape = tuple(c.shape[1:])
+    return c.reshape(c.shape[0], math.prod(shape)), shape
+
+
 def layer_spikes(currents, decay: float, threshold: float = 1.0, reset: str = "zero", bits: int | None = None,
                  scale: float | None = None, quantizer: str = "uniform") -> np.ndarray:
     """Spike counts ``S[t]`` of the Q-SNN layer on given currents, as a float64 array [T, N].
@@ -210,7 +226,8 @@ def layer_spikes(currents, decay: float, threshold: float = 1.0, reset: str = "z
 
     Parameters
     ----------
-    currents : array_like or torch.Tensor, shape [T] or [T, N]
+    currents : array_like or torch.Tensor, shape [T, ...]
+        Time first; the other axes are flattened into neurons.
     decay, threshold, reset
         As :class:`qsnn.nn.LIF`.
     bits : int or None
@@ -219,12 +236,7 @@ def layer_spikes(currents, decay: float, threshold: float = 1.0, reset: str = "z
         ``membrane_scale`` of the uniform quantizer (None: the threshold).
     quantizer : {"uniform", "tanh"}
     """
-    if isinstance(currents, torch.Tensor) and currents.dtype == torch.float32:
-        x = currents.detach().cpu().reshape(currents.shape[0], -1) if currents.ndim > 1 else currents.detach()[:, None]
-        if not bool(torch.isfinite(x).all()):
-            raise ValueError("currents must be finite")
-    else:
-        x = torch.from_numpy(_as_steps(currents))
+    x, _ = _flat_tensor(currents)
     check_choice("quantizer", quantizer, MEMBRANE_QUANTIZERS)
     with torch.no_grad():
         s = lif_multistep(x, decay=float(decay), threshold=float(threshold), reset=reset, membrane_bits=bits,
@@ -681,16 +693,7 @@ def quantization_errors(currents, decay: float, threshold: float = 1.0, resets=R
     ValueError
         For currents without a time axis, non-finite currents, an unknown reset or bad parameters.
     """
-    if isinstance(currents, torch.Tensor):
-        c = currents.detach().cpu()
-        if c.dtype not in (torch.float32, torch.float64):
-            c = c.double()
-    else:
-        c = torch.from_numpy(np.asarray(currents, dtype=np.float64))
-    if c.ndim < 1:
-        raise ValueError(f"currents must have a time axis first, [T, ...], got shape {tuple(c.shape)}")
-    shape = tuple(c.shape[1:])
-    flat = c.reshape(c.shape[0], -1) if c.ndim > 1 else c[:, None]
+    flat, shape = _flat_tensor(currents)
     resets = tuple(check_reset(r) for r in resets)
     out = {}
     for reset in resets:
