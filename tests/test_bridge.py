@@ -308,6 +308,22 @@ def test_mod_error_below_membrane_bound(bits, decay, theta, scale_factor, curren
     assert err <= bound * (1 + REL)
 
 
+@settings(max_examples=200, deadline=None)
+@given(bits=st.integers(2, 8), decay=st.sampled_from([0.0, 0.3, 0.5, 0.9, 1.0]),
+       theta=st.sampled_from([0.5, 1.0, 2.5]), scale_factor=st.sampled_from([1.0, 1.5, 4.0]),
+       steps=st.lists(st.one_of(st.floats(0.0, 3.0), st.floats(0.99, 1.0).map(lambda f: -f)), min_size=1,
+                      max_size=30),
+       last=st.floats(0.99, 1.0, exclude_max=True))
+def test_mod_error_below_membrane_bound_near_the_extremal_currents(bits, decay, theta, scale_factor, steps, last):
+    """Property: currents mixing random steps with sub-half-step ones (-f: f delta) and a last one just
+    below theta, where the error comes close to the bound, stay below it."""
+    scale = scale_factor * theta
+    delta = rounding_step(bits, theta, scale)
+    x = np.array([-v * delta if v < 0 else v * theta for v in steps] + [last * theta])
+    err = layer_error(x, decay, theta, bits, scale)[0]
+    assert err <= membrane_bound(bits, decay, theta, scale, steps=len(x)) * (1 + REL)
+
+
 @settings(max_examples=100, deadline=None)
 @given(bits=st.integers(2, 8), decay=st.sampled_from([0.0, 0.5, 0.9, 1.0]),
        currents=st.lists(st.floats(0.0, 5.0), min_size=1, max_size=30))
