@@ -495,3 +495,16 @@ def test_layer_currents_needs_a_lif_layer():
 def test_module_is_importable_by_name():
     """qsnn.bridge exposes its API in __all__."""
     assert all(hasattr(bridge, name) for name in bridge.__all__)
+
+
+def test_layer_currents_restores_the_mode_and_removes_its_hooks():
+    """A model in training mode is recorded in eval mode and left in training mode, without hooks."""
+    lif = LIF(threshold=1.0, decay=0.5, reset="subtract", membrane_bits=4, membrane_scale="calibrated")
+    model = torch.nn.Sequential(lif).train()
+    x = torch.tensor([[0.4], [1.3], [0.2]], dtype=torch.float64)
+    (rec,) = layer_currents(model, x)
+    assert model.training and not lif._forward_hooks
+    assert float(lif.running_scale) == 1.0  # eval mode: the calibrated scale did not move
+    assert rec.name == "0" and rec.scale == 1.0 and rec.neurons == 1
+    assert_array_equal(rec.currents.numpy(), x.numpy())
+    assert_array_equal(rec.spikes.numpy()[:, 0], [0, 1, 0])
