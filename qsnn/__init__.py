@@ -61,7 +61,7 @@ __all__ = [
 ]
 
 # Loaded on first use: sympy (symbolic) and PyTorch (Part II), so Part I and the pipeline import neither.
-_LAZY_MODULES = ("symbolic", "nn", "models", "size", "train", "data", "checkpoint")
+_LAZY_MODULES = ("symbolic", "nn", "models", "size", "train", "data", "checkpoint", "bridge")
 _LAZY_NAMES = {"model_size": "size", "membrane_state_bytes": "size", "TrainConfig": "train", "fit": "train"}
 __all__ += ["model_size", "membrane_state_bytes", "TrainConfig", "fit"]
 

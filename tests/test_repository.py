@@ -65,7 +65,7 @@ def test_every_toc_entry_exists_and_every_chapter_is_in_the_toc():
 
 PART_ONE = ("__init__.py", "spikes.py", "alexiewicz.py", "quantizer.py", "sweeps.py", "symbolic.py", "_kernels.py",
             "_validation.py", "_resets.py")
-PART_TWO = ("nn", "models.py", "models", "size.py", "checkpoint.py", "train.py", "train")
+PART_TWO = ("nn", "models.py", "models", "size.py", "checkpoint.py", "train.py", "train", "bridge.py")
 
 
 def _normal(name: str) -> str:
