@@ -179,7 +179,7 @@ def error_sweep_figure(sweeps, grid, alphas, title: str, resets=("mod", "subtrac
             if row == len(alphas) - 1:
                 ax.set_xlabel("number of spikes")
             if col == 0:
-                ax.set_ylabel(r"error / $\theta$")
+                ax.set_ylabel(r"error / $\vartheta$")
     fig.suptitle(title)
     return fig
 
@@ -204,10 +204,10 @@ def share_above_figure(sweeps, grid, resets=("zero", "subtract")):
             n_half[(r, a, reset)] = s.count_at_share(reset, 0.5)
             ax.plot(grid, f, color=RESET_COLORS[reset], ls="-" if r == ranges[0] else "--",
                     marker="o" if a == top_alpha else "s", ms=3, lw=1.2,
-                    label=rf"{reset}, $\pm${r:g}$\theta$, $\alpha$={a:g} (half at n={n_half[(r, a, reset)]})")
+                    label=rf"{reset}, $\pm${r:g}$\vartheta$, $\alpha$={a:g} (half at n={n_half[(r, a, reset)]})")
     ax.set_xscale("log")
     ax.set_xlabel("number of spikes")
-    ax.set_ylabel(r"share of runs with error > $\theta$")
+    ax.set_ylabel(r"share of runs with error > $\vartheta$")
     ax.legend(fontsize=7, loc="lower right")
     return fig, n_half
 
@@ -230,18 +230,18 @@ def concentration_figure(errors, conc, grid, key):
     ax.axhline(1.0, color="black", lw=1.0, ls="--")
     ax.set_xticks(np.log10(grid[::3]), [str(n) for n in grid[::3]])
     ax.set_xlabel("number of spikes")
-    ax.set_ylabel(r"error / $\theta$ (reset-to-mod)")
-    ax.set_title(rf"distribution over runs, range $\pm${key[0]:g}$\theta$, $\alpha$ = {key[1]:g}")
+    ax.set_ylabel(r"error / $\vartheta$ (reset-to-mod)")
+    ax.set_title(rf"distribution over runs, range $\pm${key[0]:g}$\vartheta$, $\alpha$ = {key[1]:g}")
     ax = axes[1]
     for (r, a), c in conc.items():
         ax.loglog(grid, 1.0 - c["quantiles"][:, 2], ls="-" if r == first_range else ":", marker="o", ms=3,
-                  label=rf"1 - median, $\pm${r:g}$\theta$, $\alpha$={a:g}")
+                  label=rf"1 - median, $\pm${r:g}$\vartheta$, $\alpha$={a:g}")
     ax.loglog(grid, conc[key]["iqr"], color="gray", lw=2, alpha=0.6,
-              label=rf"IQR, $\pm${key[0]:g}$\theta$, $\alpha$={key[1]:g}")
+              label=rf"IQR, $\pm${key[0]:g}$\vartheta$, $\alpha$={key[1]:g}")
     ref = 1.0 - conc[key]["quantiles"][0, 2]
     ax.loglog(grid, ref * grid[0] / grid, color="black", lw=1, ls="--", label=r"$\propto 1/n$")
     ax.set_xlabel("number of spikes")
-    ax.set_ylabel(r"distance to $\theta$ / spread")
+    ax.set_ylabel(r"distance to $\vartheta$ / spread")
     ax.set_title("the distribution closes in on the bound")
     ax.legend(fontsize=7)
     return fig

@@ -146,7 +146,7 @@ def plot_error_sweep(ax, n_spikes, errors, reset: str, *, show_bound: bool = Tru
                label=f"{reset}: runs", rasterized=True)
     ax.plot(n, np.median(e, axis=1), color=color, lw=1.8, marker="o", ms=3, label=f"{reset}: median")
     if show_bound:
-        ax.axhline(1.0, color="black", lw=1.0, ls="--", label=r"error $=\theta$")
+        ax.axhline(1.0, color="black", lw=1.0, ls="--", label=r"error $=\vartheta$")
     ax.set_xscale("log")
     return ax
 

@@ -70,3 +70,34 @@ def test_dvs_model_runs_one_step_on_a_48x48_frame(stem):
     with torch.no_grad():
         logits = model(torch.rand(1, 1, 2, 48, 48))
     assert tuple(logits.shape) == (1, 1, 10) and torch.isfinite(logits).all()
+
+
+@pytest.mark.parametrize("path", PARAMS, ids=IDS)
+def test_uses_the_tanh_membrane_quantizer_of_the_authors_code(path):
+    """Every parameter set stores 8-bit membranes with the tanh quantizer and its per-step scale."""
+    c = TrainConfig.from_yaml(path)
+    assert (c.model_kwargs["membrane_bits"], c.model_kwargs["membrane_quantizer"]) == (8, "tanh")
+
+
+@pytest.mark.parametrize("path", PARAMS, ids=IDS)
+def test_time_steps_follow_the_authors_code(path):
+    """ResNet-19 trains at T = 2, VGG-11 on CIFAR at T = 6, the DVS networks at T = 10."""
+    c = TrainConfig.from_yaml(path)
+    expected = 10 if "dvs" in path.stem else 2 if c.model == "resnet19" else 6
+    assert c.time_steps == expected
+
+
+# what each file must name as a deviation from the authors' code (words of its comment)
+DEVIATIONS = {"cifar": ("AutoAugment", "Cutout"), "dvs": ("flips and rolls",), "resnet19": ("shortcut",),
+              "vggsnn": ("bias",), "all": ("best-epoch checkpoint", "fan-out")}
+
+
+@pytest.mark.parametrize("path", PARAMS, ids=IDS)
+def test_lists_its_deviations_from_the_authors_code(path):
+    """The header comment names every unsupported part of the authors' recipe that applies to the file."""
+    comment = " ".join(line.lstrip("#").strip() for line in path.read_text().splitlines() if line.startswith("#"))
+    keys = ["all", "dvs" if "dvs" in path.stem else "cifar"] + [k for k in ("resnet19", "vggsnn")
+                                                                  if path.stem.startswith(k)]
+    assert "Deviations from the authors' code" in comment
+    missing = [w for k in keys for w in DEVIATIONS[k] if w not in comment]
+    assert not missing, missing

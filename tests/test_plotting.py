@@ -37,3 +37,13 @@ def test_error_sweep_panel_rejects_mismatched_shapes():
             plot_error_sweep(ax, [5, 50], np.zeros((3, 4)), "zero")
     finally:
         plt.close(fig)
+
+
+def test_error_sweep_panel_labels_the_bound_with_vartheta():
+    """The bound's legend entry names the threshold \\vartheta, the book's symbol."""
+    fig, ax = plt.subplots()
+    try:
+        plot_error_sweep(ax, [5, 50], np.zeros((2, 3)), "mod")
+        assert ax.lines[-1].get_label() == r"error $=\vartheta$"
+    finally:
+        plt.close(fig)

@@ -106,3 +106,31 @@ def test_superposition_example_sums_the_weighted_inputs():
     assert all(np.all(t.times == np.round(t.times)) and np.all(t.amplitudes == 1.0) for t in inputs)
     total = sum(w * t.amplitudes.sum() for w, t in zip(weights, inputs))
     assert eta.amplitudes.sum() == pytest.approx(total)
+
+
+def _texts(fig):
+    """Every title, axis label, legend entry and suptitle of ``fig``."""
+    out = [fig._suptitle.get_text()] if fig._suptitle is not None else []
+    for ax in fig.axes:
+        out += [ax.get_title(), ax.get_xlabel(), ax.get_ylabel()]
+        legend = ax.get_legend()
+        if legend is not None:
+            out += [t.get_text() for t in legend.get_texts()]
+    return out
+
+
+def test_part1_figures_name_the_threshold_vartheta_as_the_text_does(sweeps):
+    """Every label that names the threshold writes it \\vartheta, never \\theta."""
+    grid, sw = sweeps
+    conc = {k: qsnn.concentration(s["mod"]) for k, s in sw.items()}
+    figures = [figs.error_sweep_figure({a: sw[(1.0, a)] for a in (1.0, 0.1)}, grid, [1.0, 0.1], "Fig. 4"),
+               figs.share_above_figure(sw, grid, ("zero", "subtract"))[0],
+               figs.concentration_figure(sw[(1.0, 1.0)]["mod"], conc, grid, (1.0, 1.0)),
+               figs.quasi_isometry_figure(np.array([0.1, 3.0]), np.array([0.0, 2.5]), 1, 1.0, "1.0")]
+    texts = [t for fig in figures for t in _texts(fig)]
+    try:
+        assert sum(r"\vartheta" in t for t in texts) >= 6  # the y labels, legends and titles that name it
+        assert not [t for t in texts if r"\theta" in t], [t for t in texts if r"\theta" in t]
+    finally:
+        for fig in figures:
+            plt.close(fig)

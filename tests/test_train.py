@@ -165,7 +165,8 @@ def test_book_params_configs_are_valid():
     for name in names:
         c = TrainConfig.from_yaml(root / f"{name}.yaml")
         assert (c.lr, c.momentum, c.weight_decay, c.lambda_sr) == (0.1, 0.9, 1e-4, 5e-3)
-        assert (c.batch_size, c.epochs, c.time_steps, c.device) == (64, 300, 6, "cuda")
+        assert (c.batch_size, c.epochs, c.device) == (64, 300, "cuda")
+        assert c.time_steps == (2 if c.model == "resnet19" else 6)  # the authors' ResNet-19 code runs T = 2
         assert c.model == name.split("_")[0] and c.dataset == name.split("_")[1]
 
 
