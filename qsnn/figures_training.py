@@ -3,7 +3,8 @@ against membrane precision and model size, and event recordings with their frame
 
 Each function draws one figure from values the chapter computed and returns the matplotlib ``Figure``;
 the chapter shows it and keeps its own checks. Colours are :data:`qsnn.plotting.VARIANT_COLORS`. The
-reported numbers drawn come from Wei et al., "Q-SNNs: Quantized Spiking Neural Networks" (arXiv:2406.13672).
+reported numbers drawn are those of Wei et al., "Q-SNNs: Quantized Spiking Neural Networks" (arXiv:2406.13672),
+as tabulated by Liang et al., "BSO: Binary Spiking Online Optimization Algorithm" (ICML 2025).
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ def size_accuracy_figure(reported: Mapping[str, Mapping], sizes_mb: Mapping[str,
         ax.xaxis.set_minor_formatter(plt.NullFormatter())
         ax.legend(fontsize=8)
     axes[0].set(xlabel="model size [MB]", ylabel="accuracy [%]",
-                title="REPORTED: VGG-11, Wei et al. (grey FP, blue Q-SNN)")
+                title="REPORTED: VGG-11, Q-SNN as tabulated by BSO (grey FP, blue Q-SNN)")
     axes[1].set(xlabel="model size [kB]", ylabel="test accuracy [%]", title="MEASURED: small net on the digits")
     return fig
 

@@ -93,7 +93,7 @@ def test_model_size_table_reproduces_the_papers_vgg11_sizes():
 
     sizes, models, text = model_size_table([("VGG-11, CIFAR-10", "vgg11", 10, (3, 32, 32))])
     s = sizes["VGG-11, CIFAR-10"]
-    assert round(s["fp32_mb"], 2) == 36.91 and round(s["qsnn_mb"], 2) == 1.20  # Q-SNNs paper, Table 1
+    assert round(s["fp32_mb"], 2) == 36.91 and round(s["qsnn_mb"], 2) == 1.20  # the VGG-11 size of Q-SNN as tabulated by BSO (Liang et al. 2025)
     assert s["ratio"] == pytest.approx(s["fp32_mb"] / s["qsnn_mb"])
     assert s["reduction"] == pytest.approx(1 - s["qsnn_mb"] / s["fp32_mb"])
     assert models["VGG-11, CIFAR-10"][1] == (3, 32, 32)
@@ -238,7 +238,7 @@ def test_config_table_sizes_the_papers_vgg11():
 
     cfg = TrainConfig(model="vgg11", dataset="cifar10", model_kwargs=dict(weight_bits=1, membrane_bits=2))
     summary, text = config_table({"vgg11_cifar10": cfg})
-    assert round(summary["vgg11_cifar10"]["size_mb"], 2) == 1.20  # Q-SNNs paper, Table 1
+    assert round(summary["vgg11_cifar10"]["size_mb"], 2) == 1.20  # the VGG-11 size of Q-SNN as tabulated by BSO (Liang et al. 2025)
     assert text.split("\n")[1].split()[:3] == ["vgg11_cifar10.yaml", "vgg11", "cifar10"]
     assert text.split("\n")[1].split()[-1] == "1.20"
 
