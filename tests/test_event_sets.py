@@ -69,9 +69,10 @@ def test_bad_option_values_raise(name, kw, match):
         check_event_options(name, kw)
 
 
-def test_static_sets_take_no_options():
-    """digits with dataset_kwargs raises ValueError; no options is fine."""
-    assert check_dataset_kwargs("digits", {}) == {}
+def test_static_sets_take_only_subset_options():
+    """Static sets take only the stratified-subset options (completed with defaults); others raise."""
+    assert check_dataset_kwargs("digits", {}) == {"train_per_class": None, "test_per_class": None}
+    assert check_dataset_kwargs("digits", {"train_per_class": 5})["train_per_class"] == 5
     with pytest.raises(ValueError, match="dataset_kwargs"):
         check_dataset_kwargs("digits", {"upsample": 2})
 
