@@ -1,5 +1,6 @@
-"""Figures of the Part II training chapters (5 and 6): sign balance of trained binary weights, accuracy
-against membrane precision and model size, and event recordings with their frames.
+"""Figures of the Part II training chapters (5 to 7): sign balance of trained binary weights, accuracy
+against membrane precision and model size, event recordings with their frames, the paired effects of the
+WS-DR ablation and the spike-regulation sweep.
 
 Each function draws one figure from values the chapter computed and returns the matplotlib ``Figure``;
 the chapter shows it and keeps its own checks. Colours are :data:`qsnn.plotting.VARIANT_COLORS`. The
@@ -17,7 +18,8 @@ import numpy as np
 from .plotting import VARIANT_COLORS
 
 __all__ = ["sign_balance_hists", "membrane_sweep_figure", "size_accuracy_figure", "events_figure",
-           "rates_entropy_figure", "effects_figure", "membrane_quantizers_figure", "sign_entropy_figure"]
+           "rates_entropy_figure", "effects_figure", "membrane_quantizers_figure", "sign_entropy_figure",
+           "lambda_sweep_figure", "class_examples_figure"]
 
 
 def sign_balance_hists(stats: Mapping[str, list], labels: Mapping[str, str]):
@@ -171,4 +173,54 @@ def sign_entropy_figure(entropy: Mapping[str, object], labels: Mapping[str, str]
     low = min(float(np.asarray(v).min()) for v in entropy.values())
     ax.set(ylabel="sign entropy [bit]", ylim=(max(0.0, low - 0.02), 1.002), title="balance of the binary weights")
     ax.legend(fontsize=8, ncol=2)
+    return fig
+
+
+def lambda_sweep_figure(table: Mapping[float, Mapping]):
+    """Left: test accuracy (percent) against the spike-rate weight; right: the firing rate of every regulated
+    (middle) layer and their mean distance from 1/2. ``table`` is the first value of
+    :func:`qsnn.analysis.lambda_table`. The weights sit at equal spacing in their sorted order, so
+    ``lambda = 0`` has a place beside the positive values of a log scale."""
+    lams = sorted(table)
+    xs = np.arange(len(lams))
+    fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.2))
+    axes[0].plot(xs, [100 * table[lam]["test_acc"] for lam in lams], marker="o", color="k")
+    axes[0].set(ylabel="test accuracy [%]", title="accuracy")
+    middle = np.array([table[lam]["rates"][1:-1] for lam in lams])  # [weights, regulated layers]
+    for k in range(middle.shape[1]):
+        axes[1].plot(xs, middle[:, k], color="#4393c3", alpha=0.35 + 0.65 * k / max(1, middle.shape[1] - 1), lw=1)
+    axes[1].plot(xs, [0.5 - table[lam]["distance_to_half"] for lam in lams], color="k", marker="o",
+                 label="1/2 minus mean |r - 1/2|")
+    axes[1].axhline(0.5, color="k", lw=0.8, ls=":")
+    axes[1].set(ylabel="firing rate r (test set)", title="regulated layers (blue: one line each)", ylim=(0, 0.6))
+    axes[1].legend(fontsize=8, loc="lower right")
+    for ax in axes:
+        ax.set_xticks(xs, [f"{lam:g}" for lam in lams])
+        ax.set_xlabel("lambda_SR")
+    return fig
+
+
+def class_examples_figure(images, labels, class_names, per_class: int = 1):
+    """The first ``per_class`` images of every class in ``images`` ``[N, 1, H, W]`` (or ``[N, H, W]``), a column
+    per class titled with its name.
+
+    Raises
+    ------
+    ValueError
+        If a class has fewer than ``per_class`` images.
+    """
+    images = np.asarray(images)
+    images = images.reshape(images.shape[0], *images.shape[-2:])
+    labels = np.asarray(labels)
+    fig, axes = plt.subplots(per_class, len(class_names), figsize=(1.1 * len(class_names), 1.25 * per_class),
+                             squeeze=False)
+    for c, name in enumerate(class_names):
+        found = np.flatnonzero(labels == c)[:per_class]
+        if found.size < per_class:
+            raise ValueError(f"class {c} ({name}) has {found.size} images, fewer than per_class={per_class}")
+        for r, i in enumerate(found):
+            axes[r, c].imshow(images[i], cmap="gray_r")
+            axes[r, c].set(xticks=[], yticks=[])
+            axes[r, c].grid(False)
+        axes[0, c].set_title(name, fontsize=8)
     return fig

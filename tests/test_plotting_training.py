@@ -1,4 +1,4 @@
-"""Tests of the chapter-5 and chapter-6 figures (qsnn.figures_training): panels, bars and points drawn."""
+"""Tests of the figures of chapters 5 to 7 (qsnn.figures_training): panels, bars and points drawn."""
 
 import matplotlib
 
@@ -94,3 +94,28 @@ def test_sign_entropy_figure_means_over_seeds_per_layer():
     assert np.allclose(heights, [0.925, 1.0, 1.0, 0.995])
     assert [t.get_text() for t in ax.get_xticklabels()] == ["binary 1", "binary 2"]
     plt.close(fig)
+
+
+def test_lambda_sweep_figure_orders_the_weights_and_draws_each_regulated_layer():
+    table = {0.5: {"test_acc": 0.8, "rates": [0.1, 0.4, 0.45, 0.2], "distance_to_half": 0.075},
+             0.0: {"test_acc": 0.9, "rates": [0.1, 0.2, 0.3, 0.2], "distance_to_half": 0.25}}
+    fig = figs.lambda_sweep_figure(table)
+    left, right = fig.axes
+    assert np.allclose(left.lines[0].get_ydata(), [90.0, 80.0])  # sorted: lambda 0 first
+    assert [t.get_text() for t in left.get_xticklabels()] == ["0", "0.5"]
+    assert np.allclose(right.lines[0].get_ydata(), [0.2, 0.4]) and np.allclose(right.lines[1].get_ydata(), [0.3, 0.45])
+    assert np.allclose(right.lines[2].get_ydata(), [0.25, 0.425])
+    plt.close(fig)
+
+
+def test_class_examples_figure_takes_the_first_images_of_each_class():
+    images = np.arange(6 * 4).reshape(6, 1, 2, 2)
+    labels = np.array([1, 0, 1, 0, 2, 2])
+    fig = figs.class_examples_figure(images, labels, ["a", "b", "c"], per_class=2)
+    assert len(fig.axes) == 6
+    assert [ax.get_title() for ax in fig.axes[:3]] == ["a", "b", "c"]
+    assert np.array_equal(fig.axes[0].images[0].get_array(), images[1, 0])  # first image of class 0
+    assert np.array_equal(fig.axes[3].images[0].get_array(), images[3, 0])  # its second
+    plt.close(fig)
+    with pytest.raises(ValueError, match="class 0 \(a\) has 2 images"):
+        figs.class_examples_figure(images, labels, ["a", "b", "c"], per_class=3)
