@@ -75,6 +75,9 @@ __all__ = [
     "layer_currents",
     "quantization_errors",
     "network_quantization_errors",
+    "nonnegative_neurons",
+    "error_summary",
+    "spike_costs",
 ]
 
 
@@ -726,4 +729,99 @@ def network_quantization_errors(records, resets=RESETS, bits="own") -> dict:
         else:
             b, s, q = bits, r.scale, "uniform"
         out[r.name] = quantization_errors(r.currents, r.decay, r.threshold, resets, b, s, q)
+    return out
+
+
+def nonnegative_neurons(currents) -> np.ndarray:
+    """bool ``[...]``: the neurons whose current is >= 0 at every step (time first ``[T, ...]``), the ones
+    Theorem 1 and :func:`membrane_bound` speak of."""
+    flat, shape = _flat_tensor(currents)
+    return (flat >= 0).all(dim=0).numpy().reshape(shape)
+
+
+ERROR_QUANTILES = (0.5, 0.9, 0.99)
+
+
+def error_summary(errors, bound: float | None = None) -> dict:
+    """Distribution of per-neuron errors ``||theta S - I|| / theta`` (any shape, flattened).
+
+    Returns
+    -------
+    dict
+        ``n``, ``mean``, ``q50``/``q90``/``q99`` (quantiles), ``max``, ``above_threshold`` (the share
+        >= 1, i.e. an error of at least theta) and, with ``bound`` (in units of theta), ``above_bound``
+        (the share > bound). For ``n = 0`` every statistic is None.
+    """
+    e = np.asarray(errors, dtype=np.float64).ravel()
+    out = {"n": int(e.size)}
+    if e.size == 0:
+        out.update({"mean": None, **{f"q{round(100 * q)}": None for q in ERROR_QUANTILES}, "max": None,
+                    "above_threshold": None})
+        if bound is not None:
+            out["above_bound"] = None
+        return out
+    if not np.all(np.isfinite(e)):
+        raise ValueError("errors must be finite")
+    qs = np.quantile(e, ERROR_QUANTILES)
+    out.update({"mean": float(e.mean()), **{f"q{round(100 * q)}": float(v) for q, v in zip(ERROR_QUANTILES, qs)},
+                "max": float(e.max()), "above_threshold": float(np.mean(e >= 1.0))})
+    if bound is not None:
+        out["above_bound"] = float(np.mean(e > bound))
+    return out
+
+
+def spike_costs(model: torch.nn.Module, records) -> list[dict]:
+    """What the spikes of each recorded LIF layer cost downstream, per input sample.
+
+    A layer with reset "mod" emits integer counts, so a spike value needs ``bits_per_value =
+    ceil(log2(max_count + 1))`` bits instead of one. An event-driven layer adds a weight once per unit of
+    count for every synapse it feeds: ``accumulates = events * fan_out``, with ``fan_out`` the output
+    channels times the kernel area of the next convolution (or the outputs of the readout), borders
+    ignored; pooling between does not change the number of outputs a spike reaches.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A chain in which every LIF feeds the next weight layer (VGG-style :class:`qsnn.models.SpikingModel`:
+        one convolution or linear layer more than LIF layers, in module order).
+    records : list of LayerCurrents
+        :func:`layer_currents` of this model.
+
+    Returns
+    -------
+    list of dict, one per layer
+        ``name``, ``values`` (spike values per sample: T times the neurons), ``events`` (sum of the counts
+        per sample), ``active`` (share of non-zero values), ``max_count``, ``bits_per_value``,
+        ``spike_bits`` (values times bits_per_value, per sample), ``fan_out``, ``accumulates`` (per sample).
+
+    Raises
+    ------
+    ValueError
+        If the model is not such a chain (e.g. a ResNet, whose shortcuts fan a layer out twice) or the
+        records are not those of its LIF layers.
+    """
+    weights = [m for m in model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    lifs = [name for name, m in model.named_modules() if isinstance(m, LIF)]
+    if len(weights) != len(lifs) + 1:
+        raise ValueError(f"spike_costs needs a chain of weight layers and LIF layers (one weight layer more); "
+                         f"{type(model).__name__} has {len(weights)} weight layers and {len(lifs)} LIF layers")
+    if [r.name for r in records] != lifs:
+        raise ValueError("records must be layer_currents(model, x) of this model, every LIF layer in order")
+    out = []
+    for r, consumer in zip(records, weights[1:]):
+        s = r.spikes.double()
+        batch = s.shape[1]
+        counts = s.reshape(-1)
+        max_count = float(counts.max()) if counts.numel() else 0.0
+        if isinstance(consumer, torch.nn.Conv2d):
+            fan_out = consumer.out_channels * consumer.kernel_size[0] * consumer.kernel_size[1]
+        else:
+            fan_out = consumer.out_features
+        bits = max(1, math.ceil(math.log2(max_count + 1))) if max_count > 0 else 1
+        values = counts.numel() / batch
+        events = float(counts.sum()) / batch
+        out.append({"name": r.name, "values": values, "events": events,
+                    "active": float((counts != 0).double().mean()) if counts.numel() else 0.0,
+                    "max_count": max_count, "bits_per_value": bits, "spike_bits": values * bits,
+                    "fan_out": fan_out, "accumulates": events * fan_out})
     return out

@@ -18,16 +18,19 @@ from qsnn import bridge
 from qsnn.bridge import (
     adversarial_currents,
     error_norms,
+    error_summary,
     layer_currents,
     layer_parameters,
     layer_spikes,
     membrane_bound,
     membrane_bound_derivation,
     network_quantization_errors,
+    nonnegative_neurons,
     part1_parameters,
     quantization_errors,
     rounding_step,
     run_both,
+    spike_costs,
     tightness_search,
 )
 from qsnn.nn import LIF
@@ -508,3 +511,72 @@ def test_layer_currents_restores_the_mode_and_removes_its_hooks():
     assert rec.name == "0" and rec.scale == 1.0 and rec.neurons == 1
     assert_array_equal(rec.currents.numpy(), x.numpy())
     assert_array_equal(rec.spikes.numpy()[:, 0], [0, 1, 0])
+
+
+# -- distributions and the cost of spikes ----------------------------------------------------------------
+
+
+def test_error_summary_golden():
+    """Quantiles, max and the shares at or above theta and above a bound, on a hand-made sample."""
+    e = np.array([[0.2, 0.5], [1.0, 1.5]])
+    s = error_summary(e, bound=1.2)
+    assert s["n"] == 4 and s["mean"] == pytest.approx(0.8) and s["max"] == 1.5
+    assert s["q50"] == pytest.approx(0.75) and s["above_threshold"] == 0.5 and s["above_bound"] == 0.25
+    assert "above_bound" not in error_summary(e)
+    empty = error_summary([], bound=1.0)
+    assert empty["n"] == 0 and empty["max"] is None and empty["above_bound"] is None
+    with pytest.raises(ValueError, match="finite"):
+        error_summary([math.inf])
+
+
+def test_nonnegative_neurons_needs_every_step():
+    x = torch.tensor([[[0.0, 1.0, -0.1]], [[2.0, 0.0, 1.0]]])  # [T=2, B=1, 3]
+    assert_array_equal(nonnegative_neurons(x), [[True, True, False]])
+
+
+def _chain(reset):
+    from qsnn.models import ConvBNLIF, SpikingModel
+
+    torch.manual_seed(0)
+    lif = dict(threshold=1.0, decay=0.5, reset=reset)
+    stages = [ConvBNLIF(torch.nn.Conv2d(1, 4, 3, padding=1, bias=False), LIF(**lif)),
+              ConvBNLIF(torch.nn.Conv2d(4, 3, 1, bias=False), LIF(**lif))]
+    return SpikingModel("chain", 1, stages, torch.nn.Sequential(torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten()),
+                        torch.nn.Linear(3, 5)).eval()
+
+
+def test_spike_costs_count_by_hand():
+    """Events, bits per value and accumulates equal a count by hand from the recorded spikes."""
+    model = _chain("mod")
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.Conv2d):
+                m.weight.fill_(1.0)
+    x = 3.0 * torch.rand(2, 3, 1, 5, 5)  # [T, B, C, H, W]
+    recs = layer_currents(model, x)
+    costs = spike_costs(model, recs)
+    assert [c["name"] for c in costs] == [r.name for r in recs]
+    for c, r, fan_out in zip(costs, recs, (3 * 1 * 1, 5)):
+        s = r.spikes.double()
+        assert c["values"] == s[:, 0].numel() and c["events"] == pytest.approx(float(s.sum()) / 3)
+        assert c["max_count"] == float(s.max()) and c["fan_out"] == fan_out
+        assert c["bits_per_value"] == max(1, math.ceil(math.log2(float(s.max()) + 1)))
+        assert c["spike_bits"] == c["values"] * c["bits_per_value"]
+        assert c["accumulates"] == pytest.approx(c["events"] * fan_out)
+    assert max(c["max_count"] for c in costs) > 1  # reset-to-mod emits counts
+
+
+def test_spike_costs_of_single_spikes_are_one_bit():
+    model = _chain("zero")
+    recs = layer_currents(model, 3.0 * torch.rand(2, 3, 1, 5, 5))
+    assert all(c["bits_per_value"] == 1 and c["max_count"] <= 1 for c in spike_costs(model, recs))
+
+
+def test_spike_costs_refuse_what_is_not_a_chain():
+    model = _chain("zero")
+    recs = layer_currents(model, torch.rand(2, 1, 1, 5, 5))
+    with pytest.raises(ValueError, match="records"):
+        spike_costs(model, recs[:1])
+    branched = torch.nn.Sequential(torch.nn.Conv2d(1, 1, 1), torch.nn.Conv2d(1, 1, 1), torch.nn.Conv2d(1, 1, 1), LIF())
+    with pytest.raises(ValueError, match="chain"):
+        spike_costs(branched, [])
