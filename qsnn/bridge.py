@@ -77,6 +77,8 @@ __all__ = [
     "network_quantization_errors",
     "nonnegative_neurons",
     "error_summary",
+    "network_error_statistics",
+    "error_statistics_text",
     "spike_costs",
 ]
 
@@ -768,6 +770,61 @@ def error_summary(errors, bound: float | None = None) -> dict:
     if bound is not None:
         out["above_bound"] = float(np.mean(e > bound))
     return out
+
+
+def network_error_statistics(records, resets=RESETS) -> dict:
+    """Per recorded layer, the distribution of ``||theta S - I|| / theta`` for each reset on the layer's own
+    currents and membrane, and the check of :func:`membrane_bound` where it applies.
+
+    Returns
+    -------
+    dict
+        ``{layer name: {"neurons", "nonnegative" (share of neurons with I >= 0 at every step),
+        "bound" (membrane_bound / theta for the layer's bits, uniform quantizer; None for tanh),
+        "errors": {reset: error_summary over all neurons},
+        "mod_nonnegative": error_summary of reset-to-mod on the non-negative neurons, with the bound}}``,
+        plus ``"all"``: the same pooled over the layers (``bound``: the largest).
+    """
+    resets = tuple(check_reset(r) for r in resets)
+    out, pooled, pooled_mod, bounds, nonneg_total, total = {}, {r: [] for r in resets}, [], [], 0, 0
+    for r in records:
+        errs = quantization_errors(r.currents, r.decay, r.threshold, resets, r.bits, r.scale, r.quantizer)
+        nonneg = nonnegative_neurons(r.currents)
+        bound = None
+        if r.quantizer == "uniform":
+            bound = membrane_bound(r.bits, r.decay, r.threshold, r.scale, steps=r.currents.shape[0]) / r.threshold
+            bounds.append(bound)
+        mod = errs["mod"] if "mod" in errs else quantization_errors(
+            r.currents, r.decay, r.threshold, ("mod",), r.bits, r.scale, r.quantizer)["mod"]
+        out[r.name] = {"neurons": int(nonneg.size), "nonnegative": float(nonneg.mean()) if nonneg.size else None,
+                       "bound": bound, "errors": {k: error_summary(v) for k, v in errs.items()},
+                       "mod_nonnegative": error_summary(mod[nonneg], bound)}
+        for k, v in errs.items():
+            pooled[k].append(v.ravel())
+        pooled_mod.append(mod[nonneg])
+        nonneg_total += int(nonneg.sum())
+        total += int(nonneg.size)
+    bound = max(bounds) if bounds else None
+    out["all"] = {"neurons": total, "nonnegative": nonneg_total / total if total else None, "bound": bound,
+                  "errors": {k: error_summary(np.concatenate(v)) for k, v in pooled.items()},
+                  "mod_nonnegative": error_summary(np.concatenate(pooled_mod) if pooled_mod else [], bound)}
+    return out
+
+
+def error_statistics_text(stats: dict, resets=RESETS) -> str:
+    """A printed table of :func:`network_error_statistics`: per layer the share of non-negative neurons, the
+    median and the largest error per reset, and reset-to-mod's largest on the non-negative neurons against
+    the bound (all in units of theta)."""
+    head = f"{'layer':<16} {'I >= 0':>7} " + " ".join(f"{r + ' q50/max':>17}" for r in resets)
+    lines = [head + f" {'mod, I >= 0: max / bound':>26}"]
+    for name, st in stats.items():
+        cells = " ".join(f"{st['errors'][r]['q50']:>8.3f}/{st['errors'][r]['max']:<8.3f}" for r in resets)
+        m = st["mod_nonnegative"]
+        bound = "n/a (tanh)" if st["bound"] is None else f"{st['bound']:.4f}"
+        mod = "no neuron" if m["n"] == 0 else f"{m['max']:.4f} / {bound}"
+        share = "" if st["nonnegative"] is None else f"{st['nonnegative']:.3f}"
+        lines.append(f"{name:<16} {share:>7} {cells} {mod:>26}")
+    return "\n".join(lines)
 
 
 def spike_costs(model: torch.nn.Module, records) -> list[dict]:

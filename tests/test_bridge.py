@@ -18,12 +18,14 @@ from qsnn import bridge
 from qsnn.bridge import (
     adversarial_currents,
     error_norms,
+    error_statistics_text,
     error_summary,
     layer_currents,
     layer_parameters,
     layer_spikes,
     membrane_bound,
     membrane_bound_derivation,
+    network_error_statistics,
     network_quantization_errors,
     nonnegative_neurons,
     part1_parameters,
@@ -580,3 +582,23 @@ def test_spike_costs_refuse_what_is_not_a_chain():
     branched = torch.nn.Sequential(torch.nn.Conv2d(1, 1, 1), torch.nn.Conv2d(1, 1, 1), torch.nn.Conv2d(1, 1, 1), LIF())
     with pytest.raises(ValueError, match="chain"):
         spike_costs(branched, [])
+
+
+def test_network_error_statistics_agree_with_the_per_layer_errors(recorded):
+    """Per layer and pooled: the summaries of network_quantization_errors, the share of non-negative neurons,
+    reset-to-mod below the 2-bit bound on them, and a printable table with a row per layer."""
+    _, recs = recorded
+    stats = network_error_statistics(recs)
+    errs = network_quantization_errors(recs)
+    assert list(stats) == [r.name for r in recs] + ["all"]
+    for r in recs:
+        st = stats[r.name]
+        nonneg = nonnegative_neurons(r.currents)
+        assert st["neurons"] == nonneg.size and st["nonnegative"] == pytest.approx(nonneg.mean())
+        assert st["errors"]["zero"]["max"] == pytest.approx(errs[r.name]["zero"].max())
+        assert st["bound"] == pytest.approx(membrane_bound(2, 0.5, 1.0, steps=r.currents.shape[0]))
+        assert st["mod_nonnegative"]["above_bound"] == 0.0
+    assert stats["all"]["errors"]["mod"]["n"] == sum(s["neurons"] for k, s in stats.items() if k != "all")
+    assert stats["all"]["errors"]["zero"]["max"] == max(stats[r.name]["errors"]["zero"]["max"] for r in recs)
+    text = error_statistics_text(stats)
+    assert len(text.splitlines()) == 1 + len(recs) + 1 and "all" in text
