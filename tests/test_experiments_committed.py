@@ -22,8 +22,12 @@ FULL_EVALUATION_MAX = 2_000  # test sets up to this size are evaluated in full
 
 def _grids_read_by_chapters() -> set:
     found = set()
+    grids = {p.parent.name for p in SPECS}
     for nb in (BOOK.parent).glob("[0-9]*.ipynb"):
-        found |= set(re.findall(r"experiments/([0-9A-Za-z_.-]+)/experiment\.yaml", nb.read_text(encoding="utf-8")))
+        text = nb.read_text(encoding="utf-8")
+        found |= set(re.findall(r"experiments/([0-9A-Za-z_.-]+)/experiment\.yaml", text))
+        # grids opened by name in a loop, e.g. for name in ("fashion_mnist_lambda", ...)
+        found |= {g for g in grids if re.search(r'\\?"' + re.escape(g) + r'\\?"', text)}
     return found
 
 

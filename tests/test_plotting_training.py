@@ -117,5 +117,5 @@ def test_class_examples_figure_takes_the_first_images_of_each_class():
     assert np.array_equal(fig.axes[0].images[0].get_array(), images[1, 0])  # first image of class 0
     assert np.array_equal(fig.axes[3].images[0].get_array(), images[3, 0])  # its second
     plt.close(fig)
-    with pytest.raises(ValueError, match="class 0 \(a\) has 2 images"):
+    with pytest.raises(ValueError, match=r"class 0 \(a\) has 2 images"):
         figs.class_examples_figure(images, labels, ["a", "b", "c"], per_class=3)
