@@ -874,7 +874,7 @@ def spike_costs(model: torch.nn.Module, records) -> list[dict]:
             fan_out = consumer.out_channels * consumer.kernel_size[0] * consumer.kernel_size[1]
         else:
             fan_out = consumer.out_features
-        bits = max(1, math.ceil(math.log2(max_count + 1))) if max_count > 0 else 1
+        bits = max(1, math.ceil(math.log2(max_count + 1)))  # a silent layer still sends 1-bit values
         values = counts.numel() / batch
         events = float(counts.sum()) / batch
         out.append({"name": r.name, "values": values, "events": events,

@@ -13,10 +13,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ._resets import RESETS
+from .plotting import RESET_COLORS
 
-__all__ = ["side_by_side_figure", "bound_figure", "error_distributions_figure", "RESET_COLORS"]
-
-RESET_COLORS = {"zero": "#d6604d", "subtract": "#92c5de", "mod": "#2166ac"}
+__all__ = ["side_by_side_figure", "bound_figure", "error_distributions_figure"]
 
 
 def side_by_side_figure(side, neuron: int = 0):

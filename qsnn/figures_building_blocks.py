@@ -67,7 +67,8 @@ def sign_balance_figure(rows, seed: int = 0):
             axes[0].scatter(x, frac, s=12, color=colors[j], label=label if i == 0 else None)
             axes[1].scatter(x, binary_entropy(frac), s=12, color=colors[j])
     for ax in axes:
-        ax.set_xticks(range(len(rows)), [f"binary layer {i + 1}" for i in range(len(rows))])
+        ax.set_xticks(range(len(rows)), [str(i + 1) for i in range(len(rows))])
+        ax.set_xlabel("binary layer")
     axes[0].axhline(0.5, color="k", lw=0.8)
     axes[0].set(ylabel="fraction of +1 per filter", ylim=(0, 1), title="sign balance")
     axes[1].set(ylabel="H [bit]", ylim=(0, 1.05), title="sign entropy per filter")
