@@ -1,0 +1,224 @@
+"""Numba kernels of the packed engine: bit-plane packing, popcount convolution, the integer-state LIF.
+
+Activations between layers are small non-negative integers in NHWC layout (uint8): spikes (0/1) or,
+after an average pool of k x k, spike counts (0..k^2) whose divisor the engine carries separately. A
+binary convolution sees its input as bit planes packed 64 channels to a word, and its +-1 weights
+as 64-bit masks of the +1 positions, so that for one plane b and one word
+
+    sum_c b_c * sign_c = 2 * popcount(b & plus) - popcount(b)
+
+and a count x = sum_p 2^p b_p adds its planes shifted by p. The integer result is exact; it becomes a
+current with one float32 multiply-add per output (the folded BatchNorm and the per-filter scale).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange, types
+from numba.extending import intrinsic
+
+#: neurons per block of the LIF kernel (their state stays in L1)
+BLOCK = 1024
+
+
+@intrinsic
+def popcount(typingctx, x):
+    """The number of set bits of a uint64 (LLVM's ctpop: one POPCNT, or vector popcounts in a loop)."""
+    if x != types.uint64:
+        return None
+
+    def codegen(context, builder, signature, args):
+        fn = builder.module.declare_intrinsic("llvm.ctpop", [args[0].type])
+        return builder.call(fn, args)
+
+    return types.uint64(types.uint64), codegen
+
+
+@njit(cache=True, parallel=True)
+def pack_planes(a, planes, pad, words):
+    """uint8 [N, H, W, C] -> uint64 [N, H + 2 pad, W + 2 pad, planes, words]: bit p of every value, channel
+    c at bit c % 64 of word c // 64; the border (zero padding) holds no bits."""
+    n, h, w, c = a.shape
+    out = np.zeros((n, h + 2 * pad, w + 2 * pad, planes, words), dtype=np.uint64)
+    for i in prange(n):
+        for y in range(h):
+            for x in range(w):
+                for ch in range(c):
+                    v = a[i, y, x, ch]
+                    if v == 0:
+                        continue
+                    bit = np.uint64(1) << np.uint64(ch % 64)
+                    for p in range(planes):
+                        if (v >> p) & 1:
+                            out[i, y + pad, x + pad, p, ch // 64] |= bit
+    return out
+
+
+@njit(cache=True, parallel=True)
+def binary_conv(packed, plus, k, stride, ho, wo, gain, offset):
+    """Currents float32 [N, ho, wo, C_out] of a +-1 convolution over packed planes.
+
+    ``plus`` uint64 [k, k, words, C_out]: the +1 positions; ``gain``/``offset`` float32 [C_out]: the
+    current is ``dot * gain + offset`` with ``dot`` the exact integer sum of input x sign.
+    """
+    n = packed.shape[0]
+    planes = packed.shape[3]
+    words = packed.shape[4]
+    cout = plus.shape[3]
+    out = np.empty((n, ho, wo, cout), dtype=np.float32)
+    for i in prange(n):
+        acc = np.zeros(cout, dtype=np.int32)
+        for oy in range(ho):
+            for ox in range(wo):
+                acc[:] = 0
+                total = 0
+                for ky in range(k):
+                    for kx in range(k):
+                        for p in range(planes):
+                            for wd in range(words):
+                                v = packed[i, oy * stride + ky, ox * stride + kx, p, wd]
+                                if v == 0:
+                                    continue
+                                total += np.int32(popcount(v)) << p
+                                row = plus[ky, kx, wd]
+                                for co in range(cout):
+                                    acc[co] += np.int32(popcount(v & row[co])) << p
+                for co in range(cout):
+                    out[i, oy, ox, co] = np.float32(2 * acc[co] - total) * gain[co] + offset[co]
+    return out
+
+
+@njit(cache=True, parallel=True)
+def dense_conv(x, weight, stride, pad, ho, wo, gain, offset):
+    """Currents float32 [N, ho, wo, C_out] of the first (8-bit) convolution on the float32 input
+    ``x`` [N, H, W, C_in]; ``weight`` float32 [k, k, C_in, C_out] holds the integer weights times
+    their scale (the values the trained layer uses)."""
+    n, h, w, cin = x.shape
+    k = weight.shape[0]
+    cout = weight.shape[3]
+    out = np.empty((n, ho, wo, cout), dtype=np.float32)
+    for i in prange(n):
+        acc = np.zeros(cout, dtype=np.float32)
+        for oy in range(ho):
+            for ox in range(wo):
+                acc[:] = 0
+                for ky in range(k):
+                    iy = oy * stride + ky - pad
+                    if iy < 0 or iy >= h:
+                        continue
+                    for kx in range(k):
+                        ix = ox * stride + kx - pad
+                        if ix < 0 or ix >= w:
+                            continue
+                        for ci in range(cin):
+                            v = x[i, iy, ix, ci]
+                            for co in range(cout):
+                                acc[co] += v * weight[ky, kx, ci, co]
+                for co in range(cout):
+                    out[i, oy, ox, co] = acc[co] * gain[co] + offset[co]
+    return out
+
+
+@njit(cache=True, parallel=True)
+def lif_quantized(current, steps, decay, thr, scale, nf, step, subtract):
+    """Spikes uint8 [steps, M] of LIF neurons whose state is stored as an int8 level q (U = q * step).
+
+    ``current`` float32 [steps or 1, M] (one row: the same current at every step). The arithmetic is
+    that of :mod:`qsnn.nn._lif_kernels` in float32: H = I + decay U; spike if H > thr; reset to 0
+    ("zero") or by thr ("subtract"); q = rint(clip(U / scale, -1, 1) * nf).
+    """
+    m = current.shape[1]
+    same = current.shape[0] == 1
+    spikes = np.empty((steps, m), dtype=np.uint8)
+    nb = (m + BLOCK - 1) // BLOCK
+    one = np.float32(1.0)
+    zero = np.float32(0.0)
+    for b in prange(nb):
+        b0 = b * BLOCK
+        cnt = min(BLOCK, m - b0)
+        q = np.zeros(BLOCK, dtype=np.int8)
+        for t in range(steps):
+            row = 0 if same else t
+            for j in range(cnt):
+                h = current[row, b0 + j] + decay * (np.float32(q[j]) * step)
+                fired = h > thr
+                spikes[t, b0 + j] = 1 if fired else 0
+                if subtract:
+                    v = h - thr * (one if fired else zero)
+                else:
+                    v = zero if fired else h
+                v = v / scale
+                if v > one:
+                    v = one
+                elif v < -one:
+                    v = -one
+                q[j] = np.int8(np.rint(v * nf))
+    return spikes
+
+
+@njit(cache=True, parallel=True)
+def lif_full(current, steps, decay, thr, subtract):
+    """Spikes uint8 [steps, M] of LIF neurons with a float32 state (full-precision membranes)."""
+    m = current.shape[1]
+    same = current.shape[0] == 1
+    spikes = np.empty((steps, m), dtype=np.uint8)
+    nb = (m + BLOCK - 1) // BLOCK
+    one = np.float32(1.0)
+    zero = np.float32(0.0)
+    for b in prange(nb):
+        b0 = b * BLOCK
+        cnt = min(BLOCK, m - b0)
+        u = np.zeros(BLOCK, dtype=np.float32)
+        for t in range(steps):
+            row = 0 if same else t
+            for j in range(cnt):
+                h = current[row, b0 + j] + decay * u[j]
+                fired = h > thr
+                spikes[t, b0 + j] = 1 if fired else 0
+                if subtract:
+                    u[j] = h - thr * (one if fired else zero)
+                else:
+                    u[j] = zero if fired else h
+    return spikes
+
+
+@njit(cache=True, parallel=True)
+def sum_pool(a, k):
+    """uint8 [N, H, W, C] -> uint8 [N, H // k, W // k, C]: sums over k x k windows (the average pool
+    times k^2; the engine keeps the divisor)."""
+    n, h, w, c = a.shape
+    ho, wo = h // k, w // k
+    out = np.zeros((n, ho, wo, c), dtype=np.uint8)
+    for i in prange(n):
+        for y in range(ho):
+            for x in range(wo):
+                for dy in range(k):
+                    for dx in range(k):
+                        for ch in range(c):
+                            out[i, y, x, ch] += a[i, y * k + dy, x * k + dx, ch]
+    return out
+
+
+@njit(cache=True, parallel=True)
+def max_pool(a, k, stride, pad):
+    """uint8 [N, H, W, C] max pool (values are non-negative, so the zero border equals torch's -inf one)."""
+    n, h, w, c = a.shape
+    ho = (h + 2 * pad - k) // stride + 1
+    wo = (w + 2 * pad - k) // stride + 1
+    out = np.zeros((n, ho, wo, c), dtype=np.uint8)
+    for i in prange(n):
+        for y in range(ho):
+            for x in range(wo):
+                for dy in range(k):
+                    iy = y * stride + dy - pad
+                    if iy < 0 or iy >= h:
+                        continue
+                    for dx in range(k):
+                        ix = x * stride + dx - pad
+                        if ix < 0 or ix >= w:
+                            continue
+                        for ch in range(c):
+                            v = a[i, iy, ix, ch]
+                            if v > out[i, y, x, ch]:
+                                out[i, y, x, ch] = v
+    return out
