@@ -229,17 +229,18 @@ class PackedModel:
     def _readout(self, a: np.ndarray, divisor: int) -> np.ndarray:
         t, b, h, w, c = a.shape
         s = self.head_size
-        if self.head_pool == "adaptive":
-            if h % s or w % s:
-                raise ValueError(f"the engine's adaptive pool needs a feature map divisible by {s}, got {h}x{w}")
-            kh, kw = h // s, w // s
+        if self.head_pool == "adaptive":  # torch's regions: floor(i h / s) .. ceil((i + 1) h / s)
+            ys = [(i * h // s, -(-(i + 1) * h // s)) for i in range(s)]
+            xs = [(j * w // s, -(-(j + 1) * w // s)) for j in range(s)]
         else:
-            kh = kw = s
-            h, w = (h // s) * s, (w // s) * s
-            a = a[:, :, :h, :w]
-        sums = a.reshape(t, b, h // kh, kh, w // kw, kw, c).sum(axis=(3, 5), dtype=np.int32)
-        means = (sums.astype(np.float32) / np.float32(kh * kw * divisor))
-        feats = np.ascontiguousarray(means.transpose(0, 1, 4, 2, 3)).reshape(t, b, -1)  # torch's flatten: C, H, W
+            ys = [(i * s, i * s + s) for i in range(h // s)]
+            xs = [(j * s, j * s + s) for j in range(w // s)]
+        means = np.empty((t, b, c, len(ys), len(xs)), dtype=np.float32)
+        for i, (y0, y1) in enumerate(ys):
+            for j, (x0, x1) in enumerate(xs):
+                sums = a[:, :, y0:y1, x0:x1].sum(axis=(2, 3), dtype=np.int32)
+                means[:, :, :, i, j] = sums.astype(np.float32) / np.float32((y1 - y0) * (x1 - x0) * divisor)
+        feats = means.reshape(t, b, -1)  # torch's flatten order: C, H, W
         if feats.shape[-1] != self.fc_in:
             raise ValueError(f"the features have {feats.shape[-1]} values, the readout takes {self.fc_in}: "
                              f"the input's height and width differ from those the model was built for")

@@ -91,13 +91,13 @@ def header_fields(data: bytes, where: str = "the file") -> dict:
     PackedFileError
         Too short for a header, a foreign magic, an unknown version, or lengths that do not match the size.
     """
+    if not MAGIC.startswith(bytes(data[:len(MAGIC)])):
+        raise PackedFileError(f"{where} is not a packed Q-SNN: it starts with {bytes(data[:8])!r}, not {MAGIC!r} "
+                              f"(write one with qsnn.deploy.export)")
     if len(data) < HEADER:
         raise PackedFileError(f"{where} is truncated: {len(data)} bytes, shorter than the {HEADER}-byte header "
                               f"of a packed Q-SNN")
     magic, version, reserved, m, p, crc = _HEADER.unpack_from(data)
-    if magic != MAGIC:
-        raise PackedFileError(f"{where} is not a packed Q-SNN: it starts with {magic!r}, not {MAGIC!r} "
-                              f"(write one with qsnn.deploy.export)")
     if version != VERSION:
         raise PackedFileError(f"{where} has format version {version}; this qsnn reads version {VERSION} "
                               f"(export the model again with this version of qsnn)")
