@@ -52,6 +52,7 @@ class _Conv:
     offset: np.ndarray  # float32 [C_out]
     plus: np.ndarray | None = None  # binary: uint64 [k, k, words, C_out]
     weight: np.ndarray | None = None  # int8 conv: float32 [k, k, C_in, C_out]
+    membrane_scale: float | None = None  # the scale of the LIF this conv feeds (None: a block's conv2, shortcut)
 
     def out_size(self, h: int, w: int) -> tuple[int, int]:
         return ((h + 2 * self.padding - self.k) // self.stride + 1,
@@ -67,6 +68,12 @@ def _array(arrays, name, dtype, shape, path):
     return a
 
 
+def _scale(value, path) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (0 < value < float("inf")):
+        raise PackedFileError(f"{path}: invalid membrane scale {value!r} in the manifest")
+    return float(value)
+
+
 def _conv(spec: dict, arrays, path) -> _Conv:
     try:
         name, kind = spec["name"], spec["weights"]
@@ -78,6 +85,8 @@ def _conv(spec: dict, arrays, path) -> _Conv:
     gain = np.array(_array(arrays, f"{name}.gain", np.float32, (cout,), path))
     offset = np.array(_array(arrays, f"{name}.offset", np.float32, (cout,), path))
     conv = _Conv(name, kind, cin, cout, ks, stride, pad, gain, offset)
+    if spec.get("membrane_scale") is not None:
+        conv.membrane_scale = _scale(spec["membrane_scale"], path)
     if kind == "binary":
         per_filter = ks * ks * cin
         signs = _array(arrays, f"{name}.signs", np.uint8, (cout, (per_filter + 7) // 8), path)
@@ -127,24 +136,30 @@ class PackedModel:
         if self.reset not in ("zero", "subtract") or self.head_pool not in ("adaptive", "avg") or not (
                 self.membrane_bits is None or (isinstance(self.membrane_bits, int) and 2 <= self.membrane_bits <= 8)):
             raise PackedFileError(f"{path}: unsupported LIF or head options {lif!r}, {head!r}")
-        if self.membrane_bits is not None:
-            self.nf = np.float32(2 ** (self.membrane_bits - 1) - 1)
-            self.step = np.float32(self.threshold / self.nf)
+        self.levels = 0 if self.membrane_bits is None else 2 ** (self.membrane_bits - 1) - 1
         self.layers = []
         for spec in layers:
             op = spec.get("op") if isinstance(spec, dict) else None
             if op == "conv":
-                self.layers.append(("conv", _conv(spec, arrays, path)))
+                conv = _conv(spec, arrays, path)
+                if conv.membrane_scale is None:
+                    raise PackedFileError(f"{path}: layer {conv.name} has no membrane scale")
+                self.layers.append(("conv", conv))
             elif op == "block":
                 short = None if spec.get("shortcut") is None else _conv(spec["shortcut"], arrays, path)
-                self.layers.append(("block", (_conv(spec["branch1"], arrays, path),
-                                              _conv(spec["conv2"], arrays, path), short)))
+                b1 = _conv(spec["branch1"], arrays, path)
+                if b1.membrane_scale is None:
+                    raise PackedFileError(f"{path}: layer {b1.name} has no membrane scale")
+                self.layers.append(("block", (b1, _conv(spec["conv2"], arrays, path), short,
+                                              _scale(spec.get("membrane_scale"), path))))
             elif op == "avgpool":
                 self.layers.append(("avgpool", int(spec["k"])))
             elif op == "maxpool":
                 self.layers.append(("maxpool", (int(spec["k"]), int(spec["stride"]), int(spec["padding"]))))
             else:
                 raise PackedFileError(f"{path}: unknown layer {spec!r} in the manifest")
+        # padding of the next layer where it is a binary conv (the layer before packs its spikes for it)
+        self._next_pad = [nxt[1].padding if nxt[0] == "conv" else -1 for nxt in self.layers[1:]] + [-1]
         w = _array(arrays, "readout.weight", np.int8, (self.num_classes, self.fc_in), path)
         scale = _array(arrays, "readout.scale", np.float32, (1,), path)[0]
         self.readout_weight = np.ascontiguousarray((w.astype(np.float32) * scale).T)  # [in, classes]
@@ -152,68 +167,100 @@ class PackedModel:
 
     # --- the layers ----------------------------------------------------------------------------
 
-    def _lif(self, current: np.ndarray, steps: int) -> np.ndarray:
+    def _lif_args(self, scale: float) -> tuple:
+        """The float32 scalars of the LIF kernels: as :mod:`qsnn.nn.neurons` rounds them (the step
+        ``scale / n`` in double precision, then once to float32)."""
+        n = self.levels
+        return (self.decay, self.threshold, np.float32(scale), np.float32(n), np.float32(scale / n if n else 1.0),
+                self.reset == "subtract", n > 0)
+
+    def _lif(self, current: np.ndarray, steps: int, scale: float) -> np.ndarray:
         """current float32 [T or 1, B, H, W, C] -> spikes uint8 [T, B, H, W, C]."""
         flat = current.reshape(current.shape[0], -1)
-        subtract = self.reset == "subtract"
-        if self.membrane_bits is None:
-            s = k.lif_full(flat, steps, self.decay, self.threshold, subtract)
+        decay, thr, sc, nf, step, subtract, quantized = self._lif_args(scale)
+        if quantized:
+            s = k.lif_quantized(flat, steps, decay, thr, sc, nf, step, subtract)
         else:
-            s = k.lif_quantized(flat, steps, self.decay, self.threshold, self.threshold, self.nf, self.step, subtract)
+            s = k.lif_full(flat, steps, decay, thr, subtract)
         return s.reshape((steps,) + current.shape[1:])
 
     @staticmethod
-    def _conv_current(conv: _Conv, a: np.ndarray, divisor: int, counts: bool) -> np.ndarray:
-        """Currents [N, H', W', C_out] of ``conv`` on a [N, H, W, C_in] (values a / divisor)."""
-        ho, wo = conv.out_size(a.shape[1], a.shape[2])
-        if conv.kind == "int8":
-            x = a if divisor == 1 else (a / np.float32(divisor)).astype(np.float32)
-            return k.dense_conv(np.ascontiguousarray(x, dtype=np.float32), conv.weight, conv.stride, conv.padding,
-                                ho, wo, conv.gain, conv.offset)
-        planes = max(1, int(a.max()).bit_length()) if counts and a.size else 1
-        packed = k.pack_planes(a, planes, conv.padding, (conv.cin + 63) // 64)
-        gain = (conv.gain / np.float32(divisor)).astype(np.float32)  # divisor is 1 or k^2: a power of two or exact
-        return k.binary_conv(packed, conv.plus, conv.k, conv.stride, ho, wo, gain, conv.offset)
+    def _packed_input(conv: _Conv, a: np.ndarray) -> np.ndarray:
+        """a uint8 [N, H, W, C] (spikes or counts) as bit planes packed 64 channels to a word, padded."""
+        planes = max(1, int(a.max(initial=0)).bit_length())
+        return k.pack_planes(np.ascontiguousarray(a), planes, conv.padding, (conv.cin + 63) // 64)
 
-    def _stage_conv(self, conv, a, divisor, steps):
-        """conv + BN + LIF on a [T, B, H, W, C] (uint8, values / divisor) -> spikes [T, B, H', W', C']."""
+    def _current(self, conv: _Conv, a: np.ndarray, divisor: int, packed=None) -> np.ndarray:
+        """Currents float32 [T, B, H', W', C_out] of a binary ``conv`` on a [T, B, H, W, C_in] (values a / divisor;
+        ``packed``: a already packed for this conv)."""
         t, b = a.shape[:2]
-        cur = self._conv_current(conv, a.reshape((t * b,) + a.shape[2:]), divisor, divisor > 1)
+        ho, wo = conv.out_size(a.shape[2], a.shape[3])
+        if packed is None:
+            packed = self._packed_input(conv, a.reshape((t * b,) + a.shape[2:]))
+        gain = (conv.gain / np.float32(divisor)).astype(np.float32)  # divisor 1 or k^2: exact for k = 2
+        cur = k.binary_conv(packed, conv.plus, conv.k, conv.stride, ho, wo, gain, conv.offset)
         return cur.reshape((t, b) + cur.shape[1:])
 
+    def _conv_lif(self, conv: _Conv, a: np.ndarray, divisor: int, steps: int, packed=None, pack_pad: int = -1):
+        """Binary conv + BN + LIF fused: ``(spikes uint8 [T, B, H', W', C_out], packed spikes or None)``.
+
+        ``packed``: the input already packed (by the layer before); ``pack_pad`` >= 0: also return the
+        output packed for a next convolution with that padding."""
+        t, b = a.shape[:2]
+        ho, wo = conv.out_size(a.shape[2], a.shape[3])
+        if packed is None:
+            packed = self._packed_input(conv, a.reshape((t * b,) + a.shape[2:]))
+        gain = (conv.gain / np.float32(divisor)).astype(np.float32)
+        s, out = k.binary_conv_lif(packed, conv.plus, conv.k, conv.stride, ho, wo, gain, conv.offset, pack_pad,
+                                   steps, *self._lif_args(conv.membrane_scale))
+        return s, (out if pack_pad >= 0 else None)
+
+    def _first_lif(self, conv: _Conv, frames: np.ndarray, steps: int, pack_pad: int = -1):
+        """The 8-bit input conv + BN + LIF on frames float32 [S, B, H, W, C] (S = 1: one image for all
+        steps), returning ``(spikes, packed or None)`` as :meth:`_conv_lif`."""
+        ho, wo = conv.out_size(frames.shape[2], frames.shape[3])
+        s, out = k.dense_conv_lif(frames, conv.weight, conv.stride, conv.padding, ho, wo, conv.gain, conv.offset,
+                                  pack_pad, steps, *self._lif_args(conv.membrane_scale))
+        return s, (out if pack_pad >= 0 else None)
+
     def forward(self, x: np.ndarray, *, trace: list | None = None) -> np.ndarray:
-        """Readout float32 [T, B, classes] of x [T, B, C, H, W]; see :meth:`__call__`."""
-        steps, batch = x.shape[:2]
+        """Readout float32 [T, B, classes] of x [T, B, C, H, W], unchecked (see :meth:`__call__`).
+
+        ``trace``, a list, receives ``(conv, input, divisor)`` for every binary convolution: its uint8
+        input [T, B, H, W, C] (spikes, or spike counts to be divided by ``divisor``).
+        """
+        steps = x.shape[0]
         frames = np.ascontiguousarray(np.asarray(x, dtype=np.float32).transpose(0, 1, 3, 4, 2))  # NHWC
-        a, divisor, first = frames, 1, True
-        for op, arg in self.layers:
+        if steps > 1 and bool(np.all(frames == frames[:1])):
+            frames = frames[:1]  # direct encoding: the first layer's current is computed once
+        a, divisor, packed = None, 1, None
+        for index, (op, arg) in enumerate(self.layers):
             if op == "conv":
-                if first:  # the analog input: computed once when every step shows the same frame
-                    same = steps > 1 and bool(np.all(frames == frames[:1]))
-                    src = frames[:1] if same else frames
-                    cur = self._conv_current(arg, src.reshape((-1,) + src.shape[2:]), 1, False)
-                    cur = cur.reshape((src.shape[0], batch) + cur.shape[1:])
-                    first = False
+                nxt = self._next_pad[index]  # the next layer is a binary conv: pack for it while firing
+                if a is None:
+                    a, packed = self._first_lif(arg, frames, steps, nxt)
                 else:
                     if trace is not None:
                         trace.append((arg, a, divisor))
-                    cur = self._stage_conv(arg, a, divisor, steps)
-                a, divisor = self._lif(cur, steps), 1
-            elif op == "block":
-                b1, c2, short = arg
+                    a, packed = self._conv_lif(arg, a, divisor, steps, packed, nxt)
+                divisor = 1
+                continue
+            packed = None
+            if op == "block":
+                b1, c2, short, scale = arg
                 if trace is not None:
                     trace.append((b1, a, divisor))
-                s1 = self._lif(self._stage_conv(b1, a, divisor, steps), steps)
+                s1, p1 = self._conv_lif(b1, a, divisor, steps, None, c2.padding)
                 if trace is not None:
                     trace.append((c2, s1, 1))
-                cur = self._stage_conv(c2, s1, 1, steps)
+                cur = self._current(c2, s1, 1, p1)
                 if short is None:
                     cur = cur + (a.astype(np.float32) / np.float32(divisor))
                 else:
                     if trace is not None:
                         trace.append((short, a, divisor))
-                    cur = cur + self._stage_conv(short, a, divisor, steps)
-                a, divisor = self._lif(np.ascontiguousarray(cur, dtype=np.float32), steps), 1
+                    cur = cur + self._current(short, a, divisor)
+                a, divisor = self._lif(np.ascontiguousarray(cur, dtype=np.float32), steps, scale), 1
             elif op == "avgpool":
                 if int(a.max(initial=0)) * arg * arg > 255:
                     raise ValueError("an average pool of counts would exceed 8 bits")

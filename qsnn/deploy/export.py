@@ -10,7 +10,8 @@ weights, b-bit membranes; the first conv and the readout in 8 bits, as in the au
 * every BatchNorm folded into a per-channel gain and offset (float32): in eval mode
   ``bn(y) = y * gain + offset`` with ``gain = gamma / sqrt(var + eps)``, ``offset = beta - mean * gain``
   (the arithmetic of PyTorch's CPU inference kernel);
-* the LIF options: decay, threshold, reset, membrane bit width and quantizer.
+* the LIF options: decay, threshold, reset, membrane bit width and quantizer, and every LIF layer's
+  quantizer scale (the threshold unless the layer sets or calibrates another).
 
 Only what the engine (:mod:`qsnn.deploy.engine`) can compute exactly from packed bits is exported:
 binary spikes (reset "zero" or "subtract"; "mod" emits integer counts) and a membrane quantizer with a
@@ -172,12 +173,14 @@ def build_program(model) -> tuple[dict, dict[str, np.ndarray]]:
     for i, stage in enumerate(model.features):
         name = f"features.{i}"
         if isinstance(stage, ConvBNLIF):
-            layers.append({"op": "conv", **w.conv(name, stage.conv, stage.bn)})
+            layers.append({"op": "conv", **w.conv(name, stage.conv, stage.bn), "membrane_scale": stage.lif.scale()})
         elif isinstance(stage, PerStep):
             layers.append(_pool(stage.module))
         elif isinstance(stage, BasicBlock):
-            block = {"op": "block", "branch1": w.conv(f"{name}.branch1", stage.branch1.conv, stage.branch1.bn),
-                     "conv2": w.conv(f"{name}.conv2", stage.conv2, stage.bn2), "shortcut": None}
+            block = {"op": "block", "branch1": {**w.conv(f"{name}.branch1", stage.branch1.conv, stage.branch1.bn),
+                                                "membrane_scale": stage.branch1.lif.scale()},
+                     "conv2": w.conv(f"{name}.conv2", stage.conv2, stage.bn2), "shortcut": None,
+                     "membrane_scale": stage.lif.scale()}
             if stage.shortcut is not None:
                 block["shortcut"] = w.conv(f"{name}.shortcut", stage.shortcut[0], stage.shortcut[1])
             layers.append(block)
