@@ -14,24 +14,31 @@ __all__ = ["file_bytes_figure", "operations_figure"]
 
 
 def file_bytes_figure(parts: Mapping[str, int], references: Mapping[str, float]):
-    """One stacked bar of the packed file's bytes by kind (``parts``, e.g. :func:`qsnn.deploy.report.
-    anatomy_summary` without its total) beside single bars of ``references`` (label -> bytes), on a log axis."""
-    fig, ax = plt.subplots(figsize=(7, 3.2))
+    """Left: one stacked bar of the packed file's bytes by kind (``parts``, e.g. :func:`qsnn.deploy.report.
+    anatomy_summary` without its total) beside the first of ``references`` (label -> bytes), linear axis.
+    Right: the file's total against every reference, log axis."""
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(9, 3.0), gridspec_kw={"width_ratios": [3, 2]})
     cmap = plt.get_cmap("tab10")
     left = 0.0
     for i, (kind, nbytes) in enumerate(parts.items()):
         ax.barh(0, nbytes, left=left, color=cmap(i % 10), label=f"{kind} ({nbytes:,} B)")
         left += nbytes
-    for j, (label, nbytes) in enumerate(references.items(), start=1):
-        ax.barh(j, nbytes, color="0.7")
-        ax.text(nbytes, j, f"  {nbytes / 1e3:,.1f} kB", va="center", fontsize=8)
-    ax.text(left, 0, f"  {left / 1e3:,.1f} kB", va="center", fontsize=8)
-    ax.set_yticks(range(len(references) + 1), ["packed file", *references])
-    ax.set_xscale("log")
-    ax.set(xlabel="bytes", title="what the packed file holds, against the counting rules")
-    ax.set_xlim(right=ax.get_xlim()[1] * 6)
+    first, first_bytes = next(iter(references.items()))
+    ax.barh(1, first_bytes, color="0.7")
+    ax.set_yticks([0, 1], ["packed file", first])
+    ax.set(xlabel="bytes", title="what the packed file holds")
     ax.invert_yaxis()
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2)
+    labels = ["packed file", *references]
+    totals = [left, *references.values()]
+    ax2.barh(range(len(totals)), totals, color=["#2166ac"] + ["0.7"] * len(references))
+    for j, v in enumerate(totals):
+        ax2.text(v, j, f" {v / 1e3:,.1f} kB", va="center", fontsize=8)
+    ax2.set_yticks(range(len(totals)), labels)
+    ax2.set_xscale("log")
+    ax2.set_xlim(1e3, max(totals) * 20)
+    ax2.set(xlabel="bytes (log)", title="in all")
+    ax2.invert_yaxis()
     return fig
 
 

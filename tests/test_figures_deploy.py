@@ -12,12 +12,12 @@ from qsnn import figures_deploy as figs  # noqa: E402
 def test_file_bytes_figure_stacks_the_parts_beside_the_references():
     fig = figs.file_bytes_figure({"header": 24, "manifest": 2000, "binary weights": 18000},
                                  {"paper convention": 23640, "full precision": 581640})
-    ax, = fig.axes
-    widths = [p.get_width() for p in ax.patches]
-    lefts = [p.get_x() for p in ax.patches]
-    assert widths == [24, 2000, 18000, 23640, 581640]
-    assert lefts[:3] == [0, 24, 2024]
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["packed file", "paper convention", "full precision"]
+    ax, ax2 = fig.axes
+    assert [p.get_width() for p in ax.patches] == [24, 2000, 18000, 23640]
+    assert [p.get_x() for p in ax.patches][:3] == [0, 24, 2024]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["packed file", "paper convention"]
+    assert [p.get_width() for p in ax2.patches] == [20024, 23640, 581640]
+    assert [t.get_text() for t in ax2.get_yticklabels()] == ["packed file", "paper convention", "full precision"]
     plt.close(fig)
 
 
