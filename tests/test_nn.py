@@ -507,6 +507,23 @@ def test_kernels_equal_the_torch_path_at_block_edges(shape, monkeypatch):
         assert_allclose(g_k.numpy(), g_t.numpy(), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("chunks", [1, 3, 7, 64])
+def test_kernels_equal_the_torch_path_for_any_split_into_chunks(chunks, monkeypatch):
+    """The kernels split the neurons into chunks of blocks (the tanh forward: into chunks of neurons,
+    with one peak each); 3 x 4 x 2600 = 10,400 neurons are 21 blocks, so chunks of several blocks,
+    a partial last chunk and more chunks than blocks all occur."""
+    from qsnn.nn import _lif_kernels
+
+    monkeypatch.setattr(_lif_kernels, "chunks", lambda: chunks)
+    for case in (dict(reset="zero", bits=2, quantizer="uniform", surrogate="triangle", dtype="float32"),
+                 dict(reset="subtract", bits=4, quantizer="tanh", surrogate="atan", dtype="float32"),
+                 dict(reset="mod", bits=None, quantizer="uniform", surrogate="sigmoid", dtype="float64")):
+        (s_k, g_k), (s_t, g_t) = _kernel_vs_torch(case, monkeypatch, shape=(3, 4, 2600), seed=35)
+        assert torch.equal(s_k, s_t)
+        assert s_k.sum() > 0
+        assert_allclose(g_k.numpy(), g_t.numpy(), rtol=1e-5, atol=1e-6)
+
+
 def test_kernel_accepts_non_contiguous_input_and_gradient(monkeypatch):
     """A transposed input and an expanded gradient give what their contiguous copies give."""
     base = torch.randn(347, 3, 5, generator=_gen(40)) * 1.2 + 0.6

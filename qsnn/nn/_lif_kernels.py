@@ -8,7 +8,14 @@ the tanh quantizer, one scale per step is saved between the passes.
 
 Every (reset, quantizer, surrogate, detach_reset) combination is its own compiled kernel: the
 options are constants of the closure that builds it, so the inner loops have no branches on them.
-Blocks run in parallel (``prange``) on numba's threads, as many as torch's intra-op threads.
+Blocks run in parallel (``prange``) on numba's threads, as many as torch's intra-op threads, in
+chunks of several blocks (a few chunks per thread) so that each chunk allocates its scratch once.
+
+Two things decide whether the inner loops become SIMD code, and each was worth 5-10x here:
+``error_model="numpy"`` (numba's default Python error model checks every float division for zero,
+which keeps the loop scalar; here a division by zero gives inf/nan as in torch), and loops that run
+``range(len)`` over slices (an index from ``range(lo, hi)`` into the whole array is not provably in
+bounds, and the loop stays scalar).
 
 Same arithmetic as the torch path of :mod:`qsnn.nn.neurons` (scalars in the tensor's dtype, round
 half to even), which remains the path for other devices. Inputs are trusted (validated by the
@@ -20,6 +27,7 @@ from __future__ import annotations
 import functools
 import math
 
+import numba
 import numpy as np
 from numba import njit, prange
 
@@ -36,7 +44,7 @@ QUANTIZER_CODES = {None: 0, "uniform": 1, "tanh": 2}
 BLOCK = 512
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def tanh32(x):
     """tanh of a float32 in plain arithmetic, so that the loop around it runs as SIMD code (libm's
     tanhf is a call per value). The rational approximation of Eigen's ``generic_fast_tanh_float``:
@@ -60,11 +68,50 @@ def tanh32(x):
     return p / q
 
 
+def _fire_of(R):
+    """(S, U before quantization) of one step for reset code R, as selects (no branches)."""
+
+    @njit(inline="always", error_model="numpy")
+    def fire(h, thr, zero, one):
+        if R == 2:
+            s = np.floor(h / thr)
+            s = zero if s < zero else s
+            return s, h - thr * s
+        fired = h > thr
+        s = one if fired else zero
+        if R == 0:
+            return s, (zero if fired else h)
+        return s, h - thr * s
+
+    return fire
+
+
+def _quantize_of(Q):
+    """Q_b of the stored state (uniform: clip to +-scale, round to nf levels per side)."""
+
+    @njit(inline="always", error_model="numpy")
+    def quantize(v, nf, scale, step, one):
+        if Q == 1:
+            v = v / scale
+            v = one if v > one else v
+            v = -one if v < -one else v
+            return np.rint(v * nf) * step
+        return v
+
+    return quantize
+
+
+def chunks() -> int:
+    """The ``chunks`` argument of the kernels: prange runs over this many chunks of blocks, a few per
+    thread (for balance), each allocating its scratch once."""
+    return 4 * numba.get_num_threads()
+
+
 @functools.lru_cache(maxsize=None)
 def forward_kernel(reset: str, quantizer: str | None, float32: bool = True):
     """The compiled forward kernel of one (reset, quantizer) pair.
 
-    ``kernel(x, spikes, scales, decay, thr, nf, scale, step, zero, one)``: x [T, N] -> spikes
+    ``kernel(x, spikes, scales, decay, thr, nf, scale, step, zero, one, chunks)``: x [T, N] -> spikes
     [T, N]; for the tanh quantizer the scale of every step goes into ``scales`` [T] (the backward
     pass replays it). ``nf`` = levels per side, ``step`` = scale / nf (rounded once, as the torch
     path does).
@@ -72,73 +119,82 @@ def forward_kernel(reset: str, quantizer: str | None, float32: bool = True):
     R = RESET_CODES[reset]
     Q = QUANTIZER_CODES[quantizer]
     tanh = _tanh_of(float32)
-
-    @njit(inline="always")
-    def fire(h, thr, zero, one):
-        if R == 2:
-            s = np.floor(h / thr)
-            if s < zero:
-                s = zero
-            return s, h - thr * s
-        s = one if h > thr else zero
-        if R == 0:
-            return s, (zero if h > thr else h)
-        return s, h - thr * s
+    fire = _fire_of(R)
+    quantize = _quantize_of(Q)
+    itype = np.int32 if float32 else np.int64
+    absmask = itype(0x7FFFFFFF) if float32 else itype(0x7FFFFFFFFFFFFFFF)
 
     if Q == 2:
         # The scale of step t is a max over all neurons of step t, so this kernel runs step by step
-        # over all blocks; the state is stored as tanh(U) and quantized with the step's scale when
-        # the next step reads it (one pass over the state per step).
-        @njit(cache=True, parallel=True)
-        def kernel(x, spikes, scales, decay, thr, nf, scale, step, zero, one):
+        # over all chunks; the state is stored as tanh(U) and quantized with the step's scale when
+        # the next step reads it. The peak is taken over the bits of |tanh U| as integers (their order
+        # is the order of the non-negative floats, and a NaN wins as in torch's amax), which vectorises
+        # where a float max needs fast-math.
+        @njit(cache=True, error_model="numpy")
+        def tanh_step(xt, spt, u, ubits, decay, thr, nf, sc, st, zero, one):
+            for i in range(xt.size):
+                h = xt[i] + decay * (np.rint(u[i] / sc * nf) * st)
+                s, v = fire(h, thr, zero, one)
+                spt[i] = s
+                u[i] = tanh(v)
+            pk = itype(0)
+            for i in range(ubits.size):
+                a = ubits[i] & absmask
+                pk = a if a > pk else pk
+            return pk
+
+        @njit(cache=True, parallel=True, error_model="numpy")
+        def kernel(x, spikes, scales, decay, thr, nf, scale, step, zero, one, chunks):
             steps, n = x.shape
-            nb = (n + BLOCK - 1) // BLOCK
+            nc = max(1, min((n + BLOCK - 1) // BLOCK, chunks))
+            per = (n + nc - 1) // nc
             u = np.zeros(n, dtype=x.dtype)
-            peaks = np.zeros(nb, dtype=x.dtype)
+            ubits = u.view(itype)
+            peaks = np.zeros(nc, dtype=itype)
+            fpeaks = peaks.view(x.dtype)
             sc = one
             st = one / nf
             for t in range(steps):
-                for b in prange(nb):
-                    peak = zero
-                    for i in range(b * BLOCK, min(n, (b + 1) * BLOCK)):
-                        h = x[t, i] + decay * (np.rint(u[i] / sc * nf) * st)
-                        s, v = fire(h, thr, zero, one)
-                        spikes[t, i] = s
-                        w = tanh(v)
-                        u[i] = w
-                        a = abs(w)
-                        peak = a if a > peak else peak
-                    peaks[b] = peak
-                m = zero
-                for b in range(nb):
-                    m = peaks[b] if peaks[b] > m else m
+                xt = x[t]
+                spt = spikes[t]
+                for c in prange(nc):
+                    lo, hi = c * per, min(n, (c + 1) * per)
+                    peaks[c] = tanh_step(xt[lo:hi], spt[lo:hi], u[lo:hi], ubits[lo:hi], decay, thr, nf, sc, st,
+                                         zero, one)
+                pk = peaks[0]
+                m = fpeaks[0]
+                for c in range(1, nc):
+                    if peaks[c] > pk:
+                        pk = peaks[c]
+                        m = fpeaks[c]
                 sc = m if m > zero else one
                 scales[t] = sc
                 st = sc / nf
 
         return kernel
 
-    @njit(cache=True, parallel=True)
-    def kernel(x, spikes, scales, decay, thr, nf, scale, step, zero, one):
+    @njit(cache=True, parallel=True, error_model="numpy")
+    def kernel(x, spikes, scales, decay, thr, nf, scale, step, zero, one, chunks):
         steps, n = x.shape
         nb = (n + BLOCK - 1) // BLOCK
-        for b in prange(nb):
-            b0 = b * BLOCK
-            m = min(BLOCK, n - b0)
-            u = np.zeros(BLOCK, dtype=x.dtype)
-            for t in range(steps):
+        nc = max(1, min(nb, chunks))
+        per = (nb + nc - 1) // nc
+        for c in prange(nc):
+            u = np.empty(BLOCK, dtype=x.dtype)
+            for b in range(c * per, min(nb, (c + 1) * per)):
+                b0 = b * BLOCK
+                b1 = min(n, b0 + BLOCK)
+                m = b1 - b0
                 for j in range(m):
-                    h = x[t, b0 + j] + decay * u[j]
-                    s, v = fire(h, thr, zero, one)
-                    spikes[t, b0 + j] = s
-                    if Q == 1:
-                        v = v / scale
-                        if v > one:
-                            v = one
-                        elif v < -one:
-                            v = -one
-                        v = np.rint(v * nf) * step
-                    u[j] = v
+                    u[j] = zero
+                for t in range(steps):
+                    xt = x[t, b0:b1]
+                    st = spikes[t, b0:b1]
+                    for j in range(m):
+                        h = xt[j] + decay * u[j]
+                        s, v = fire(h, thr, zero, one)
+                        st[j] = s
+                        u[j] = quantize(v, nf, scale, step, one)
 
     return kernel
 
@@ -147,7 +203,7 @@ def forward_kernel(reset: str, quantizer: str | None, float32: bool = True):
 def backward_kernel(reset: str, quantizer: str | None, surrogate: str, detach_reset: bool, float32: bool = True):
     """The compiled BPTT kernel of one (reset, quantizer, surrogate, detach_reset) combination.
 
-    ``kernel(x, grad, grad_x, scales, decay, thr, nf, scale, step, a, c, half_a, zero, one)``:
+    ``kernel(x, grad, grad_x, scales, decay, thr, nf, scale, step, a, c, half_a, zero, one, chunks)``:
     recomputes H from x block by block (the same arithmetic as the forward kernel), then writes
     dL/dx into grad_x [T, N].
     """
@@ -156,20 +212,10 @@ def backward_kernel(reset: str, quantizer: str | None, surrogate: str, detach_re
     S = SURROGATE_CODES[surrogate]
     D = bool(detach_reset)
     tanh = _tanh_of(float32)
+    fire = _fire_of(R)
+    quantize = _quantize_of(Q)
 
-    @njit(inline="always")
-    def fire(h, thr, zero, one):
-        if R == 2:
-            s = np.floor(h / thr)
-            if s < zero:
-                s = zero
-            return s, h - thr * s
-        s = one if h > thr else zero
-        if R == 0:
-            return s, (zero if h > thr else h)
-        return s, h - thr * s
-
-    @njit(inline="always")
+    @njit(inline="always", error_model="numpy")
     def sur(x, a, c, half_a, zero, one):
         if S == 0:
             v = one - abs(x)
@@ -179,73 +225,83 @@ def backward_kernel(reset: str, quantizer: str | None, surrogate: str, detach_re
             return a * e * (one - e)
         return half_a / (one + (c * x) * (c * x))
 
-    @njit(cache=True, parallel=True)
-    def kernel(x, grad, grad_x, scales, decay, thr, nf, scale, step, a, c, half_a, zero, one):
+    @njit(cache=True, parallel=True, error_model="numpy")
+    def kernel(x, grad, grad_x, scales, decay, thr, nf, scale, step, a, c, half_a, zero, one, chunks):
         steps, n = x.shape
         nb = (n + BLOCK - 1) // BLOCK
-        for b in prange(nb):
-            b0 = b * BLOCK
-            m = min(BLOCK, n - b0)
+        nc = max(1, min(nb, chunks))
+        per = (nb + nc - 1) // nc
+        for ch in prange(nc):
             hs = np.empty((steps, BLOCK), dtype=x.dtype)
             ths = np.empty((steps, BLOCK) if Q == 2 else (1, 1), dtype=x.dtype)
-            u = np.zeros(BLOCK, dtype=x.dtype)
-            # replay the forward pass of this block
-            for t in range(steps):
-                if Q == 2:
-                    sc = scales[t]
-                    st = sc / nf
+            u = np.empty(BLOCK, dtype=x.dtype)
+            for b in range(ch * per, min(nb, (ch + 1) * per)):
+                b0 = b * BLOCK
+                b1 = min(n, b0 + BLOCK)
+                m = b1 - b0
                 for j in range(m):
-                    h = x[t, b0 + j] + decay * u[j]
-                    hs[t, j] = h
-                    s, v = fire(h, thr, zero, one)
-                    if Q == 1:
-                        v = v / scale
-                        if v > one:
-                            v = one
-                        elif v < -one:
-                            v = -one
-                        v = np.rint(v * nf) * step
-                    elif Q == 2:
-                        w = tanh(v)
-                        ths[t, j] = w
-                        v = np.rint(w / sc * nf) * st
-                    u[j] = v
-            # BPTT; u now holds dL/dU of the step after
-            t = steps - 1
-            for j in range(m):
-                g = grad[t, b0 + j] * sur(hs[t, j] - thr, a, c, half_a, zero, one)
-                grad_x[t, b0 + j] = g
-                u[j] = g * decay
-            for t in range(steps - 2, -1, -1):
+                    u[j] = zero
+                # replay the forward pass of this block
+                for t in range(steps):
+                    xt = x[t, b0:b1]
+                    ht = hs[t]
+                    if Q == 2:
+                        sc = scales[t]
+                        st = sc / nf
+                        tht = ths[t]
+                    for j in range(m):
+                        h = xt[j] + decay * u[j]
+                        ht[j] = h
+                        s, v = fire(h, thr, zero, one)
+                        if Q == 2:
+                            w = tanh(v)
+                            tht[j] = w
+                            v = np.rint(w / sc * nf) * st
+                        else:
+                            v = quantize(v, nf, scale, step, one)
+                        u[j] = v
+                # BPTT; u now holds dL/dU of the step after
+                t = steps - 1
+                gt = grad[t, b0:b1]
+                gxt = grad_x[t, b0:b1]
+                ht = hs[t]
                 for j in range(m):
-                    h = hs[t, j]
-                    sg = sur(h - thr, a, c, half_a, zero, one)
-                    s, u_pre = fire(h, thr, zero, one)
-                    g_pre = u[j]
-                    if Q == 1:
-                        if abs(u_pre) > scale:
-                            g_pre = zero
-                    elif Q == 2:
-                        th = ths[t, j]
-                        g_pre = g_pre * (one - th * th)
-                    if D:
-                        g_s = grad[t, b0 + j]
-                    elif R == 0:
-                        g_s = grad[t, b0 + j] - g_pre * h
-                    else:
-                        g_s = grad[t, b0 + j] - thr * g_pre
-                    g = g_s * sg
-                    if R == 0:
-                        g = g + g_pre * (one - s)
-                    else:
-                        g = g + g_pre
-                    grad_x[t, b0 + j] = g
+                    g = gt[j] * sur(ht[j] - thr, a, c, half_a, zero, one)
+                    gxt[j] = g
                     u[j] = g * decay
+                for t in range(steps - 2, -1, -1):
+                    gt = grad[t, b0:b1]
+                    gxt = grad_x[t, b0:b1]
+                    ht = hs[t]
+                    tht = ths[t if Q == 2 else 0]
+                    for j in range(m):
+                        h = ht[j]
+                        sg = sur(h - thr, a, c, half_a, zero, one)
+                        s, u_pre = fire(h, thr, zero, one)
+                        g_pre = u[j]
+                        if Q == 1:
+                            g_pre = zero if abs(u_pre) > scale else g_pre
+                        elif Q == 2:
+                            th = tht[j]
+                            g_pre = g_pre * (one - th * th)
+                        if D:
+                            g_s = gt[j]
+                        elif R == 0:
+                            g_s = gt[j] - g_pre * h
+                        else:
+                            g_s = gt[j] - thr * g_pre
+                        g = g_s * sg
+                        if R == 0:
+                            g = g + g_pre * (one - s)
+                        else:
+                            g = g + g_pre
+                        gxt[j] = g
+                        u[j] = g * decay
 
     return kernel
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _tanh64(x):
     return np.tanh(x)
 

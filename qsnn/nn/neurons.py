@@ -130,7 +130,7 @@ def _forward_kernel(x2, decay, threshold, reset, n, quantizer, scale):
     d, th, nf, sc, step, zero, one = _scalars(x2.dtype, decay, threshold, n, scale, scale / n if n else 1.0, 0.0, 1.0)
     _kernel_threads()
     k.forward_kernel(reset, quantizer if n else None, x2.dtype == torch.float32)(
-        x2.numpy(), spikes.numpy(), scales.numpy(), d, th, nf, sc, step, zero, one)
+        x2.numpy(), spikes.numpy(), scales.numpy(), d, th, nf, sc, step, zero, one, k.chunks())
     return spikes, scales
 
 
@@ -146,7 +146,7 @@ def _backward_kernel(x2, scales, grad, decay, threshold, reset, n, quantizer, sc
         x2.dtype, decay, threshold, n, scale, scale / n if n else 1.0, a, c, half_a, 0.0, 1.0)
     _kernel_threads()
     k.backward_kernel(reset, quantizer if n else None, surrogate, detach_reset, x2.dtype == torch.float32)(
-        x2.numpy(), g2.numpy(), grad_x.numpy(), scales.numpy(), d, th, nf, sc, step, a, c, half_a, zero, one)
+        x2.numpy(), g2.numpy(), grad_x.numpy(), scales.numpy(), d, th, nf, sc, step, a, c, half_a, zero, one, k.chunks())
     return grad_x
 
 
