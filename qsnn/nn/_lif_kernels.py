@@ -11,11 +11,12 @@ options are constants of the closure that builds it, so the inner loops have no 
 Blocks run in parallel (``prange``) on numba's threads, as many as torch's intra-op threads, in
 chunks of several blocks (a few chunks per thread) so that each chunk allocates its scratch once.
 
-Two things decide whether the inner loops become SIMD code, and each was worth 5-10x here:
+Three things decide whether the inner loops become SIMD code, and each was worth 5-10x here:
 ``error_model="numpy"`` (numba's default Python error model checks every float division for zero,
-which keeps the loop scalar; here a division by zero gives inf/nan as in torch), and loops that run
-``range(len)`` over slices (an index from ``range(lo, hi)`` into the whole array is not provably in
-bounds, and the loop stays scalar).
+which keeps the loop scalar; here a division by zero gives inf/nan as in torch); loops that run
+``range(len)`` over 1-D slices (an index from ``range(lo, hi)`` into the whole array is not provably
+in bounds); and each per-step loop in a compiled function of its own, called with those slices (the
+same loop written inline under the loop over steps stayed scalar).
 
 Same arithmetic as the torch path of :mod:`qsnn.nn.neurons` (scalars in the tensor's dtype, round
 half to even), which remains the path for other devices. Inputs are trusted (validated by the
@@ -173,6 +174,14 @@ def forward_kernel(reset: str, quantizer: str | None, float32: bool = True):
 
         return kernel
 
+    @njit(cache=True, error_model="numpy")
+    def charge_fire(xt, spt, u, decay, thr, nf, scale, step, zero, one):
+        for j in range(xt.size):
+            h = xt[j] + decay * u[j]
+            s, v = fire(h, thr, zero, one)
+            spt[j] = s
+            u[j] = quantize(v, nf, scale, step, one)
+
     @njit(cache=True, parallel=True, error_model="numpy")
     def kernel(x, spikes, scales, decay, thr, nf, scale, step, zero, one, chunks):
         steps, n = x.shape
@@ -184,17 +193,10 @@ def forward_kernel(reset: str, quantizer: str | None, float32: bool = True):
             for b in range(c * per, min(nb, (c + 1) * per)):
                 b0 = b * BLOCK
                 b1 = min(n, b0 + BLOCK)
-                m = b1 - b0
-                for j in range(m):
-                    u[j] = zero
+                ub = u[:b1 - b0]
+                ub[:] = zero
                 for t in range(steps):
-                    xt = x[t, b0:b1]
-                    st = spikes[t, b0:b1]
-                    for j in range(m):
-                        h = xt[j] + decay * u[j]
-                        s, v = fire(h, thr, zero, one)
-                        st[j] = s
-                        u[j] = quantize(v, nf, scale, step, one)
+                    charge_fire(x[t][b0:b1], spikes[t][b0:b1], ub, decay, thr, nf, scale, step, zero, one)
 
     return kernel
 
@@ -225,6 +227,53 @@ def backward_kernel(reset: str, quantizer: str | None, surrogate: str, detach_re
             return a * e * (one - e)
         return half_a / (one + (c * x) * (c * x))
 
+    @njit(cache=True, error_model="numpy")
+    def replay(xt, ht, tht, u, decay, thr, nf, scale, step, sc, st, zero, one):
+        for j in range(xt.size):
+            h = xt[j] + decay * u[j]
+            ht[j] = h
+            s, v = fire(h, thr, zero, one)
+            if Q == 2:
+                w = tanh(v)
+                tht[j] = w
+                v = np.rint(w / sc * nf) * st
+            else:
+                v = quantize(v, nf, scale, step, one)
+            u[j] = v
+
+    @njit(cache=True, error_model="numpy")
+    def bptt_last(gt, gxt, ht, u, decay, thr, a, c, half_a, zero, one):
+        for j in range(gt.size):
+            g = gt[j] * sur(ht[j] - thr, a, c, half_a, zero, one)
+            gxt[j] = g
+            u[j] = g * decay
+
+    @njit(cache=True, error_model="numpy")
+    def bptt_step(gt, gxt, ht, tht, u, decay, thr, scale, a, c, half_a, zero, one):
+        for j in range(gt.size):
+            h = ht[j]
+            sg = sur(h - thr, a, c, half_a, zero, one)
+            s, u_pre = fire(h, thr, zero, one)
+            g_pre = u[j]
+            if Q == 1:
+                g_pre = zero if abs(u_pre) > scale else g_pre
+            elif Q == 2:
+                th = tht[j]
+                g_pre = g_pre * (one - th * th)
+            if D:
+                g_s = gt[j]
+            elif R == 0:
+                g_s = gt[j] - g_pre * h
+            else:
+                g_s = gt[j] - thr * g_pre
+            g = g_s * sg
+            if R == 0:
+                g = g + g_pre * (one - s)
+            else:
+                g = g + g_pre
+            gxt[j] = g
+            u[j] = g * decay
+
     @njit(cache=True, parallel=True, error_model="numpy")
     def kernel(x, grad, grad_x, scales, decay, thr, nf, scale, step, a, c, half_a, zero, one, chunks):
         steps, n = x.shape
@@ -233,70 +282,26 @@ def backward_kernel(reset: str, quantizer: str | None, surrogate: str, detach_re
         per = (nb + nc - 1) // nc
         for ch in prange(nc):
             hs = np.empty((steps, BLOCK), dtype=x.dtype)
-            ths = np.empty((steps, BLOCK) if Q == 2 else (1, 1), dtype=x.dtype)
+            # tanh(U) of every step for the tanh quantizer's gradient (a dummy row otherwise)
+            ths = np.empty((steps if Q == 2 else 1, BLOCK), dtype=x.dtype)
             u = np.empty(BLOCK, dtype=x.dtype)
             for b in range(ch * per, min(nb, (ch + 1) * per)):
                 b0 = b * BLOCK
                 b1 = min(n, b0 + BLOCK)
                 m = b1 - b0
-                for j in range(m):
-                    u[j] = zero
+                ub = u[:m]
+                ub[:] = zero
                 # replay the forward pass of this block
                 for t in range(steps):
-                    xt = x[t, b0:b1]
-                    ht = hs[t]
-                    if Q == 2:
-                        sc = scales[t]
-                        st = sc / nf
-                        tht = ths[t]
-                    for j in range(m):
-                        h = xt[j] + decay * u[j]
-                        ht[j] = h
-                        s, v = fire(h, thr, zero, one)
-                        if Q == 2:
-                            w = tanh(v)
-                            tht[j] = w
-                            v = np.rint(w / sc * nf) * st
-                        else:
-                            v = quantize(v, nf, scale, step, one)
-                        u[j] = v
+                    sc = scales[t] if Q == 2 else one
+                    replay(x[t][b0:b1], hs[t][:m], ths[t if Q == 2 else 0][:m], ub, decay, thr, nf, scale, step,
+                           sc, sc / nf, zero, one)
                 # BPTT; u now holds dL/dU of the step after
                 t = steps - 1
-                gt = grad[t, b0:b1]
-                gxt = grad_x[t, b0:b1]
-                ht = hs[t]
-                for j in range(m):
-                    g = gt[j] * sur(ht[j] - thr, a, c, half_a, zero, one)
-                    gxt[j] = g
-                    u[j] = g * decay
+                bptt_last(grad[t][b0:b1], grad_x[t][b0:b1], hs[t][:m], ub, decay, thr, a, c, half_a, zero, one)
                 for t in range(steps - 2, -1, -1):
-                    gt = grad[t, b0:b1]
-                    gxt = grad_x[t, b0:b1]
-                    ht = hs[t]
-                    tht = ths[t if Q == 2 else 0]
-                    for j in range(m):
-                        h = ht[j]
-                        sg = sur(h - thr, a, c, half_a, zero, one)
-                        s, u_pre = fire(h, thr, zero, one)
-                        g_pre = u[j]
-                        if Q == 1:
-                            g_pre = zero if abs(u_pre) > scale else g_pre
-                        elif Q == 2:
-                            th = tht[j]
-                            g_pre = g_pre * (one - th * th)
-                        if D:
-                            g_s = gt[j]
-                        elif R == 0:
-                            g_s = gt[j] - g_pre * h
-                        else:
-                            g_s = gt[j] - thr * g_pre
-                        g = g_s * sg
-                        if R == 0:
-                            g = g + g_pre * (one - s)
-                        else:
-                            g = g + g_pre
-                        gxt[j] = g
-                        u[j] = g * decay
+                    bptt_step(grad[t][b0:b1], grad_x[t][b0:b1], hs[t][:m], ths[t if Q == 2 else 0][:m], ub, decay,
+                              thr, scale, a, c, half_a, zero, one)
 
     return kernel
 
