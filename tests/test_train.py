@@ -322,6 +322,18 @@ def test_fit_restores_global_torch_settings():
     fit(_cfg(epochs=1, threads=1))
     assert torch.get_num_threads() == threads
     assert torch.are_deterministic_algorithms_enabled() == det
+    assert torch.utils.deterministic.fill_uninitialized_memory is True
+
+
+def test_deterministic_runs_do_not_fill_new_tensors():
+    """Inside a deterministic run torch does not fill each new tensor with NaN (a pass over every
+    output); outside it the flag is what it was."""
+    from qsnn.train.runtime import runtime
+
+    with runtime(1, True, torch.device("cpu")):
+        assert torch.are_deterministic_algorithms_enabled()
+        assert torch.utils.deterministic.fill_uninitialized_memory is False
+    assert torch.utils.deterministic.fill_uninitialized_memory is True
 
 
 # ----------------------------------------------------------------------------------------------
