@@ -55,7 +55,7 @@ def pack_planes(a, planes, pad, words):
 
 
 @njit(inline="always")
-def _lif_step(h, q, thr, scale, nf, subtract, quantized, one, zero):
+def _lif_step(h, thr, scale, nf, subtract, quantized, one, zero):
     """One LIF step on the charged potential h: (spike, next state). The state is the int8 level (as a
     float32 holding an integer) when ``quantized``, else the float32 potential; same arithmetic as
     :mod:`qsnn.nn._lif_kernels`."""
@@ -72,6 +72,37 @@ def _lif_step(h, q, thr, scale, nf, subtract, quantized, one, zero):
             v = -one
         v = np.rint(v * nf)
     return fired, v
+
+
+@njit(inline="always")
+def _fire_channels(cur, q8, u, fire, decay, step, thr, scale, nf, subtract, quantized, one, zero):
+    """One step of the LIF neurons of one pixel, all channels: charge with ``cur``, fire into ``fire``,
+    keep the state in ``q8`` (int8 levels, ``quantized``) or ``u`` (float32)."""
+    for co in range(cur.shape[0]):
+        if quantized:
+            h = cur[co] + decay * (np.float32(q8[co]) * step)
+        else:
+            h = cur[co] + decay * u[co]
+        fired, nxt = _lif_step(h, thr, scale, nf, subtract, quantized, one, zero)
+        fire[co] = 1 if fired else 0
+        if quantized:
+            q8[co] = np.int8(nxt)
+        else:
+            u[co] = nxt
+
+
+@njit(inline="always")
+def _conv_lif_outputs(steps, batch, ho, wo, cout, pack_pad):
+    """(spikes uint8 [steps, B, ho, wo, C_out], packed words for the next binary convolution with
+    padding ``pack_pad`` or an empty array when ``pack_pad`` < 0, the padding used)."""
+    wout = (cout + 63) // 64
+    spikes = np.empty((steps, batch, ho, wo, cout), dtype=np.uint8)
+    pp = max(pack_pad, 0)
+    if pack_pad >= 0:
+        out = np.zeros((steps * batch, ho + 2 * pp, wo + 2 * pp, 1, wout), dtype=np.uint64)
+    else:
+        out = np.zeros((0, 0, 0, 1, wout), dtype=np.uint64)
+    return spikes, out, pp
 
 
 @njit(cache=True, parallel=True)
@@ -116,18 +147,9 @@ def lif_quantized(current, steps, decay, thr, scale, nf, step, subtract):
             row = 0 if same else t
             for j in range(cnt):
                 h = current[row, b0 + j] + decay * (np.float32(q[j]) * step)
-                fired = h > thr
+                fired, v = _lif_step(h, thr, scale, nf, subtract, True, one, zero)
                 spikes[t, b0 + j] = 1 if fired else 0
-                if subtract:
-                    v = h - thr * (one if fired else zero)
-                else:
-                    v = zero if fired else h
-                v = v / scale
-                if v > one:
-                    v = one
-                elif v < -one:
-                    v = -one
-                q[j] = np.int8(np.rint(v * nf))
+                q[j] = np.int8(v)
     return spikes
 
 
@@ -148,12 +170,9 @@ def lif_full(current, steps, decay, thr, subtract):
             row = 0 if same else t
             for j in range(cnt):
                 h = current[row, b0 + j] + decay * u[j]
-                fired = h > thr
+                fired, v = _lif_step(h, thr, one, one, subtract, False, one, zero)
                 spikes[t, b0 + j] = 1 if fired else 0
-                if subtract:
-                    u[j] = h - thr * (one if fired else zero)
-                else:
-                    u[j] = zero if fired else h
+                u[j] = v
     return spikes
 
 
@@ -254,17 +273,12 @@ def binary_conv_lif(packed, plus, k, stride, ho, wo, gain, offset, pack_pad, ste
     n = packed.shape[0]
     batch = n // steps
     cout = plus.shape[3]
-    wout = (cout + 63) // 64
-    spikes = np.empty((steps, batch, ho, wo, cout), dtype=np.uint8)
-    pp = max(pack_pad, 0)
-    if pack_pad >= 0:
-        out = np.zeros((n, ho + 2 * pp, wo + 2 * pp, 1, wout), dtype=np.uint64)
-    else:
-        out = np.zeros((0, 0, 0, 1, wout), dtype=np.uint64)
+    spikes, out, pp = _conv_lif_outputs(steps, batch, ho, wo, cout, pack_pad)
     one = np.float32(1.0)
     zero = np.float32(0.0)
     for b in prange(batch):
         acc = np.zeros(cout, dtype=np.int32)
+        cur = np.zeros(cout, dtype=np.float32)
         fire = np.zeros(cout, dtype=np.uint8)
         q8 = np.zeros(cout, dtype=np.int8)
         u = np.zeros(cout, dtype=np.float32)
@@ -276,17 +290,8 @@ def binary_conv_lif(packed, plus, k, stride, ho, wo, gain, offset, pack_pad, ste
                     i = t * batch + b
                     total = _window(packed, i, oy, ox, stride, k, plus, acc)
                     for co in range(cout):
-                        cur = np.float32(2 * acc[co] - total) * gain[co] + offset[co]
-                        if quantized:
-                            h = cur + decay * (np.float32(q8[co]) * step)
-                        else:
-                            h = cur + decay * u[co]
-                        fired, nxt = _lif_step(h, u[co], thr, scale, nf, subtract, quantized, one, zero)
-                        fire[co] = 1 if fired else 0
-                        if quantized:
-                            q8[co] = np.int8(nxt)
-                        else:
-                            u[co] = nxt
+                        cur[co] = np.float32(2 * acc[co] - total) * gain[co] + offset[co]
+                    _fire_channels(cur, q8, u, fire, decay, step, thr, scale, nf, subtract, quantized, one, zero)
                     spikes[t, b, oy, ox, :] = fire
                     if pack_pad >= 0:
                         _pack_word(fire, out[i, oy + pp, ox + pp, 0])
@@ -303,13 +308,7 @@ def dense_conv_lif(x, weight, stride, pad, ho, wo, gain, offset, pack_pad, steps
     frames, batch, h, w, cin = x.shape
     k = weight.shape[0]
     cout = weight.shape[3]
-    wout = (cout + 63) // 64
-    spikes = np.empty((steps, batch, ho, wo, cout), dtype=np.uint8)
-    pp = max(pack_pad, 0)
-    if pack_pad >= 0:
-        out = np.zeros((steps * batch, ho + 2 * pp, wo + 2 * pp, 1, wout), dtype=np.uint64)
-    else:
-        out = np.zeros((0, 0, 0, 1, wout), dtype=np.uint64)
+    spikes, out, pp = _conv_lif_outputs(steps, batch, ho, wo, cout, pack_pad)
     one = np.float32(1.0)
     zero = np.float32(0.0)
     for b in prange(batch):
@@ -340,17 +339,7 @@ def dense_conv_lif(x, weight, stride, pad, ho, wo, gain, offset, pack_pad, steps
                                         acc[co] += v * weight[ky, kx, ci, co]
                         for co in range(cout):
                             cur[co] = acc[co] * gain[co] + offset[co]
-                    for co in range(cout):
-                        if quantized:
-                            hh = cur[co] + decay * (np.float32(q8[co]) * step)
-                        else:
-                            hh = cur[co] + decay * u[co]
-                        fired, nxt = _lif_step(hh, u[co], thr, scale, nf, subtract, quantized, one, zero)
-                        fire[co] = 1 if fired else 0
-                        if quantized:
-                            q8[co] = np.int8(nxt)
-                        else:
-                            u[co] = nxt
+                    _fire_channels(cur, q8, u, fire, decay, step, thr, scale, nf, subtract, quantized, one, zero)
                     spikes[t, b, oy, ox, :] = fire
                     if pack_pad >= 0:
                         _pack_word(fire, out[t * batch + b, oy + pp, ox + pp, 0])

@@ -62,11 +62,10 @@ def write_packed(path: str | os.PathLike, manifest: Mapping, arrays: Mapping[str
     if "arrays" in manifest:
         raise ValueError('manifest must not hold an "arrays" key: write_packed builds the array table')
     table, chunks, offset = [], [], 0
-    names = {np.dtype(v): k for k, v in DTYPES.items()}
     for name, a in arrays.items():
         a = np.asarray(a)
-        key = names.get(a.dtype.newbyteorder("<") if a.dtype.byteorder == ">" else a.dtype)
-        if key is None:
+        key = a.dtype.name  # the same for either byte order
+        if key not in DTYPES:
             raise ValueError(f"array {name!r} has dtype {a.dtype}; the format holds {', '.join(DTYPES)}")
         data = np.ascontiguousarray(a, dtype=DTYPES[key]).tobytes()
         table.append([name, key, list(a.shape), offset])

@@ -85,7 +85,7 @@ def agreement(model, packed: PackedModel, dataset, time_steps: int, *, batch_siz
     from ..data import to_time_first
 
     n = len(dataset) if limit is None else min(int(limit), len(dataset))
-    same = correct_t = correct_e = could = 0
+    same = correct_t = correct_e = 0
     worst = 0.0
     bad = []
     model = model.eval()
