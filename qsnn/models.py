@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from .nn import LIF, BinaryConv2d, QuantConv2d, QuantLinear
+from .nn.fused import batchnorm_lif, can_fuse
 from .nn.neurons import _check_lif
 from .nn.quantizers import WEIGHT_ESTIMATORS, check_regulation
 
@@ -89,7 +90,12 @@ class ConvBNLIF(nn.Module):
         self.lif = lif
 
     def forward(self, x, rates=None):
-        s = self.lif(_per_step(lambda z: self.bn(self.conv(z)), x))
+        y = self.conv(x.flatten(0, 1))
+        if can_fuse(self.bn, self.lif, y):  # training mode on the CPU: BatchNorm inside the LIF kernels
+            s = batchnorm_lif(y, self.bn, self.lif, x.shape[0])
+        else:
+            z = self.bn(y)
+            s = self.lif(z.view(x.shape[0], x.shape[1], *z.shape[1:]))
         if rates is not None:
             rates.append(s.mean())
         return s

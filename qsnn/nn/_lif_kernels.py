@@ -18,6 +18,11 @@ which keeps the loop scalar; here a division by zero gives inf/nan as in torch);
 in bounds); and each per-step loop in a compiled function of its own, called with those slices (the
 same loop written inline under the loop over steps stayed scalar).
 
+The specialised kernels are closures over other compiled functions, and numba cannot reuse such a
+closure from its disk cache (the cache key hashes the captured dispatchers, which differ from process
+to process, so every process added entries and none was ever read). They are compiled on first use in
+each process (a few seconds per specialisation) and not cached; the module-level helpers are.
+
 Same arithmetic as the torch path of :mod:`qsnn.nn.neurons` (scalars in the tensor's dtype, round
 half to even), which remains the path for other devices. Inputs are trusted (validated by the
 caller).
@@ -131,7 +136,7 @@ def forward_kernel(reset: str, quantizer: str | None, float32: bool = True):
         # the next step reads it. The peak is taken over the bits of |tanh U| as integers (their order
         # is the order of the non-negative floats, and a NaN wins as in torch's amax), which vectorises
         # where a float max needs fast-math.
-        @njit(cache=True, error_model="numpy")
+        @njit(error_model="numpy")
         def tanh_step(xt, spt, u, ubits, decay, thr, nf, sc, st, zero, one):
             for i in range(xt.size):
                 h = xt[i] + decay * (np.rint(u[i] / sc * nf) * st)
@@ -144,7 +149,7 @@ def forward_kernel(reset: str, quantizer: str | None, float32: bool = True):
                 pk = a if a > pk else pk
             return pk
 
-        @njit(cache=True, parallel=True, error_model="numpy")
+        @njit(parallel=True, error_model="numpy")
         def kernel(x, spikes, scales, decay, thr, nf, scale, step, zero, one, chunks):
             steps, n = x.shape
             nc = max(1, min((n + BLOCK - 1) // BLOCK, chunks))
@@ -174,7 +179,7 @@ def forward_kernel(reset: str, quantizer: str | None, float32: bool = True):
 
         return kernel
 
-    @njit(cache=True, error_model="numpy")
+    @njit(error_model="numpy")
     def charge_fire(xt, spt, u, decay, thr, nf, scale, step, zero, one):
         for j in range(xt.size):
             h = xt[j] + decay * u[j]
@@ -182,7 +187,7 @@ def forward_kernel(reset: str, quantizer: str | None, float32: bool = True):
             spt[j] = s
             u[j] = quantize(v, nf, scale, step, one)
 
-    @njit(cache=True, parallel=True, error_model="numpy")
+    @njit(parallel=True, error_model="numpy")
     def kernel(x, spikes, scales, decay, thr, nf, scale, step, zero, one, chunks):
         steps, n = x.shape
         nb = (n + BLOCK - 1) // BLOCK
@@ -202,20 +207,14 @@ def forward_kernel(reset: str, quantizer: str | None, float32: bool = True):
 
 
 @functools.lru_cache(maxsize=None)
-def backward_kernel(reset: str, quantizer: str | None, surrogate: str, detach_reset: bool, float32: bool = True):
-    """The compiled BPTT kernel of one (reset, quantizer, surrogate, detach_reset) combination.
-
-    ``kernel(x, grad, grad_x, scales, decay, thr, nf, scale, step, a, c, half_a, zero, one, chunks)``:
-    recomputes H from x block by block (the same arithmetic as the forward kernel), then writes
-    dL/dx into grad_x [T, N].
-    """
+def _bptt_steps(reset: str, quantizer: str | None, surrogate: str, detach_reset: bool):
+    """The compiled per-step BPTT loops ``(bptt_last, bptt_step)`` of one combination, shared by the
+    LIF's backward kernel and the fused BatchNorm + LIF one."""
     R = RESET_CODES[reset]
     Q = QUANTIZER_CODES[quantizer]
     S = SURROGATE_CODES[surrogate]
     D = bool(detach_reset)
-    tanh = _tanh_of(float32)
     fire = _fire_of(R)
-    quantize = _quantize_of(Q)
 
     @njit(inline="always", error_model="numpy")
     def sur(x, a, c, half_a, zero, one):
@@ -227,28 +226,14 @@ def backward_kernel(reset: str, quantizer: str | None, surrogate: str, detach_re
             return a * e * (one - e)
         return half_a / (one + (c * x) * (c * x))
 
-    @njit(cache=True, error_model="numpy")
-    def replay(xt, ht, tht, u, decay, thr, nf, scale, step, sc, st, zero, one):
-        for j in range(xt.size):
-            h = xt[j] + decay * u[j]
-            ht[j] = h
-            s, v = fire(h, thr, zero, one)
-            if Q == 2:
-                w = tanh(v)
-                tht[j] = w
-                v = np.rint(w / sc * nf) * st
-            else:
-                v = quantize(v, nf, scale, step, one)
-            u[j] = v
-
-    @njit(cache=True, error_model="numpy")
+    @njit(error_model="numpy")
     def bptt_last(gt, gxt, ht, u, decay, thr, a, c, half_a, zero, one):
         for j in range(gt.size):
             g = gt[j] * sur(ht[j] - thr, a, c, half_a, zero, one)
             gxt[j] = g
             u[j] = g * decay
 
-    @njit(cache=True, error_model="numpy")
+    @njit(error_model="numpy")
     def bptt_step(gt, gxt, ht, tht, u, decay, thr, scale, a, c, half_a, zero, one):
         for j in range(gt.size):
             h = ht[j]
@@ -274,7 +259,38 @@ def backward_kernel(reset: str, quantizer: str | None, surrogate: str, detach_re
             gxt[j] = g
             u[j] = g * decay
 
-    @njit(cache=True, parallel=True, error_model="numpy")
+    return bptt_last, bptt_step
+
+
+@functools.lru_cache(maxsize=None)
+def backward_kernel(reset: str, quantizer: str | None, surrogate: str, detach_reset: bool, float32: bool = True):
+    """The compiled BPTT kernel of one (reset, quantizer, surrogate, detach_reset) combination.
+
+    ``kernel(x, grad, grad_x, scales, decay, thr, nf, scale, step, a, c, half_a, zero, one, chunks)``:
+    recomputes H from x block by block (the same arithmetic as the forward kernel), then writes
+    dL/dx into grad_x [T, N].
+    """
+    Q = QUANTIZER_CODES[quantizer]
+    tanh = _tanh_of(float32)
+    fire = _fire_of(RESET_CODES[reset])
+    quantize = _quantize_of(Q)
+    bptt_last, bptt_step = _bptt_steps(reset, quantizer, surrogate, detach_reset)
+
+    @njit(error_model="numpy")
+    def replay(xt, ht, tht, u, decay, thr, nf, scale, step, sc, st, zero, one):
+        for j in range(xt.size):
+            h = xt[j] + decay * u[j]
+            ht[j] = h
+            s, v = fire(h, thr, zero, one)
+            if Q == 2:
+                w = tanh(v)
+                tht[j] = w
+                v = np.rint(w / sc * nf) * st
+            else:
+                v = quantize(v, nf, scale, step, one)
+            u[j] = v
+
+    @njit(parallel=True, error_model="numpy")
     def kernel(x, grad, grad_x, scales, decay, thr, nf, scale, step, a, c, half_a, zero, one, chunks):
         steps, n = x.shape
         nb = (n + BLOCK - 1) // BLOCK
@@ -319,3 +335,194 @@ def _tanh_of(float32: bool):
 def surrogate_constants(sigmoid_alpha: float, atan_alpha: float) -> tuple[float, float, float]:
     """(a, c, a_atan / 2) of the surrogates as the kernels take them."""
     return sigmoid_alpha, math.pi / 2 * atan_alpha, atan_alpha / 2
+
+
+# ---------------------------------------------------------------------------------------------
+# BatchNorm (training mode) fused with the LIF: the input is the convolution's output y viewed as
+# [T, P, HW] (P = B * C planes, plane p of channel p % C); x = y * alpha_c + beta_c is formed in the
+# kernels, never stored. Blocks lie inside one plane, so each block has one channel's alpha, beta.
+# ---------------------------------------------------------------------------------------------
+
+
+# The float64 sums below may be reordered (fastmath "reassoc") so that they vectorise: a sum kept in
+# order is a chain of dependent additions, ~4 cycles per element. Each is taken over one row (plane or
+# block), and rows are added in a fixed order, so the result does not depend on the thread count.
+@njit(cache=True, error_model="numpy", fastmath={"reassoc"})
+def _row_sum(v):
+    s = 0.0
+    for j in range(v.size):
+        s += np.float64(v[j])
+    return s
+
+
+@njit(cache=True, error_model="numpy", fastmath={"reassoc"})
+def _row_centred_squares(v, mean):
+    q = 0.0
+    for j in range(v.size):
+        d = np.float64(v[j]) - mean
+        q += d * d
+    return q
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def bn_stats(y, channels):
+    """Per-channel (mean, biased variance) in float64 of y [S, P, HW] (plane p of channel p % C):
+    the mean in a first pass, the centred sum of squares in a second (no cancellation)."""
+    steps, planes, hw = y.shape
+    rows = steps * planes
+    count = np.float64(rows // channels * hw)
+    part = np.empty(rows)
+    for r in prange(rows):
+        part[r] = _row_sum(y[r // planes, r % planes])
+    mean = _per_channel(part, planes, channels) / count
+    for r in prange(rows):
+        p = r % planes
+        part[r] = _row_centred_squares(y[r // planes, p], mean[p % channels])
+    return mean, _per_channel(part, planes, channels) / count
+
+
+@njit(cache=True)
+def _per_channel(part, planes, channels):
+    """Sums of ``part`` [rows] per channel (row r: plane r % planes, channel plane % channels), in row order."""
+    out = np.zeros(channels)
+    for r in range(part.size):
+        out[(r % planes) % channels] += part[r]
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def bn_forward_kernel(reset: str, quantizer: str | None):
+    """Forward of BN + LIF (uniform or no membrane quantizer): ``kernel(y, spikes, alpha, beta, decay,
+    thr, nf, scale, step, zero, one, chunks)`` with y, spikes [T, P, HW] and alpha, beta [C]."""
+    fire = _fire_of(RESET_CODES[reset])
+    quantize = _quantize_of(QUANTIZER_CODES[quantizer])
+
+    @njit(error_model="numpy")
+    def charge_fire(yt, spt, u, alpha, beta, decay, thr, nf, scale, step, zero, one):
+        for j in range(yt.size):
+            h = (yt[j] * alpha + beta) + decay * u[j]
+            s, v = fire(h, thr, zero, one)
+            spt[j] = s
+            u[j] = quantize(v, nf, scale, step, one)
+
+    @njit(parallel=True, error_model="numpy")
+    def kernel(y, spikes, alpha, beta, decay, thr, nf, scale, step, zero, one, chunks):
+        steps, planes, hw = y.shape
+        channels = alpha.size
+        per_plane = (hw + BLOCK - 1) // BLOCK
+        nb = planes * per_plane
+        nc = max(1, min(nb, chunks))
+        per = (nb + nc - 1) // nc
+        for ch in prange(nc):
+            u = np.empty(BLOCK, dtype=y.dtype)
+            for b in range(ch * per, min(nb, (ch + 1) * per)):
+                p = b // per_plane
+                j0 = (b % per_plane) * BLOCK
+                j1 = min(hw, j0 + BLOCK)
+                c = p % channels
+                ub = u[:j1 - j0]
+                ub[:] = zero
+                for t in range(steps):
+                    charge_fire(y[t, p][j0:j1], spikes[t, p][j0:j1], ub, alpha[c], beta[c], decay, thr, nf, scale,
+                                step, zero, one)
+
+    return kernel
+
+
+@functools.lru_cache(maxsize=None)
+def bn_backward_kernel(reset: str, quantizer: str | None, surrogate: str, detach_reset: bool):
+    """BPTT of BN + LIF: ``kernel(y, grad, grad_x, alpha, beta, mean, decay, thr, nf, scale, step, a, c,
+    half_a, zero, one, chunks) -> (sum_dx, sum_dx_yc)``: writes dL/dx (x the BN output) into grad_x
+    [T, P, HW] and returns per channel sum(dL/dx) and sum(dL/dx * (y - mean)) in float64."""
+    fire = _fire_of(RESET_CODES[reset])
+    quantize = _quantize_of(QUANTIZER_CODES[quantizer])
+    bptt_last, bptt_step = _bptt_steps(reset, quantizer, surrogate, detach_reset)
+
+    @njit(error_model="numpy")
+    def replay(yt, ht, u, alpha, beta, decay, thr, nf, scale, step, zero, one):
+        for j in range(yt.size):
+            h = (yt[j] * alpha + beta) + decay * u[j]
+            ht[j] = h
+            s, v = fire(h, thr, zero, one)
+            u[j] = quantize(v, nf, scale, step, one)
+
+    @njit(error_model="numpy", fastmath={"reassoc"})
+    def sums(gxt, yt, mean):
+        # in the tensor's dtype within a block (<= BLOCK values, vectorised), in float64 across blocks
+        s = gxt.dtype.type(0)
+        q = gxt.dtype.type(0)
+        for j in range(gxt.size):
+            s += gxt[j]
+            q += gxt[j] * (yt[j] - mean)
+        return np.float64(s), np.float64(q)
+
+    @njit(parallel=True, error_model="numpy")
+    def kernel(y, grad, grad_x, alpha, beta, mean, decay, thr, nf, scale, step, a, c, half_a, zero, one, chunks):
+        steps, planes, hw = y.shape
+        channels = alpha.size
+        per_plane = (hw + BLOCK - 1) // BLOCK
+        nb = planes * per_plane
+        nc = max(1, min(nb, chunks))
+        per = (nb + nc - 1) // nc
+        part_s = np.zeros(nb)  # per block, added per channel in block order at the end
+        part_q = np.zeros(nb)
+        for ch in prange(nc):
+            hs = np.empty((steps, BLOCK), dtype=y.dtype)
+            dummy = np.empty((1, BLOCK), dtype=y.dtype)
+            u = np.empty(BLOCK, dtype=y.dtype)
+            for b in range(ch * per, min(nb, (ch + 1) * per)):
+                p = b // per_plane
+                j0 = (b % per_plane) * BLOCK
+                j1 = min(hw, j0 + BLOCK)
+                m = j1 - j0
+                cc = p % channels
+                ub = u[:m]
+                ub[:] = zero
+                for t in range(steps):
+                    replay(y[t, p][j0:j1], hs[t][:m], ub, alpha[cc], beta[cc], decay, thr, nf, scale, step, zero, one)
+                t = steps - 1
+                bptt_last(grad[t, p][j0:j1], grad_x[t, p][j0:j1], hs[t][:m], ub, decay, thr, a, c, half_a, zero, one)
+                for t in range(steps - 2, -1, -1):
+                    bptt_step(grad[t, p][j0:j1], grad_x[t, p][j0:j1], hs[t][:m], dummy[0][:m], ub, decay, thr, scale,
+                              a, c, half_a, zero, one)
+                for t in range(steps):
+                    s, q = sums(grad_x[t, p][j0:j1], y[t, p][j0:j1], y.dtype.type(mean[cc]))
+                    part_s[b] += s
+                    part_q[b] += q
+        return _block_channel_sums(part_s, per_plane, channels), _block_channel_sums(part_q, per_plane, channels)
+
+    return kernel
+
+
+@njit(cache=True)
+def _block_channel_sums(part, per_plane, channels):
+    """Sums of per-block values (block b in plane b // per_plane) per channel, in block order."""
+    out = np.zeros(channels)
+    for b in range(part.size):
+        out[(b // per_plane) % channels] += part[b]
+    return out
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def bn_input_grad(y, grad_x, k, mean, mean_dx, coef):
+    """In place: grad_x <- k_c (dx - mean_dx_c - (y - mean_c) coef_c), the gradient of BatchNorm's input
+    (coef_c = sum(dx (y - mean)) / (count var_c + eps count), all per channel, float64 constants)."""
+    steps, planes, hw = y.shape
+    channels = k.size
+    rows = steps * planes
+    for r in prange(rows):
+        p = r % planes
+        cc = p % channels
+        yt = y[r // planes, p]
+        gt = grad_x[r // planes, p]
+        kk = k[cc]
+        mu = mean[cc]
+        md = mean_dx[cc]
+        cf = coef[cc]
+        _bn_grad_row(yt, gt, kk, mu, md, cf)
+
+
+@njit(cache=True, error_model="numpy")
+def _bn_grad_row(yt, gt, k, mean, mean_dx, coef):
+    for j in range(yt.size):
+        gt[j] = k * (gt[j] - mean_dx - (yt[j] - mean) * coef)

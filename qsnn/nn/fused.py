@@ -1,0 +1,131 @@
+"""BatchNorm2d (training mode) and the multi-step LIF in one pass per direction on the CPU.
+
+In a conv + BN + LIF block the LIF reads what BatchNorm wrote, and BatchNorm's backward reads what the
+LIF's backward wrote. Fused, the normalised current x = gamma (y - mean) / sqrt(var + eps) + beta is
+formed inside the LIF kernels from the convolution's output y and never stored; the LIF's backward
+kernel also sums, per channel, dL/dx and dL/dx (y - mean), which are all BatchNorm's backward needs
+besides one more pass that writes dL/dy. The statistics are taken in float64 (two passes: the mean,
+then the centred squares) and the running statistics are updated as ``nn.BatchNorm2d`` does (momentum,
+or the cumulative average for ``momentum=None``; the unbiased variance).
+
+Same function as ``lif(bn(y))``, with x rounded once from float64 constants (torch rounds its own
+per-channel constants in float32), so a current within an ulp or two of the threshold may fire on one
+side and not the other (tests/test_nn.py bounds how often). Used by :class:`qsnn.models.ConvBNLIF`
+in training mode when :func:`can_fuse` holds; eval mode (running statistics) and every other case run
+the modules one after the other.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from . import neurons
+from .neurons import LIF
+
+__all__ = ["FUSE_BATCHNORM", "can_fuse", "batchnorm_lif"]
+
+#: Fuse training-mode BatchNorm into the LIF kernels where :func:`can_fuse` allows. False: never.
+FUSE_BATCHNORM = True
+
+
+def can_fuse(bn: nn.Module, lif: nn.Module, y: torch.Tensor) -> bool:
+    """Whether ``lif(bn(y))`` (y [T * B, C, H, W]) may run fused: CPU kernels for y, a training-mode
+    ``BatchNorm2d`` with affine parameters and running statistics in y's dtype, a :class:`LIF` without
+    the tanh quantizer or a calibrated scale, and more than one value per channel."""
+    return (
+        FUSE_BATCHNORM
+        and type(bn) is nn.BatchNorm2d and type(lif) is LIF
+        and bn.training and bn.affine and bn.track_running_stats
+        and y.ndim == 4 and neurons._use_kernels(y)
+        and bn.weight.dtype == y.dtype and bn.running_mean is not None
+        and not (lif.levels and lif.membrane_quantizer == "tanh")
+        and lif.membrane_scale != "calibrated"
+        and y.shape[0] * y.shape[2] * y.shape[3] > 1
+    )
+
+
+def batchnorm_lif(y: torch.Tensor, bn: nn.BatchNorm2d, lif: LIF, steps: int) -> torch.Tensor:
+    """Spikes [T, B, C, H, W] of ``lif(bn(y))`` for the convolution output y [T * B, C, H, W] (T = steps),
+    BatchNorm in training mode: batch statistics, running statistics updated. Requires :func:`can_fuse`."""
+    from . import _lif_kernels as k
+
+    n, c, h, w = y.shape
+    y3 = y.detach().contiguous().view(steps, (n // steps) * c, h * w)
+    neurons._kernel_threads()
+    mean, var = k.bn_stats(y3.numpy(), c)
+    count = n * h * w
+    with torch.no_grad():
+        bn.num_batches_tracked.add_(1)
+        m = 1.0 / float(bn.num_batches_tracked) if bn.momentum is None else bn.momentum
+        rm = torch.from_numpy(mean).to(bn.running_mean.dtype)
+        rv = torch.from_numpy(var * count / (count - 1)).to(bn.running_var.dtype)
+        bn.running_mean.mul_(1.0 - m).add_(rm, alpha=m)
+        bn.running_var.mul_(1.0 - m).add_(rv, alpha=m)
+    invstd = 1.0 / np.sqrt(var + bn.eps)
+    spikes = _BatchNormLIF.apply(
+        y, bn.weight, bn.bias, mean, invstd, steps, lif.decay, lif.threshold, lif.reset, lif.levels,
+        lif.scale(), lif.surrogate, lif.detach_reset, torch.is_grad_enabled(),
+    )
+    return spikes.view(steps, n // steps, c, h, w)
+
+
+class _BatchNormLIF(torch.autograd.Function):
+    """Fused BN + LIF; saves y and the per-channel constants, recomputes the rest in backward."""
+
+    @staticmethod
+    def forward(ctx, y, weight, bias, mean, invstd, steps, decay, threshold, reset, n, scale, surrogate,
+                detach_reset, keep):
+        from . import _lif_kernels as k
+
+        dtype = y.dtype
+        n_, c, h, w = y.shape
+        y3 = y.detach().contiguous().view(steps, (n_ // steps) * c, h * w)
+        w64 = weight.detach().double().numpy()
+        alpha64 = w64 * invstd
+        alpha = alpha64.astype(_np_dtype(dtype))
+        beta = (bias.detach().double().numpy() - mean * alpha64).astype(_np_dtype(dtype))
+        quantizer = "uniform" if n else None
+        d, th, nf, sc, step, zero, one = neurons._scalars(dtype, decay, threshold, n, scale, scale / n if n else 1.0,
+                                                          0.0, 1.0)
+        spikes = torch.empty_like(y3)
+        k.bn_forward_kernel(reset, quantizer)(y3.numpy(), spikes.numpy(), alpha, beta, d, th, nf, sc, step, zero,
+                                              one, k.chunks())
+        if keep and any(ctx.needs_input_grad[:3]):
+            ctx.save_for_backward(y3)
+            ctx.consts = (alpha, beta, mean, invstd, w64)
+        ctx.cfg = (steps, decay, threshold, reset, n, scale, surrogate, detach_reset, y.shape)
+        return spikes
+
+    @staticmethod
+    def backward(ctx, grad_spikes):
+        from . import _lif_kernels as k
+        from .surrogate import ATAN_ALPHA, SIGMOID_ALPHA
+
+        (y3,) = ctx.saved_tensors
+        alpha, beta, mean, invstd, w64 = ctx.consts
+        steps, decay, threshold, reset, n, scale, surrogate, detach_reset, shape = ctx.cfg
+        dtype = y3.dtype
+        g3 = grad_spikes.reshape(y3.shape)
+        if not g3.is_contiguous():
+            g3 = g3.contiguous()
+        grad = torch.empty_like(y3)
+        a, c, half_a = k.surrogate_constants(SIGMOID_ALPHA, ATAN_ALPHA)
+        d, th, nf, sc, step, a, c, half_a, zero, one = neurons._scalars(
+            dtype, decay, threshold, n, scale, scale / n if n else 1.0, a, c, half_a, 0.0, 1.0)
+        neurons._kernel_threads()
+        sum_dx, sum_dx_yc = k.bn_backward_kernel(reset, "uniform" if n else None, surrogate, detach_reset)(
+            y3.numpy(), g3.numpy(), grad.numpy(), alpha, beta, mean, d, th, nf, sc, step, a, c, half_a, zero, one,
+            k.chunks())
+        count = shape[0] * shape[2] * shape[3]
+        # dL/dy = gamma invstd (dx - mean(dx) - (y - mean) invstd^2 mean(dx (y - mean)))
+        k.bn_input_grad(y3.numpy(), grad.numpy(), w64 * invstd, mean, sum_dx / count,
+                        invstd * invstd * sum_dx_yc / count)
+        grad_w = torch.from_numpy(sum_dx_yc * invstd).to(dtype)
+        grad_b = torch.from_numpy(sum_dx).to(dtype)
+        return grad.view(shape), grad_w, grad_b, *([None] * 11)
+
+
+def _np_dtype(dtype: torch.dtype):
+    return np.float32 if dtype == torch.float32 else np.float64
