@@ -18,7 +18,9 @@ step of each in turn) so that load from other processes hits all of them alike; 
 before and after. Peak memory: in a fresh process per variant, the peak resident set size during one
 step minus the resident size just before it (after one unwatched step; glibc told to unmap freed blocks
 of 64 KiB or more so that the resident size follows the live tensors). LIF share: the fraction of a
-profiled step (``torch.profiler``, 3 steps) spent in qsnn's fused LIF forward and backward.
+profiled step (``torch.profiler``, 3 steps) spent in qsnn's LIF forward and backward; where BatchNorm is
+fused into the LIF kernels (``qsnn.nn.fused``, training mode on the CPU) that time includes BatchNorm's,
+and the row "2-bit, BN unfused" gives the LIF alone.
 Ratios are against the faster peer of the same network (> 1: qsnn is faster).
 
 Usage: ``python benchmarks/bench_train_step.py [--repeats 15] [--threads 2] [--networks small vgg11]``.
@@ -56,6 +58,8 @@ MEMBRANES = {
     "fp": (None, "uniform"),
     "2-bit tanh": (2, "tanh"),
     "8-bit tanh": (8, "tanh"),
+    # the same without BatchNorm fused into the LIF kernels (qsnn.nn.fused): what the LIF alone gains
+    "2-bit, BN unfused": (2, "uniform"),
 }
 PEERS = {"SpikingJelly": SpikingJellyLIF, "snnTorch": SnnTorchLIF}
 
@@ -91,12 +95,20 @@ def build(variant: str):
         y = torch.randint(0, 10, (batch,), generator=g)
         return x, y
 
+    unfused = impl.endswith("BN unfused")
+
     def step(x, y):
-        logits = net(x)
-        loss = torch.nn.functional.cross_entropy(logits.flatten(0, 1), y.repeat(steps))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        from qsnn.nn import fused
+
+        saved, fused.FUSE_BATCHNORM = fused.FUSE_BATCHNORM, fused.FUSE_BATCHNORM and not unfused
+        try:
+            logits = net(x)
+            loss = torch.nn.functional.cross_entropy(logits.flatten(0, 1), y.repeat(steps))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        finally:
+            fused.FUSE_BATCHNORM = saved
 
     return net, step, make_batch
 
@@ -118,8 +130,13 @@ def _memory_in_subprocess(variant: str, threads: int) -> float:
     return json.loads(out.stdout.strip().splitlines()[-1])["mib"]
 
 
+#: profiler names of qsnn's LIF, and of the LIF with BatchNorm fused into it, forward and backward
+LIF_EVENTS = ("_LIFFunction", "_LIFFunctionBackward", "_BatchNormLIF", "_BatchNormLIFBackward")
+
+
 def lif_share(variant: str, steps: int = 3) -> float:
-    """Fraction of profiled step time spent in qsnn's fused LIF (forward + backward)."""
+    """Fraction of profiled step time spent in qsnn's LIF (forward + backward; with BatchNorm where it is
+    fused into the LIF, plus the batch statistics, which run outside the autograd function)."""
     from torch.profiler import ProfilerActivity, profile
 
     _, step, make_batch = build(variant)
@@ -131,7 +148,7 @@ def lif_share(variant: str, steps: int = 3) -> float:
         for x, y in batches:
             step(x, y)
         total = time.perf_counter() - t0
-    lif = sum(e.cpu_time_total for e in prof.key_averages() if e.key in ("_LIFFunction", "_LIFFunctionBackward"))
+    lif = sum(e.cpu_time_total for e in prof.key_averages() if e.key in LIF_EVENTS + ("batchnorm_lif_stats",))
     return lif * 1e-6 / total
 
 

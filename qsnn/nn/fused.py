@@ -54,9 +54,9 @@ def batchnorm_lif(y: torch.Tensor, bn: nn.BatchNorm2d, lif: LIF, steps: int) -> 
     n, c, h, w = y.shape
     y3 = y.detach().contiguous().view(steps, (n // steps) * c, h * w)
     neurons._kernel_threads()
-    mean, var = k.bn_stats(y3.numpy(), c)
     count = n * h * w
-    with torch.no_grad():
+    with torch.profiler.record_function("batchnorm_lif_stats"), torch.no_grad():
+        mean, var = k.bn_stats(y3.numpy(), c)
         bn.num_batches_tracked.add_(1)
         m = 1.0 / float(bn.num_batches_tracked) if bn.momentum is None else bn.momentum
         rm = torch.from_numpy(mean).to(bn.running_mean.dtype)
