@@ -81,7 +81,11 @@ class _Factory:
 
 
 class ConvBNLIF(nn.Module):
-    """conv + BatchNorm2d + LIF on [T, B, C, H, W] -> spikes [T, B, C', H', W']."""
+    """conv + BatchNorm2d + LIF on [T, B, C, H, W] -> spikes [T, B, C', H', W'].
+
+    In training mode on the CPU, BatchNorm runs inside the LIF kernels (:mod:`qsnn.nn.fused`, the same
+    function); eval mode and other devices run the two modules in turn.
+    """
 
     def __init__(self, conv: nn.Module, lif: LIF):
         super().__init__()
