@@ -43,6 +43,8 @@ CASES = [
     dict(reset="subtract", bits=2, surrogate="triangle", detach_reset=False),
     dict(reset="mod", bits=None, surrogate="sigmoid", detach_reset=False),
     dict(reset="mod", bits=8, surrogate="triangle", detach_reset=False),
+    dict(reset="zero", bits=2, surrogate="triangle", detach_reset=False, quantizer="tanh"),
+    dict(reset="subtract", bits=8, surrogate="atan", detach_reset=False, quantizer="tanh"),
 ]
 
 
@@ -59,7 +61,7 @@ def test_fused_equals_batchnorm_then_lif(case, dtype):
     runs = []
     for fuse in (True, False):
         lif = LIF(threshold=thr, reset=case["reset"], membrane_bits=case["bits"], surrogate=case["surrogate"],
-                  detach_reset=case["detach_reset"])
+                  detach_reset=case["detach_reset"], membrane_quantizer=case.get("quantizer", "uniform"))
         runs.append(_run(y0, g, _pair(dtype), lif, steps, fuse))
     (s1, dy1, dw1, db1, rm1, rv1, n1), (s2, dy2, dw2, db2, rm2, rv2, n2) = runs
     assert s1.sum() > 0 and (s1 == 0).any()
@@ -92,14 +94,13 @@ def test_running_statistics_follow_batchnorm_over_several_batches(momentum):
 
 
 def test_what_is_not_fused():
-    """Eval mode, the tanh quantizer, a calibrated scale, a float16 or one-value-per-channel input, a
-    BatchNorm without affine parameters or running statistics, and FUSE_BATCHNORM = False run unfused."""
+    """Eval mode, a calibrated scale, a float16 or one-value-per-channel input, a BatchNorm without affine
+    parameters or running statistics, and FUSE_BATCHNORM = False run unfused."""
     y = torch.randn(4, 5, 3, 3)
     bn = torch.nn.BatchNorm2d(5)
     assert fused.can_fuse(bn, LIF(membrane_bits=2), y)
     assert fused.can_fuse(bn, LIF(), y)
-    assert not fused.can_fuse(bn, LIF(membrane_bits=2, membrane_quantizer="tanh"), y)
-    assert fused.can_fuse(bn, LIF(membrane_quantizer="tanh"), y)  # no membrane quantizer at all
+    assert fused.can_fuse(bn, LIF(membrane_bits=2, membrane_quantizer="tanh"), y)
     assert not fused.can_fuse(bn, LIF(membrane_bits=2, membrane_scale="calibrated"), y)
     assert not fused.can_fuse(bn, LIF(), y.half())
     assert not fused.can_fuse(bn, LIF(), y[:1, :, :1, :1])

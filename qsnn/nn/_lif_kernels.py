@@ -391,11 +391,64 @@ def _per_channel(part, planes, channels):
 
 
 @functools.lru_cache(maxsize=None)
-def bn_forward_kernel(reset: str, quantizer: str | None):
-    """Forward of BN + LIF (uniform or no membrane quantizer): ``kernel(y, spikes, alpha, beta, decay,
-    thr, nf, scale, step, zero, one, chunks)`` with y, spikes [T, P, HW] and alpha, beta [C]."""
+def bn_forward_kernel(reset: str, quantizer: str | None, float32: bool = True):
+    """Forward of BN + LIF: ``kernel(y, spikes, scales, alpha, beta, decay, thr, nf, scale, step, zero, one,
+    chunks)`` with y, spikes [T, P, HW], alpha, beta [C]; for the tanh quantizer the scale of every step
+    goes into ``scales`` [T], as in :func:`forward_kernel`."""
+    Q = QUANTIZER_CODES[quantizer]
     fire = _fire_of(RESET_CODES[reset])
-    quantize = _quantize_of(QUANTIZER_CODES[quantizer])
+    quantize = _quantize_of(Q)
+    tanh = _tanh_of(float32)
+    itype = np.int32 if float32 else np.int64
+    absmask = itype(0x7FFFFFFF) if float32 else itype(0x7FFFFFFFFFFFFFFF)
+
+    if Q == 2:
+        @njit(error_model="numpy")
+        def tanh_plane(yt, spt, u, ubits, alpha, beta, decay, thr, nf, sc, st, zero, one):
+            for i in range(yt.size):
+                h = (yt[i] * alpha + beta) + decay * (np.rint(u[i] / sc * nf) * st)
+                s, v = fire(h, thr, zero, one)
+                spt[i] = s
+                u[i] = tanh(v)
+            pk = itype(0)
+            for i in range(ubits.size):
+                a = ubits[i] & absmask
+                pk = a if a > pk else pk
+            return pk
+
+        @njit(parallel=True, error_model="numpy")
+        def kernel(y, spikes, scales, alpha, beta, decay, thr, nf, scale, step, zero, one, chunks):
+            # step by step over all planes (the scale is a max over the step), as forward_kernel's tanh
+            steps, planes, hw = y.shape
+            channels = alpha.size
+            nc = max(1, min(planes, chunks))
+            per = (planes + nc - 1) // nc
+            u = np.zeros((planes, hw), dtype=y.dtype)
+            ubits = u.view(itype)
+            peaks = np.zeros(nc, dtype=itype)
+            fpeaks = peaks.view(y.dtype)
+            sc = one
+            st = one / nf
+            for t in range(steps):
+                for c in prange(nc):
+                    pk = itype(0)
+                    for p in range(c * per, min(planes, (c + 1) * per)):
+                        cc = p % channels
+                        a = tanh_plane(y[t, p], spikes[t, p], u[p], ubits[p], alpha[cc], beta[cc], decay, thr, nf,
+                                       sc, st, zero, one)
+                        pk = a if a > pk else pk
+                    peaks[c] = pk
+                pk = peaks[0]
+                m = fpeaks[0]
+                for c in range(1, nc):
+                    if peaks[c] > pk:
+                        pk = peaks[c]
+                        m = fpeaks[c]
+                sc = m if m > zero else one
+                scales[t] = sc
+                st = sc / nf
+
+        return kernel
 
     @njit(error_model="numpy")
     def charge_fire(yt, spt, u, alpha, beta, decay, thr, nf, scale, step, zero, one):
@@ -406,7 +459,7 @@ def bn_forward_kernel(reset: str, quantizer: str | None):
             u[j] = quantize(v, nf, scale, step, one)
 
     @njit(parallel=True, error_model="numpy")
-    def kernel(y, spikes, alpha, beta, decay, thr, nf, scale, step, zero, one, chunks):
+    def kernel(y, spikes, scales, alpha, beta, decay, thr, nf, scale, step, zero, one, chunks):
         steps, planes, hw = y.shape
         channels = alpha.size
         per_plane = (hw + BLOCK - 1) // BLOCK
@@ -430,21 +483,29 @@ def bn_forward_kernel(reset: str, quantizer: str | None):
 
 
 @functools.lru_cache(maxsize=None)
-def bn_backward_kernel(reset: str, quantizer: str | None, surrogate: str, detach_reset: bool):
+def bn_backward_kernel(reset: str, quantizer: str | None, surrogate: str, detach_reset: bool, float32: bool = True):
     """BPTT of BN + LIF: ``kernel(y, grad, grad_x, alpha, beta, mean, decay, thr, nf, scale, step, a, c,
     half_a, zero, one, chunks) -> (sum_dx, sum_dx_yc)``: writes dL/dx (x the BN output) into grad_x
     [T, P, HW] and returns per channel sum(dL/dx) and sum(dL/dx * (y - mean)) in float64."""
+    Q = QUANTIZER_CODES[quantizer]
     fire = _fire_of(RESET_CODES[reset])
-    quantize = _quantize_of(QUANTIZER_CODES[quantizer])
+    quantize = _quantize_of(Q)
+    tanh = _tanh_of(float32)
     bptt_last, bptt_step = _bptt_steps(reset, quantizer, surrogate, detach_reset)
 
     @njit(error_model="numpy")
-    def replay(yt, ht, u, alpha, beta, decay, thr, nf, scale, step, zero, one):
+    def replay(yt, ht, tht, u, alpha, beta, decay, thr, nf, scale, step, sc, st, zero, one):
         for j in range(yt.size):
             h = (yt[j] * alpha + beta) + decay * u[j]
             ht[j] = h
             s, v = fire(h, thr, zero, one)
-            u[j] = quantize(v, nf, scale, step, one)
+            if Q == 2:
+                w = tanh(v)
+                tht[j] = w
+                v = np.rint(w / sc * nf) * st
+            else:
+                v = quantize(v, nf, scale, step, one)
+            u[j] = v
 
     @njit(error_model="numpy", fastmath={"reassoc"})
     def sums(gxt, yt, mean):
@@ -457,7 +518,8 @@ def bn_backward_kernel(reset: str, quantizer: str | None, surrogate: str, detach
         return np.float64(s), np.float64(q)
 
     @njit(parallel=True, error_model="numpy")
-    def kernel(y, grad, grad_x, alpha, beta, mean, decay, thr, nf, scale, step, a, c, half_a, zero, one, chunks):
+    def kernel(y, grad, grad_x, scales, alpha, beta, mean, decay, thr, nf, scale, step, a, c, half_a, zero, one,
+               chunks):
         steps, planes, hw = y.shape
         channels = alpha.size
         per_plane = (hw + BLOCK - 1) // BLOCK
@@ -468,7 +530,7 @@ def bn_backward_kernel(reset: str, quantizer: str | None, surrogate: str, detach
         part_q = np.zeros(nb)
         for ch in prange(nc):
             hs = np.empty((steps, BLOCK), dtype=y.dtype)
-            dummy = np.empty((1, BLOCK), dtype=y.dtype)
+            ths = np.empty((steps if Q == 2 else 1, BLOCK), dtype=y.dtype)  # tanh(U) per step (tanh only)
             u = np.empty(BLOCK, dtype=y.dtype)
             for b in range(ch * per, min(nb, (ch + 1) * per)):
                 p = b // per_plane
@@ -479,12 +541,14 @@ def bn_backward_kernel(reset: str, quantizer: str | None, surrogate: str, detach
                 ub = u[:m]
                 ub[:] = zero
                 for t in range(steps):
-                    replay(y[t, p][j0:j1], hs[t][:m], ub, alpha[cc], beta[cc], decay, thr, nf, scale, step, zero, one)
+                    sc = scales[t] if Q == 2 else one
+                    replay(y[t, p][j0:j1], hs[t][:m], ths[t if Q == 2 else 0][:m], ub, alpha[cc], beta[cc], decay, thr,
+                           nf, scale, step, sc, sc / nf, zero, one)
                 t = steps - 1
                 bptt_last(grad[t, p][j0:j1], grad_x[t, p][j0:j1], hs[t][:m], ub, decay, thr, a, c, half_a, zero, one)
                 for t in range(steps - 2, -1, -1):
-                    bptt_step(grad[t, p][j0:j1], grad_x[t, p][j0:j1], hs[t][:m], dummy[0][:m], ub, decay, thr, scale,
-                              a, c, half_a, zero, one)
+                    bptt_step(grad[t, p][j0:j1], grad_x[t, p][j0:j1], hs[t][:m], ths[t if Q == 2 else 0][:m], ub, decay,
+                              thr, scale, a, c, half_a, zero, one)
                 for t in range(steps):
                     s, q = sums(grad_x[t, p][j0:j1], y[t, p][j0:j1], y.dtype.type(mean[cc]))
                     part_s[b] += s

@@ -32,15 +32,14 @@ FUSE_BATCHNORM = True
 
 def can_fuse(bn: nn.Module, lif: nn.Module, y: torch.Tensor) -> bool:
     """Whether ``lif(bn(y))`` (y [T * B, C, H, W]) may run fused: CPU kernels for y, a training-mode
-    ``BatchNorm2d`` with affine parameters and running statistics in y's dtype, a :class:`LIF` without
-    the tanh quantizer or a calibrated scale, and more than one value per channel."""
+    ``BatchNorm2d`` with affine parameters and running statistics in y's dtype, a :class:`LIF` without a
+    calibrated scale, and more than one value per channel."""
     return (
         FUSE_BATCHNORM
         and type(bn) is nn.BatchNorm2d and type(lif) is LIF
         and bn.training and bn.affine and bn.track_running_stats
         and y.ndim == 4 and neurons._use_kernels(y)
         and bn.weight.dtype == y.dtype and bn.running_mean is not None
-        and not (lif.levels and lif.membrane_quantizer == "tanh")
         and lif.membrane_scale != "calibrated"
         and y.shape[0] * y.shape[2] * y.shape[3] > 1
     )
@@ -66,7 +65,7 @@ def batchnorm_lif(y: torch.Tensor, bn: nn.BatchNorm2d, lif: LIF, steps: int) -> 
     invstd = 1.0 / np.sqrt(var + bn.eps)
     spikes = _BatchNormLIF.apply(
         y, bn.weight, bn.bias, mean, invstd, steps, lif.decay, lif.threshold, lif.reset, lif.levels,
-        lif.scale(), lif.surrogate, lif.detach_reset, torch.is_grad_enabled(),
+        lif.membrane_quantizer, lif.scale(), lif.surrogate, lif.detach_reset, torch.is_grad_enabled(),
     )
     return spikes.view(steps, n // steps, c, h, w)
 
@@ -75,8 +74,8 @@ class _BatchNormLIF(torch.autograd.Function):
     """Fused BN + LIF; saves y and the per-channel constants, recomputes the rest in backward."""
 
     @staticmethod
-    def forward(ctx, y, weight, bias, mean, invstd, steps, decay, threshold, reset, n, scale, surrogate,
-                detach_reset, keep):
+    def forward(ctx, y, weight, bias, mean, invstd, steps, decay, threshold, reset, n, membrane_quantizer, scale,
+                surrogate, detach_reset, keep):
         from . import _lif_kernels as k
 
         dtype = y.dtype
@@ -86,16 +85,17 @@ class _BatchNormLIF(torch.autograd.Function):
         alpha64 = w64 * invstd
         alpha = alpha64.astype(_np_dtype(dtype))
         beta = (bias.detach().double().numpy() - mean * alpha64).astype(_np_dtype(dtype))
-        quantizer = "uniform" if n else None
+        quantizer = membrane_quantizer if n else None
         d, th, nf, sc, step, zero, one = neurons._scalars(dtype, decay, threshold, n, scale, scale / n if n else 1.0,
                                                           0.0, 1.0)
         spikes = torch.empty_like(y3)
-        k.bn_forward_kernel(reset, quantizer)(y3.numpy(), spikes.numpy(), alpha, beta, d, th, nf, sc, step, zero,
-                                              one, k.chunks())
+        scales = torch.empty(steps, dtype=dtype)  # the tanh quantizer's scale of each step
+        k.bn_forward_kernel(reset, quantizer, dtype == torch.float32)(
+            y3.numpy(), spikes.numpy(), scales.numpy(), alpha, beta, d, th, nf, sc, step, zero, one, k.chunks())
         if keep and any(ctx.needs_input_grad[:3]):
-            ctx.save_for_backward(y3)
+            ctx.save_for_backward(y3, scales)
             ctx.consts = (alpha, beta, mean, invstd, w64)
-        ctx.cfg = (steps, decay, threshold, reset, n, scale, surrogate, detach_reset, y.shape)
+        ctx.cfg = (steps, decay, threshold, reset, n, quantizer, scale, surrogate, detach_reset, y.shape)
         return spikes
 
     @staticmethod
@@ -103,9 +103,9 @@ class _BatchNormLIF(torch.autograd.Function):
         from . import _lif_kernels as k
         from .surrogate import ATAN_ALPHA, SIGMOID_ALPHA
 
-        (y3,) = ctx.saved_tensors
+        y3, scales = ctx.saved_tensors
         alpha, beta, mean, invstd, w64 = ctx.consts
-        steps, decay, threshold, reset, n, scale, surrogate, detach_reset, shape = ctx.cfg
+        steps, decay, threshold, reset, n, quantizer, scale, surrogate, detach_reset, shape = ctx.cfg
         dtype = y3.dtype
         g3 = grad_spikes.reshape(y3.shape)
         if not g3.is_contiguous():
@@ -115,16 +115,16 @@ class _BatchNormLIF(torch.autograd.Function):
         d, th, nf, sc, step, a, c, half_a, zero, one = neurons._scalars(
             dtype, decay, threshold, n, scale, scale / n if n else 1.0, a, c, half_a, 0.0, 1.0)
         neurons._kernel_threads()
-        sum_dx, sum_dx_yc = k.bn_backward_kernel(reset, "uniform" if n else None, surrogate, detach_reset)(
-            y3.numpy(), g3.numpy(), grad.numpy(), alpha, beta, mean, d, th, nf, sc, step, a, c, half_a, zero, one,
-            k.chunks())
+        sum_dx, sum_dx_yc = k.bn_backward_kernel(reset, quantizer, surrogate, detach_reset, dtype == torch.float32)(
+            y3.numpy(), g3.numpy(), grad.numpy(), scales.numpy(), alpha, beta, mean, d, th, nf, sc, step, a, c,
+            half_a, zero, one, k.chunks())
         count = shape[0] * shape[2] * shape[3]
         # dL/dy = gamma invstd (dx - mean(dx) - (y - mean) invstd^2 mean(dx (y - mean)))
         k.bn_input_grad(y3.numpy(), grad.numpy(), w64 * invstd, mean, sum_dx / count,
                         invstd * invstd * sum_dx_yc / count)
         grad_w = torch.from_numpy(sum_dx_yc * invstd).to(dtype)
         grad_b = torch.from_numpy(sum_dx).to(dtype)
-        return grad.view(shape), grad_w, grad_b, *([None] * 11)
+        return grad.view(shape), grad_w, grad_b, *([None] * 12)
 
 
 def _np_dtype(dtype: torch.dtype):
