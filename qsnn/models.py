@@ -26,6 +26,7 @@ from torch import nn
 
 from .nn import LIF, BinaryConv2d, QuantConv2d, QuantLinear
 from .nn.fused import batchnorm_lif, can_fuse
+from .nn.pooling import AdaptiveAvgPool2d, AvgPool2d
 from .nn.neurons import _check_lif
 from .nn.quantizers import WEIGHT_ESTIMATORS, check_regulation
 
@@ -204,16 +205,16 @@ def _vgg(name, make, in_channels, num_classes, widths, input_size):
         conv = make.first_conv(cin, w) if i == 0 else make.conv(cin, w)
         feats.append(ConvBNLIF(conv, make.lif()))
         if i in pool_after:
-            feats.append(PerStep(nn.AvgPool2d(2)))
+            feats.append(PerStep(AvgPool2d(2)))
         cin = w
     if name == "vgg11":
-        head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        head = nn.Sequential(AdaptiveAvgPool2d(1), nn.Flatten())
         fc_in = cin
     else:  # vggsnn: a fourth AP2, then flatten
         h, w = input_size
         if h // 16 < 1 or w // 16 < 1:
             raise ValueError(f"input_size must be at least (16, 16) for vggsnn, got {tuple(input_size)!r}")
-        head = nn.Sequential(nn.AvgPool2d(2), nn.Flatten())
+        head = nn.Sequential(AvgPool2d(2), nn.Flatten())
         fc_in = cin * (h // 16) * (w // 16)
     return SpikingModel(name, in_channels, feats, head, make.readout(fc_in, num_classes))
 
@@ -231,7 +232,7 @@ def _resnet(name, make, in_channels, num_classes, widths):
         for j in range(n):
             feats.append(BasicBlock(make, cin, w, stride if j == 0 else 1))
             cin = w
-    head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
+    head = nn.Sequential(AdaptiveAvgPool2d(1), nn.Flatten())
     return SpikingModel(name, in_channels, feats, head, make.readout(cin, num_classes))
 
 
@@ -241,10 +242,10 @@ def _small(make, in_channels, num_classes, widths):
     feats = [
         ConvBNLIF(make.first_conv(in_channels, w0), make.lif()),
         ConvBNLIF(make.conv(w0, w1), make.lif()),
-        PerStep(nn.AvgPool2d(2)),
+        PerStep(AvgPool2d(2)),
         ConvBNLIF(make.conv(w1, w2), make.lif()),
     ]
-    head = nn.Sequential(nn.AdaptiveAvgPool2d(2), nn.Flatten())
+    head = nn.Sequential(AdaptiveAvgPool2d(2), nn.Flatten())
     return SpikingModel("small", in_channels, feats, head, make.readout(w2 * 4, num_classes))
 
 

@@ -160,3 +160,53 @@ def test_a_training_step_of_a_model_is_the_same_fused_or_not(monkeypatch):
     for name in g1:
         assert_allclose(g1[name].numpy(), g2[name].numpy(), rtol=1e-8, atol=1e-12, err_msg=name)
     assert any(isinstance(m, ConvBNLIF) for m in net.modules())
+
+
+@pytest.mark.parametrize("offset", [0.0, 1e4, -3e7])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_batch_statistics_in_one_read_match_the_two_pass_definition(offset, dtype):
+    # a large common offset is where a one-pass sum of squares cancels; the per-row centring must not
+    from qsnn.nn._lif_kernels import bn_stats
+
+    g = torch.Generator().manual_seed(3)
+    y = (torch.randn(3, 4 * 6, 37, generator=g, dtype=torch.float64) * 0.5
+         + torch.arange(6, dtype=torch.float64).repeat(4)[None, :, None] + offset).to(dtype)
+    mean, var = bn_stats(y.numpy(), 6)
+    by_channel = y.double().view(3, 4, 6, 37).permute(2, 0, 1, 3).reshape(6, -1)
+    ref_var, ref_mean = torch.var_mean(by_channel, dim=1, unbiased=False)
+    assert_allclose(mean, ref_mean.numpy(), rtol=1e-15, atol=1e-12 * (1 + abs(offset)))
+    # a centred two-pass variance is good to about eps * offset / std; a one-pass sum of squares would be
+    # off by eps * (offset / std)^2, i.e. wholly wrong at 3e7
+    assert_allclose(var, ref_var.numpy(), rtol=1e-13 * (1 + abs(offset) / 0.5))
+
+
+def test_batch_statistics_do_not_depend_on_the_thread_count():
+    import numba
+
+    from qsnn.nn._lif_kernels import bn_stats
+
+    y = torch.randn(4, 64, 49, generator=torch.Generator().manual_seed(4)).numpy()
+    before = numba.get_num_threads()
+    try:
+        results = []
+        for n in (1, before):
+            numba.set_num_threads(n)
+            results.append(bn_stats(y, 16))
+    finally:
+        numba.set_num_threads(before)
+    assert all((a == b).all() for a, b in zip(results[0], results[1]))
+
+
+def test_batch_statistics_of_extreme_values():
+    from qsnn.nn._lif_kernels import bn_stats
+
+    for v in (1e-300, 1e300):
+        y = torch.full((2, 3, 4), v, dtype=torch.float64)
+        y[0, :, 0] = 0.0
+        mean, var = bn_stats(y.numpy(), 3)
+        ref_var, ref_mean = torch.var_mean(y.permute(1, 0, 2).reshape(3, -1) / v, dim=1, unbiased=False)
+        assert_allclose(mean / v, ref_mean.numpy(), rtol=1e-14)
+        if v < 1:
+            assert_allclose(var / v / v if var.any() else var, ref_var.numpy() * (v * v > 0), rtol=1e-12)
+        else:  # the squares overflow as torch's own var does
+            assert torch.isinf(torch.from_numpy(var)).all() == torch.isinf(torch.var(y[:, 0], unbiased=False))

@@ -107,6 +107,18 @@ def _quantize_of(Q):
     return quantize
 
 
+@njit(cache=True, error_model="numpy")
+def _tanh_scale(peaks, fpeaks, zero, one):
+    """The tanh quantizer's scale of one step from the peaks of its chunks (the bits of max |tanh U| as
+    integers, and the same memory as floats): the largest peak, or 1 where every value was 0."""
+    k = 0
+    for c in range(1, peaks.size):
+        if peaks[c] > peaks[k]:
+            k = c
+    m = fpeaks[k]
+    return m if m > zero else one
+
+
 def chunks() -> int:
     """The ``chunks`` argument of the kernels: prange runs over this many chunks of blocks, a few per
     thread (for balance), each allocating its scratch once."""
@@ -167,13 +179,7 @@ def forward_kernel(reset: str, quantizer: str | None, float32: bool = True):
                     lo, hi = c * per, min(n, (c + 1) * per)
                     peaks[c] = tanh_step(xt[lo:hi], spt[lo:hi], u[lo:hi], ubits[lo:hi], decay, thr, nf, sc, st,
                                          zero, one)
-                pk = peaks[0]
-                m = fpeaks[0]
-                for c in range(1, nc):
-                    if peaks[c] > pk:
-                        pk = peaks[c]
-                        m = fpeaks[c]
-                sc = m if m > zero else one
+                sc = _tanh_scale(peaks, fpeaks, zero, one)
                 scales[t] = sc
                 st = sc / nf
 
@@ -348,37 +354,39 @@ def surrogate_constants(sigmoid_alpha: float, atan_alpha: float) -> tuple[float,
 # order is a chain of dependent additions, ~4 cycles per element. Each is taken over one row (plane or
 # block), and rows are added in a fixed order, so the result does not depend on the thread count.
 @njit(cache=True, error_model="numpy", fastmath={"reassoc"})
-def _row_sum(v):
+def _row_moments(v):
+    """(sum, sum of squares about the row's own mean) of one row in float64. The two passes run over a
+    row that stays in cache, so memory is read once."""
     s = 0.0
     for j in range(v.size):
         s += np.float64(v[j])
-    return s
-
-
-@njit(cache=True, error_model="numpy", fastmath={"reassoc"})
-def _row_centred_squares(v, mean):
+    m = s / v.size
     q = 0.0
     for j in range(v.size):
-        d = np.float64(v[j]) - mean
+        d = np.float64(v[j]) - m
         q += d * d
-    return q
+    return s, q
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def bn_stats(y, channels):
-    """Per-channel (mean, biased variance) in float64 of y [S, P, HW] (plane p of channel p % C):
-    the mean in a first pass, the centred sum of squares in a second (no cancellation)."""
+    """Per-channel (mean, biased variance) in float64 of y [S, P, HW] (plane p of channel p % C), in one
+    read of y: each row's sum and centred squares (no cancellation), combined per channel in row order
+    with the rows' offsets from the channel mean (Chan, Golub and LeVeque's pairwise update)."""
     steps, planes, hw = y.shape
     rows = steps * planes
     count = np.float64(rows // channels * hw)
-    part = np.empty(rows)
+    sums = np.empty(rows)
+    squares = np.empty(rows)
     for r in prange(rows):
-        part[r] = _row_sum(y[r // planes, r % planes])
-    mean = _per_channel(part, planes, channels) / count
-    for r in prange(rows):
-        p = r % planes
-        part[r] = _row_centred_squares(y[r // planes, p], mean[p % channels])
-    return mean, _per_channel(part, planes, channels) / count
+        sums[r], squares[r] = _row_moments(y[r // planes, r % planes])
+    mean = _per_channel(sums, planes, channels) / count
+    m2 = np.zeros(channels)
+    for r in range(rows):
+        c = (r % planes) % channels
+        d = sums[r] / hw - mean[c]
+        m2[c] += squares[r] + hw * d * d
+    return mean, m2 / count
 
 
 @njit(cache=True)
@@ -438,13 +446,7 @@ def bn_forward_kernel(reset: str, quantizer: str | None, float32: bool = True):
                                        sc, st, zero, one)
                         pk = a if a > pk else pk
                     peaks[c] = pk
-                pk = peaks[0]
-                m = fpeaks[0]
-                for c in range(1, nc):
-                    if peaks[c] > pk:
-                        pk = peaks[c]
-                        m = fpeaks[c]
-                sc = m if m > zero else one
+                sc = _tanh_scale(peaks, fpeaks, zero, one)
                 scales[t] = sc
                 st = sc / nf
 

@@ -4,9 +4,10 @@ In a conv + BN + LIF block the LIF reads what BatchNorm wrote, and BatchNorm's b
 LIF's backward wrote. Fused, the normalised current x = gamma (y - mean) / sqrt(var + eps) + beta is
 formed inside the LIF kernels from the convolution's output y and never stored; the LIF's backward
 kernel also sums, per channel, dL/dx and dL/dx (y - mean), which are all BatchNorm's backward needs
-besides one more pass that writes dL/dy. The statistics are taken in float64 (two passes: the mean,
-then the centred squares) and the running statistics are updated as ``nn.BatchNorm2d`` does (momentum,
-or the cumulative average for ``momentum=None``; the unbiased variance).
+besides one more pass that writes dL/dy. The statistics are taken in float64 in one read of y (each
+plane's sum and centred squares while it is in cache, combined per channel), and the running statistics
+are updated as ``nn.BatchNorm2d`` does (momentum, or the cumulative average for ``momentum=None``; the
+unbiased variance).
 
 Same function as ``lif(bn(y))``, with x rounded once from float64 constants (torch rounds its own
 per-channel constants in float32), so a current within an ulp or two of the threshold may fire on one
@@ -51,11 +52,11 @@ def batchnorm_lif(y: torch.Tensor, bn: nn.BatchNorm2d, lif: LIF, steps: int) -> 
     from . import _lif_kernels as k
 
     n, c, h, w = y.shape
-    y3 = y.detach().contiguous().view(steps, (n // steps) * c, h * w)
+    y3 = y.contiguous().view(steps, (n // steps) * c, h * w)  # [T, P, HW], P = B * C planes
     neurons._kernel_threads()
     count = n * h * w
     with torch.profiler.record_function("batchnorm_lif_stats"), torch.no_grad():
-        mean, var = k.bn_stats(y3.numpy(), c)
+        mean, var = k.bn_stats(y3.detach().numpy(), c)
         bn.num_batches_tracked.add_(1)
         m = 1.0 / float(bn.num_batches_tracked) if bn.momentum is None else bn.momentum
         rm = torch.from_numpy(mean).to(bn.running_mean.dtype)
@@ -64,23 +65,23 @@ def batchnorm_lif(y: torch.Tensor, bn: nn.BatchNorm2d, lif: LIF, steps: int) -> 
         bn.running_var.mul_(1.0 - m).add_(rv, alpha=m)
     invstd = 1.0 / np.sqrt(var + bn.eps)
     spikes = _BatchNormLIF.apply(
-        y, bn.weight, bn.bias, mean, invstd, steps, lif.decay, lif.threshold, lif.reset, lif.levels,
+        y3, bn.weight, bn.bias, mean, invstd, steps, lif.decay, lif.threshold, lif.reset, lif.levels,
         lif.membrane_quantizer, lif.scale(), lif.surrogate, lif.detach_reset, torch.is_grad_enabled(),
     )
     return spikes.view(steps, n // steps, c, h, w)
 
 
 class _BatchNormLIF(torch.autograd.Function):
-    """Fused BN + LIF; saves y and the per-channel constants, recomputes the rest in backward."""
+    """Fused BN + LIF on y3 [T, P, HW]; saves y3 and the per-channel constants, recomputes the rest in
+    backward."""
 
     @staticmethod
-    def forward(ctx, y, weight, bias, mean, invstd, steps, decay, threshold, reset, n, membrane_quantizer, scale,
+    def forward(ctx, y3, weight, bias, mean, invstd, steps, decay, threshold, reset, n, membrane_quantizer, scale,
                 surrogate, detach_reset, keep):
         from . import _lif_kernels as k
 
-        dtype = y.dtype
-        n_, c, h, w = y.shape
-        y3 = y.detach().contiguous().view(steps, (n_ // steps) * c, h * w)
+        dtype = y3.dtype
+        y3 = y3.detach()
         w64 = weight.detach().double().numpy()
         alpha64 = w64 * invstd
         alpha = alpha64.astype(_np_dtype(dtype))
@@ -95,7 +96,7 @@ class _BatchNormLIF(torch.autograd.Function):
         if keep and any(ctx.needs_input_grad[:3]):
             ctx.save_for_backward(y3, scales)
             ctx.consts = (alpha, beta, mean, invstd, w64)
-        ctx.cfg = (steps, decay, threshold, reset, n, quantizer, scale, surrogate, detach_reset, y.shape)
+        ctx.cfg = (decay, threshold, reset, n, quantizer, scale, surrogate, detach_reset)
         return spikes
 
     @staticmethod
@@ -105,7 +106,7 @@ class _BatchNormLIF(torch.autograd.Function):
 
         y3, scales = ctx.saved_tensors
         alpha, beta, mean, invstd, w64 = ctx.consts
-        steps, decay, threshold, reset, n, quantizer, scale, surrogate, detach_reset, shape = ctx.cfg
+        decay, threshold, reset, n, quantizer, scale, surrogate, detach_reset = ctx.cfg
         dtype = y3.dtype
         g3 = grad_spikes.reshape(y3.shape)
         if not g3.is_contiguous():
@@ -118,13 +119,13 @@ class _BatchNormLIF(torch.autograd.Function):
         sum_dx, sum_dx_yc = k.bn_backward_kernel(reset, quantizer, surrogate, detach_reset, dtype == torch.float32)(
             y3.numpy(), g3.numpy(), grad.numpy(), scales.numpy(), alpha, beta, mean, d, th, nf, sc, step, a, c,
             half_a, zero, one, k.chunks())
-        count = shape[0] * shape[2] * shape[3]
+        count = y3.shape[0] * (y3.shape[1] // alpha.size) * y3.shape[2]  # values per channel: T B H W
         # dL/dy = gamma invstd (dx - mean(dx) - (y - mean) invstd^2 mean(dx (y - mean)))
         k.bn_input_grad(y3.numpy(), grad.numpy(), w64 * invstd, mean, sum_dx / count,
                         invstd * invstd * sum_dx_yc / count)
         grad_w = torch.from_numpy(sum_dx_yc * invstd).to(dtype)
         grad_b = torch.from_numpy(sum_dx).to(dtype)
-        return grad.view(shape), grad_w, grad_b, *([None] * 12)
+        return grad, grad_w, grad_b, *([None] * 12)
 
 
 def _np_dtype(dtype: torch.dtype):
