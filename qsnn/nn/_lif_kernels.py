@@ -108,6 +108,17 @@ def _quantize_of(Q):
 
 
 @njit(cache=True, error_model="numpy")
+def _peak_bits(ubits, absmask):
+    """max |v| over the bits of the floats v as integers (their order is the order of the non-negative
+    floats, and a NaN wins as in torch's amax); vectorises where a float max needs fast-math."""
+    pk = ubits.dtype.type(0)
+    for i in range(ubits.size):
+        a = ubits[i] & absmask
+        pk = a if a > pk else pk
+    return pk
+
+
+@njit(cache=True, error_model="numpy")
 def _tanh_scale(peaks, fpeaks, zero, one):
     """The tanh quantizer's scale of one step from the peaks of its chunks (the bits of max |tanh U| as
     integers, and the same memory as floats): the largest peak, or 1 where every value was 0."""
@@ -145,9 +156,7 @@ def forward_kernel(reset: str, quantizer: str | None, float32: bool = True):
     if Q == 2:
         # The scale of step t is a max over all neurons of step t, so this kernel runs step by step
         # over all chunks; the state is stored as tanh(U) and quantized with the step's scale when
-        # the next step reads it. The peak is taken over the bits of |tanh U| as integers (their order
-        # is the order of the non-negative floats, and a NaN wins as in torch's amax), which vectorises
-        # where a float max needs fast-math.
+        # the next step reads it. The peak is taken over the bits of |tanh U| (:func:`_peak_bits`).
         @njit(error_model="numpy")
         def tanh_step(xt, spt, u, ubits, decay, thr, nf, sc, st, zero, one):
             for i in range(xt.size):
@@ -155,11 +164,7 @@ def forward_kernel(reset: str, quantizer: str | None, float32: bool = True):
                 s, v = fire(h, thr, zero, one)
                 spt[i] = s
                 u[i] = tanh(v)
-            pk = itype(0)
-            for i in range(ubits.size):
-                a = ubits[i] & absmask
-                pk = a if a > pk else pk
-            return pk
+            return _peak_bits(ubits, absmask)
 
         @njit(parallel=True, error_model="numpy")
         def kernel(x, spikes, scales, decay, thr, nf, scale, step, zero, one, chunks):
@@ -418,11 +423,7 @@ def bn_forward_kernel(reset: str, quantizer: str | None, float32: bool = True):
                 s, v = fire(h, thr, zero, one)
                 spt[i] = s
                 u[i] = tanh(v)
-            pk = itype(0)
-            for i in range(ubits.size):
-                a = ubits[i] & absmask
-                pk = a if a > pk else pk
-            return pk
+            return _peak_bits(ubits, absmask)
 
         @njit(parallel=True, error_model="numpy")
         def kernel(y, spikes, scales, alpha, beta, decay, thr, nf, scale, step, zero, one, chunks):
