@@ -13,6 +13,13 @@ multi-step ``LIFNode`` (hard reset, ``decay_input=False``, tau 2, torch backend)
 (beta 0.5, reset "zero"): the same recursion H = 0.5 U + I in the same network. The peers do not
 quantize the membrane, so each network has one row per peer.
 
+The row "BN + LIF at no cost" is the ceiling: every conv-BatchNorm-LIF stage's BatchNorm and LIF replaced
+by a threshold (x > 0, one read and one write) whose backward passes the gradient through without work.
+The convolutions, pooling, readout, loss and optimizer are the network's own, so the faster peer's time
+over this row's is the largest ratio any LIF could reach in that network. Under each table: the
+convolutions' and linear layers' floating-point work per step against a large matrix product's rate on
+the same threads, and the epoch each step time gives.
+
 Time: the median of ``--repeats`` steps per variant after warm-up. The variants are interleaved (one
 step of each in turn) so that load from other processes hits all of them alike; ``uptime`` is printed
 before and after. Peak memory: in a fresh process per variant, the peak resident set size during one
@@ -51,6 +58,8 @@ NETWORKS = {
     "small": ("small", (16, 32, 64), (1, 28, 28), 4, 64),
     "vgg11": ("vgg11", None, (3, 32, 32), 2, 16),
 }
+#: training images of one epoch at each network's input size (Fashion-MNIST, CIFAR-10)
+EPOCH_IMAGES = {"small": 60_000, "vgg11": 50_000}
 #: qsnn membrane settings: label -> (membrane_bits, membrane_quantizer)
 MEMBRANES = {
     "2-bit": (2, "uniform"),
@@ -62,10 +71,32 @@ MEMBRANES = {
     "2-bit, BN unfused": (2, "uniform"),
 }
 PEERS = {"SpikingJelly": SpikingJellyLIF, "snnTorch": SnnTorchLIF}
+#: the same network with BatchNorm and the LIF as cheap as spikes can be: what no LIF can beat
+CEILING = "BN + LIF at no cost"
+
+
+class _ThresholdSTE(torch.autograd.Function):
+    """Spikes x > 0 in one read and one write; the gradient passes through untouched (no work)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.gt(0).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
+class FreeSpikes(torch.nn.Module):
+    """Stands in for BatchNorm + LIF in the ceiling variant: the convolutions, pooling, readout, loss and
+    optimizer stay as they are and see 0/1 spikes, so their cost is the network's own."""
+
+    def forward(self, x):
+        return _ThresholdSTE.apply(x)
 
 
 def variants(network: str, membranes) -> list[str]:
-    return [f"{network}|qsnn {m}" for m in membranes] + [f"{network}|{p}" for p in PEERS]
+    return [f"{network}|qsnn {m}" for m in membranes] + [f"{network}|{p}" for p in PEERS] + [f"{network}|{CEILING}"]
 
 
 def build(variant: str):
@@ -86,6 +117,12 @@ def build(variant: str):
             for child_name, child in module.named_children():
                 if isinstance(child, LIF):
                     setattr(module, child_name, PEERS[impl]())
+    if impl == CEILING:
+        for stage in net.modules():
+            if isinstance(stage, models.ConvBNLIF):
+                stage.bn, stage.lif = torch.nn.Identity(), FreeSpikes()
+        if any(isinstance(m, LIF) for m in net.modules()):
+            raise ValueError(f"{network}: a LIF outside ConvBNLIF has no no-cost stand-in")
     net.train()
     opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
     g = torch.Generator().manual_seed(1)
@@ -150,6 +187,66 @@ def lif_share(variant: str, steps: int = 3) -> float:
         total = time.perf_counter() - t0
     lif = sum(e.cpu_time_total for e in prof.key_averages() if e.key in LIF_EVENTS + ("batchnorm_lif_stats",))
     return lif * 1e-6 / total
+
+
+def matmul_flops(variant: str) -> float:
+    """Floating-point operations of one training step's convolutions and linear layers: the forward
+    product, the weight gradient, and the input gradient wherever the input requires one (all but the
+    first layer), 2 per multiply-add; counted from the layers' shapes in one forward pass."""
+    net, _, make_batch = build(variant)
+    total = [0.0]
+
+    def count(module, inputs, out):
+        x = inputs[0]
+        if isinstance(module, torch.nn.Conv2d):
+            kh, kw = module.kernel_size
+            macs = out.numel() * module.in_channels // module.groups * kh * kw
+        else:
+            macs = out.numel() * module.in_features
+        total[0] += 2 * macs * (3 if x.requires_grad else 2)
+
+    hooks = [m.register_forward_hook(count) for m in net.modules()
+             if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    try:
+        net(make_batch()[0])
+    finally:
+        for h in hooks:
+            h.remove()
+    return total[0]
+
+
+def gemm_rate(n: int = 2048, repeats: int = 5) -> float:
+    """FLOP/s of an n x n x n float32 matrix product on torch's threads: what dense arithmetic reaches
+    on this machine."""
+    g = torch.Generator().manual_seed(2)
+    a, b = torch.rand(n, n, generator=g), torch.rand(n, n, generator=g)
+    a @ b
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - t0)
+    return 2 * n ** 3 / statistics.median(times)
+
+
+def bound_lines(network: str, times) -> str:
+    """What the ceiling row means: the step's dense arithmetic against the machine's matrix-product rate,
+    and the epoch the step times give."""
+    name, widths, shape, steps, batch = NETWORKS[network]
+    ceiling = times[f"{network}|{CEILING}"]
+    flops = matmul_flops(f"{network}|{CEILING}")
+    rate = gemm_rate()
+    per_epoch = -(-EPOCH_IMAGES[network] // batch)
+    best_qsnn = min(t for v, t in times.items() if v.startswith(f"{network}|qsnn "))
+    return (
+        f"\nconvolutions + linear layers: {flops / 1e9:.2f} GFLOP per step (forward and gradients); "
+        f"at the ceiling step ({ceiling * 1e3:.1f} ms) {flops / ceiling / 1e9:.0f} GFLOP/s; a 2048^3 float32 "
+        f"matrix product on these threads: {rate / 1e9:.0f} GFLOP/s, so that arithmetic alone takes at least "
+        f"{flops / rate * 1e3:.1f} ms a step.\n"
+        f"one epoch ({EPOCH_IMAGES[network]:,} images, {per_epoch} steps of B = {batch}): fastest qsnn row "
+        f"{best_qsnn * per_epoch:.0f} s, the ceiling {ceiling * per_epoch:.0f} s, the arithmetic at the matrix-product "
+        f"rate {flops / rate * per_epoch:.0f} s."
+    )
 
 
 def uptime() -> str:
@@ -218,6 +315,7 @@ def main(argv=None) -> int:
         shares = {v: lif_share(v) for v in names if "|qsnn" in v}
         mems = {} if args.no_memory else {v: _memory_in_subprocess(v, args.threads) for v in names}
         print(table(network, times, mems, shares), flush=True)
+        print(bound_lines(network, times), flush=True)
     return 0
 
 
