@@ -137,6 +137,69 @@ def chunks() -> int:
 
 
 @functools.lru_cache(maxsize=None)
+def _step_loops(reset: str, quantizer: str | None, float32: bool, normalise: bool):
+    """The compiled loops of one time step over a run of neurons, ``(tanh_step, charge_fire, replay)``,
+    shared by the LIF's kernels (``normalise`` False: the input is x itself) and the fused BatchNorm +
+    LIF ones (True: the input is y * alpha + beta, formed here and never stored). The option is a
+    constant of the closure, so each specialisation is one branch-free loop; without it alpha and beta
+    are not read (a multiply-add with 1 and 0 would turn an input of -0.0 into +0.0).
+
+    * ``tanh_step(xt, spt, u, ubits, alpha, beta, decay, thr, nf, sc, st, zero, one)``: one step of the
+      tanh quantizer's forward (state stored as tanh(U), quantized with the last step's scale ``sc``
+      when read); returns the peak of the new |tanh U| as bits (:func:`_peak_bits`).
+    * ``charge_fire(xt, spt, u, alpha, beta, decay, thr, nf, scale, step, zero, one)``: one forward
+      step with the fixed-scale (or no) quantizer.
+    * ``replay(xt, ht, tht, u, alpha, beta, decay, thr, nf, scale, step, sc, st, zero, one)``: one step
+      of the forward again in the backward pass, keeping H (and tanh U for the tanh quantizer).
+    """
+    Q = QUANTIZER_CODES[quantizer]
+    tanh = _tanh_of(float32)
+    fire = _fire_of(RESET_CODES[reset])
+    quantize = _quantize_of(Q)
+    itype = np.int32 if float32 else np.int64
+    absmask = itype(0x7FFFFFFF) if float32 else itype(0x7FFFFFFFFFFFFFFF)
+
+    @njit(inline="always", error_model="numpy")
+    def current(x, alpha, beta):
+        if normalise:
+            return x * alpha + beta
+        return x
+
+    @njit(error_model="numpy")
+    def tanh_step(xt, spt, u, ubits, alpha, beta, decay, thr, nf, sc, st, zero, one):
+        for i in range(xt.size):
+            h = current(xt[i], alpha, beta) + decay * (np.rint(u[i] / sc * nf) * st)
+            s, v = fire(h, thr, zero, one)
+            spt[i] = s
+            u[i] = tanh(v)
+        return _peak_bits(ubits, absmask)
+
+    @njit(error_model="numpy")
+    def charge_fire(xt, spt, u, alpha, beta, decay, thr, nf, scale, step, zero, one):
+        for j in range(xt.size):
+            h = current(xt[j], alpha, beta) + decay * u[j]
+            s, v = fire(h, thr, zero, one)
+            spt[j] = s
+            u[j] = quantize(v, nf, scale, step, one)
+
+    @njit(error_model="numpy")
+    def replay(xt, ht, tht, u, alpha, beta, decay, thr, nf, scale, step, sc, st, zero, one):
+        for j in range(xt.size):
+            h = current(xt[j], alpha, beta) + decay * u[j]
+            ht[j] = h
+            s, v = fire(h, thr, zero, one)
+            if Q == 2:
+                w = tanh(v)
+                tht[j] = w
+                v = np.rint(w / sc * nf) * st
+            else:
+                v = quantize(v, nf, scale, step, one)
+            u[j] = v
+
+    return tanh_step, charge_fire, replay
+
+
+@functools.lru_cache(maxsize=None)
 def forward_kernel(reset: str, quantizer: str | None, float32: bool = True):
     """The compiled forward kernel of one (reset, quantizer) pair.
 
@@ -145,27 +208,14 @@ def forward_kernel(reset: str, quantizer: str | None, float32: bool = True):
     pass replays it). ``nf`` = levels per side, ``step`` = scale / nf (rounded once, as the torch
     path does).
     """
-    R = RESET_CODES[reset]
     Q = QUANTIZER_CODES[quantizer]
-    tanh = _tanh_of(float32)
-    fire = _fire_of(R)
-    quantize = _quantize_of(Q)
     itype = np.int32 if float32 else np.int64
-    absmask = itype(0x7FFFFFFF) if float32 else itype(0x7FFFFFFFFFFFFFFF)
+    tanh_step, charge_fire, _ = _step_loops(reset, quantizer, float32, False)
 
     if Q == 2:
         # The scale of step t is a max over all neurons of step t, so this kernel runs step by step
         # over all chunks; the state is stored as tanh(U) and quantized with the step's scale when
         # the next step reads it. The peak is taken over the bits of |tanh U| (:func:`_peak_bits`).
-        @njit(error_model="numpy")
-        def tanh_step(xt, spt, u, ubits, decay, thr, nf, sc, st, zero, one):
-            for i in range(xt.size):
-                h = xt[i] + decay * (np.rint(u[i] / sc * nf) * st)
-                s, v = fire(h, thr, zero, one)
-                spt[i] = s
-                u[i] = tanh(v)
-            return _peak_bits(ubits, absmask)
-
         @njit(parallel=True, error_model="numpy")
         def kernel(x, spikes, scales, decay, thr, nf, scale, step, zero, one, chunks):
             steps, n = x.shape
@@ -182,21 +232,13 @@ def forward_kernel(reset: str, quantizer: str | None, float32: bool = True):
                 spt = spikes[t]
                 for c in prange(nc):
                     lo, hi = c * per, min(n, (c + 1) * per)
-                    peaks[c] = tanh_step(xt[lo:hi], spt[lo:hi], u[lo:hi], ubits[lo:hi], decay, thr, nf, sc, st,
-                                         zero, one)
+                    peaks[c] = tanh_step(xt[lo:hi], spt[lo:hi], u[lo:hi], ubits[lo:hi], one, zero, decay, thr, nf,
+                                         sc, st, zero, one)
                 sc = _tanh_scale(peaks, fpeaks, zero, one)
                 scales[t] = sc
                 st = sc / nf
 
         return kernel
-
-    @njit(error_model="numpy")
-    def charge_fire(xt, spt, u, decay, thr, nf, scale, step, zero, one):
-        for j in range(xt.size):
-            h = xt[j] + decay * u[j]
-            s, v = fire(h, thr, zero, one)
-            spt[j] = s
-            u[j] = quantize(v, nf, scale, step, one)
 
     @njit(parallel=True, error_model="numpy")
     def kernel(x, spikes, scales, decay, thr, nf, scale, step, zero, one, chunks):
@@ -212,7 +254,7 @@ def forward_kernel(reset: str, quantizer: str | None, float32: bool = True):
                 ub = u[:b1 - b0]
                 ub[:] = zero
                 for t in range(steps):
-                    charge_fire(x[t][b0:b1], spikes[t][b0:b1], ub, decay, thr, nf, scale, step, zero, one)
+                    charge_fire(x[t][b0:b1], spikes[t][b0:b1], ub, one, zero, decay, thr, nf, scale, step, zero, one)
 
     return kernel
 
@@ -282,24 +324,8 @@ def backward_kernel(reset: str, quantizer: str | None, surrogate: str, detach_re
     dL/dx into grad_x [T, N].
     """
     Q = QUANTIZER_CODES[quantizer]
-    tanh = _tanh_of(float32)
-    fire = _fire_of(RESET_CODES[reset])
-    quantize = _quantize_of(Q)
+    _, _, replay = _step_loops(reset, quantizer, float32, False)
     bptt_last, bptt_step = _bptt_steps(reset, quantizer, surrogate, detach_reset)
-
-    @njit(error_model="numpy")
-    def replay(xt, ht, tht, u, decay, thr, nf, scale, step, sc, st, zero, one):
-        for j in range(xt.size):
-            h = xt[j] + decay * u[j]
-            ht[j] = h
-            s, v = fire(h, thr, zero, one)
-            if Q == 2:
-                w = tanh(v)
-                tht[j] = w
-                v = np.rint(w / sc * nf) * st
-            else:
-                v = quantize(v, nf, scale, step, one)
-            u[j] = v
 
     @njit(parallel=True, error_model="numpy")
     def kernel(x, grad, grad_x, scales, decay, thr, nf, scale, step, a, c, half_a, zero, one, chunks):
@@ -321,8 +347,8 @@ def backward_kernel(reset: str, quantizer: str | None, surrogate: str, detach_re
                 # replay the forward pass of this block
                 for t in range(steps):
                     sc = scales[t] if Q == 2 else one
-                    replay(x[t][b0:b1], hs[t][:m], ths[t if Q == 2 else 0][:m], ub, decay, thr, nf, scale, step,
-                           sc, sc / nf, zero, one)
+                    replay(x[t][b0:b1], hs[t][:m], ths[t if Q == 2 else 0][:m], ub, one, zero, decay, thr, nf, scale,
+                           step, sc, sc / nf, zero, one)
                 # BPTT; u now holds dL/dU of the step after
                 t = steps - 1
                 bptt_last(grad[t][b0:b1], grad_x[t][b0:b1], hs[t][:m], ub, decay, thr, a, c, half_a, zero, one)
@@ -409,22 +435,10 @@ def bn_forward_kernel(reset: str, quantizer: str | None, float32: bool = True):
     chunks)`` with y, spikes [T, P, HW], alpha, beta [C]; for the tanh quantizer the scale of every step
     goes into ``scales`` [T], as in :func:`forward_kernel`."""
     Q = QUANTIZER_CODES[quantizer]
-    fire = _fire_of(RESET_CODES[reset])
-    quantize = _quantize_of(Q)
-    tanh = _tanh_of(float32)
     itype = np.int32 if float32 else np.int64
-    absmask = itype(0x7FFFFFFF) if float32 else itype(0x7FFFFFFFFFFFFFFF)
+    tanh_step, charge_fire, _ = _step_loops(reset, quantizer, float32, True)
 
     if Q == 2:
-        @njit(error_model="numpy")
-        def tanh_plane(yt, spt, u, ubits, alpha, beta, decay, thr, nf, sc, st, zero, one):
-            for i in range(yt.size):
-                h = (yt[i] * alpha + beta) + decay * (np.rint(u[i] / sc * nf) * st)
-                s, v = fire(h, thr, zero, one)
-                spt[i] = s
-                u[i] = tanh(v)
-            return _peak_bits(ubits, absmask)
-
         @njit(parallel=True, error_model="numpy")
         def kernel(y, spikes, scales, alpha, beta, decay, thr, nf, scale, step, zero, one, chunks):
             # step by step over all planes (the scale is a max over the step), as forward_kernel's tanh
@@ -443,7 +457,7 @@ def bn_forward_kernel(reset: str, quantizer: str | None, float32: bool = True):
                     pk = itype(0)
                     for p in range(c * per, min(planes, (c + 1) * per)):
                         cc = p % channels
-                        a = tanh_plane(y[t, p], spikes[t, p], u[p], ubits[p], alpha[cc], beta[cc], decay, thr, nf,
+                        a = tanh_step(y[t, p], spikes[t, p], u[p], ubits[p], alpha[cc], beta[cc], decay, thr, nf,
                                        sc, st, zero, one)
                         pk = a if a > pk else pk
                     peaks[c] = pk
@@ -452,14 +466,6 @@ def bn_forward_kernel(reset: str, quantizer: str | None, float32: bool = True):
                 st = sc / nf
 
         return kernel
-
-    @njit(error_model="numpy")
-    def charge_fire(yt, spt, u, alpha, beta, decay, thr, nf, scale, step, zero, one):
-        for j in range(yt.size):
-            h = (yt[j] * alpha + beta) + decay * u[j]
-            s, v = fire(h, thr, zero, one)
-            spt[j] = s
-            u[j] = quantize(v, nf, scale, step, one)
 
     @njit(parallel=True, error_model="numpy")
     def kernel(y, spikes, scales, alpha, beta, decay, thr, nf, scale, step, zero, one, chunks):
@@ -491,24 +497,8 @@ def bn_backward_kernel(reset: str, quantizer: str | None, surrogate: str, detach
     half_a, zero, one, chunks) -> (sum_dx, sum_dx_yc)``: writes dL/dx (x the BN output) into grad_x
     [T, P, HW] and returns per channel sum(dL/dx) and sum(dL/dx * (y - mean)) in float64."""
     Q = QUANTIZER_CODES[quantizer]
-    fire = _fire_of(RESET_CODES[reset])
-    quantize = _quantize_of(Q)
-    tanh = _tanh_of(float32)
+    _, _, replay = _step_loops(reset, quantizer, float32, True)
     bptt_last, bptt_step = _bptt_steps(reset, quantizer, surrogate, detach_reset)
-
-    @njit(error_model="numpy")
-    def replay(yt, ht, tht, u, alpha, beta, decay, thr, nf, scale, step, sc, st, zero, one):
-        for j in range(yt.size):
-            h = (yt[j] * alpha + beta) + decay * u[j]
-            ht[j] = h
-            s, v = fire(h, thr, zero, one)
-            if Q == 2:
-                w = tanh(v)
-                tht[j] = w
-                v = np.rint(w / sc * nf) * st
-            else:
-                v = quantize(v, nf, scale, step, one)
-            u[j] = v
 
     @njit(error_model="numpy", fastmath={"reassoc"})
     def sums(gxt, yt, mean):
