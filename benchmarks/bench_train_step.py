@@ -232,7 +232,7 @@ def gemm_rate(n: int = 2048, repeats: int = 5) -> float:
 def bound_lines(network: str, times) -> str:
     """What the ceiling row means: the step's dense arithmetic against the machine's matrix-product rate,
     and the epoch the step times give."""
-    name, widths, shape, steps, batch = NETWORKS[network]
+    batch = NETWORKS[network][4]
     ceiling = times[f"{network}|{CEILING}"]
     flops = matmul_flops(f"{network}|{CEILING}")
     rate = gemm_rate()
