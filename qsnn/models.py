@@ -38,12 +38,13 @@ DEFAULT_WIDTHS = {
     "resnet18": (64, 128, 256, 512),
     "vggsnn": (64, 128, 256, 256, 512, 512, 512, 512),
     "small": (8, 16, 32),
+    "conv4": (16, 32, 32, 64),
 }
 # The registry: every buildable architecture, with its default channel widths.
 MODELS = tuple(DEFAULT_WIDTHS)
 WEIGHT_BITS = (1, 32)
 FIRST_LAST_BITS = 8
-_DEFAULT_INPUT = {"vggsnn": (48, 48)}
+_DEFAULT_INPUT = {"vggsnn": (48, 48), "conv4": (28, 28)}
 
 
 def _per_step(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -249,6 +250,23 @@ def _small(make, in_channels, num_classes, widths):
     return SpikingModel("small", in_channels, feats, head, make.readout(w2 * 4, num_classes))
 
 
+def _conv4(make, in_channels, num_classes, widths, input_size):
+    # w0C3-w1C3-AP2-w2C3-w3C3-AP2-FC over the (H/4 x W/4) map: for 28x28 images 28 -> 14 -> 7
+    w0, w1, w2, w3 = widths
+    h, w = input_size
+    if h // 4 < 1 or w // 4 < 1:
+        raise ValueError(f"input_size must be at least (4, 4) for conv4, got {tuple(input_size)!r}")
+    feats = [
+        ConvBNLIF(make.first_conv(in_channels, w0), make.lif()),
+        ConvBNLIF(make.conv(w0, w1), make.lif()),
+        PerStep(AvgPool2d(2)),
+        ConvBNLIF(make.conv(w1, w2), make.lif()),
+        ConvBNLIF(make.conv(w2, w3), make.lif()),
+    ]
+    head = nn.Sequential(AvgPool2d(2), nn.Flatten())
+    return SpikingModel("conv4", in_channels, feats, head, make.readout(w3 * (h // 4) * (w // 4), num_classes))
+
+
 def _positive_int(name, v, low=1):
     if isinstance(v, bool) or not isinstance(v, int) or v < low:
         raise ValueError(f"{name} must be an integer >= {low}, got {v!r}")
@@ -274,12 +292,14 @@ def build(
 
     Parameters
     ----------
-    name : {"vgg11", "resnet19", "resnet18", "vggsnn", "small"}
+    name : {"vgg11", "resnet19", "resnet18", "vggsnn", "small", "conv4"}
         ``"vgg11"``: 64C3-128C3-AP2-256C3-256C3-AP2-512C3-512C3-AP2-512C3-512C3-GAP-FC;
         ``"resnet19"``: conv3x3 stem at 128, basic blocks 3-3-2 at 128/256/512, GAP, FC;
         ``"resnet18"``: conv7x7/2 stem + maxpool, blocks 2-2-2-2 at 64..512, GAP, FC;
         ``"vggsnn"``: VGG-11's convs with a fourth AP2 and a flattening FC (TET's DVS net, input
-        2x48x48); ``"small"``: w0C3-w1C3-AP2-w2C3-AP-FC for the 8x8 digits (8-16-32).
+        2x48x48); ``"small"``: w0C3-w1C3-AP2-w2C3-AP-FC for the 8x8 digits (8-16-32);
+        ``"conv4"``: w0C3-w1C3-AP2-w2C3-w3C3-AP2-FC over the flattened (H/4 x W/4) map, four spiking
+        layers for 28x28 images (16-32-32-64; Fashion-MNIST in chapter 7).
     num_classes : int
         K >= 1, the readout's size.
     in_channels : int
@@ -298,10 +318,10 @@ def build(
         Sign gradient of the binary layers ("ede").
     widths : sequence of int or None
         Channel counts overriding the defaults (:data:`DEFAULT_WIDTHS`; same length: 8 for the
-        VGGs, 3 for ResNet-19 and the small net, 4 for ResNet-18).
+        VGGs, 3 for ResNet-19 and the small net, 4 for ResNet-18 and conv4).
     input_size : (H, W) or None
-        Input resolution; only ``"vggsnn"`` needs it (its FC flattens; default 48x48). The
-        others pool globally and accept any size.
+        Input resolution; only ``"vggsnn"`` and ``"conv4"`` need it (their FC flattens; default
+        48x48 and 28x28). The others pool globally and accept any size.
 
     Returns
     -------
@@ -345,4 +365,6 @@ def build(
         return _vgg(name, make, in_channels, num_classes, widths, input_size)
     if name in ("resnet19", "resnet18"):
         return _resnet(name, make, in_channels, num_classes, widths)
+    if name == "conv4":
+        return _conv4(make, in_channels, num_classes, widths, input_size)
     return _small(make, in_channels, num_classes, widths)

@@ -218,10 +218,27 @@ def test_param_groups_exclude_bn_and_bias_from_decay():
     assert {id(p) for p in param_groups(tiny, 1e-4)[0]["params"]} == {id(tiny.conv1.weight), id(tiny.fc.weight)}
 
 
-def test_ede_progress_spans_unit_interval():
-    """EDE progress is e / (epochs - 1): 0 at the first epoch, 1 at the last, 0 for one epoch."""
-    assert [ede_progress(e, 5) for e in range(5)] == [0.0, 0.25, 0.5, 0.75, 1.0]
+def test_ede_progress_endpoints_spans_unit_interval():
+    """The endpoints schedule is e / (epochs - 1): 0 at the first epoch, 1 at the last, 0 for one epoch."""
+    assert [ede_progress(e, 5, "endpoints") for e in range(5)] == [0.0, 0.25, 0.5, 0.75, 1.0]
+    assert ede_progress(0, 1, "endpoints") == 0.0
+
+
+def test_ede_progress_log_up_is_the_authors_schedule():
+    """The default schedule is the authors' Log_UP: t = 10**(-1 + 2 e / E), 10**(1 - 2/E) in the last epoch."""
+    from qsnn.nn.quantizers import ede_t
+
+    assert [ede_progress(e, 5) for e in range(5)] == [0.0, 0.2, 0.4, 0.6, 0.8]
+    assert ede_t(ede_progress(5, 6)) == pytest.approx(10 ** (1 - 2 / 6))  # 4.64 at 6 epochs
     assert ede_progress(0, 1) == 0.0
+
+
+def test_ede_schedule_is_validated():
+    """An unknown EDE schedule is refused by the configuration, naming the allowed ones."""
+    with pytest.raises(ValueError, match="ede_schedule.*log_up"):
+        TrainConfig(ede_schedule="linear")
+    with pytest.raises(ValueError, match="log_up"):
+        ede_progress(0, 4, "linear")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -230,11 +247,11 @@ def test_ede_progress_spans_unit_interval():
 
 @pytest.mark.slow
 def test_fit_learns_digits_above_chance():
-    """Five epochs on the digits reach well above chance (10 %) and set EDE progress to 1."""
+    """Five epochs on the digits reach well above chance (10 %); the last epoch's EDE t is the authors' 10**0.6."""
     result = fit(_cfg(epochs=5, batch_size=64, time_steps=4))
     assert result.test_acc > 0.6
     assert result.history[-1]["train_loss"] < result.history[0]["train_loss"]
-    assert all(b.ede_t == pytest.approx(10.0) for b in binary_layers(result.model))
+    assert all(b.ede_t == pytest.approx(10 ** (1 - 2 / 5)) for b in binary_layers(result.model))
     assert len(result.test_rates) == 3 and all(0 <= r <= 1 for r in result.test_rates)
 
 

@@ -19,6 +19,7 @@ from .. import models
 from .._validation import check_bool, check_choice, check_int, check_real
 from .._yaml import read_mapping
 from ..data import DATASETS, check_dataset_kwargs
+from .loss import EDE_SCHEDULES
 
 __all__ = ["MODEL_NAMES", "TrainConfig", "RESUMABLE_DIFFERENCES"]
 
@@ -94,6 +95,10 @@ class TrainConfig:
         Weight of the spike-rate regulariser L_SR (>= 0; 0 trains without it).
     sr_target : float
         Target firing rate of L_SR in [0, 1] (0.5, the maximum-entropy rate).
+    ede_schedule : {"log_up", "endpoints"}
+        How the EDE sharpness t anneals over the epochs (``qsnn.train.ede_progress``): ``"log_up"``
+        as the authors' code, t = 10**(-1 + 2 e / epochs) in epoch e = 0..epochs-1; ``"endpoints"``
+        reaches t = 10 in the last epoch.
     seed : int
         Seed (>= 0) of everything random: initialisation, shuffling, augmentation.
     device : str
@@ -141,6 +146,7 @@ class TrainConfig:
     weight_decay: float = 1e-4
     lambda_sr: float = 5e-3
     sr_target: float = 0.5
+    ede_schedule: str = "log_up"
     seed: int = 0
     device: str = "auto"
     num_workers: int = 0
@@ -200,6 +206,7 @@ class TrainConfig:
         check_real("weight_decay", self.weight_decay, min=0)
         check_real("lambda_sr", self.lambda_sr, min=0)
         check_real("sr_target", self.sr_target, min=0, max=1)
+        check_choice("ede_schedule", self.ede_schedule, EDE_SCHEDULES)
         d = self.device
         if not isinstance(d, str) or not (
             d in ("auto", "cpu", "cuda") or (d.startswith("cuda:") and d[5:].isdigit())

@@ -7,8 +7,8 @@ Choices this module makes explicit:
   reaching 0 after the last epoch.
 * Weight decay applies to parameters with two or more dimensions (conv and linear weights);
   parameters with fewer (BatchNorm gamma/beta, every bias) are in a group without decay.
-* The EDE progress of epoch e is ``e / (epochs - 1)`` (0 for a single epoch), set before the
-  epoch's first step.
+* The EDE progress of epoch e is ``ede_progress(e, epochs, config.ede_schedule)`` (the authors'
+  ``e / epochs`` by default), set before the epoch's first step.
 * Every epoch's shuffle order and augmentation are functions of ``(seed, epoch)`` and the
   checkpoint (written atomically after each epoch) carries model, optimizer, scheduler, history
   and all RNG states, so ``resume=True`` continues bit-exactly on the CPU.
@@ -297,7 +297,7 @@ def _fit(config: TrainConfig, model_factory, on_epoch, dist: Distributed, device
     all_reduce = dist.world_size > 1
     for epoch in range(start, config.epochs):
         t0 = time.perf_counter()
-        p = ede_progress(epoch, config.epochs)
+        p = ede_progress(epoch, config.epochs, config.ede_schedule)
         set_ede_progress(model, p)
         set_epoch(loaders.train, epoch)
         lr = optimizer.param_groups[0]["lr"]

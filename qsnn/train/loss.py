@@ -19,7 +19,7 @@ from torch import nn
 
 from ..nn import spike_rate_loss
 
-__all__ = ["LossParts", "qsnn_loss", "param_groups", "ede_progress"]
+__all__ = ["LossParts", "qsnn_loss", "param_groups", "ede_progress", "EDE_SCHEDULES"]
 
 
 class LossParts(NamedTuple):
@@ -90,11 +90,23 @@ def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
     return [g for g in groups if g["params"]]
 
 
-def ede_progress(epoch: int, epochs: int) -> float:
-    """Training progress p in [0, 1] that sets the EDE estimator's t for ``epoch`` (0-based).
+EDE_SCHEDULES = ("log_up", "endpoints")
 
-    ``p = epoch / (epochs - 1)``, so that ``qsnn.nn.set_ede_progress`` anneals t log-uniformly from
-    0.1 in the first epoch to 10 in the last, as IR-Net's EDE (Qin et al., CVPR 2020) that Q-SNNs
-    adopts for the sign's gradient; a single-epoch run uses p = 0.
+
+def ede_progress(epoch: int, epochs: int, schedule: str = "log_up") -> float:
+    """Training progress p in [0, 1) or [0, 1] that sets the EDE estimator's t for ``epoch`` (0-based).
+
+    ``qsnn.nn.set_ede_progress`` turns p into ``t = 10**(-1 + 2 p)``, the sign gradient's sharpness of
+    IR-Net's EDE (Qin et al., CVPR 2020) that Q-SNNs adopts.
+
+    * ``"log_up"`` (the authors' code, ``Log_UP`` in github.com/Wenjie-Wei/Q-SNN): ``p = epoch / epochs``,
+      so t runs from 0.1 in the first epoch to ``10**(1 - 2/epochs)`` in the last (4.6 at 6 epochs,
+      3.2 at 4); it reaches 10 only in the limit of many epochs.
+    * ``"endpoints"``: ``p = epoch / (epochs - 1)``, so the last epoch trains at t = 10 exactly (a
+      single-epoch run uses p = 0). The book's digits and event chapters were trained with it.
     """
+    if schedule not in EDE_SCHEDULES:
+        raise ValueError(f"schedule must be one of {', '.join(map(repr, EDE_SCHEDULES))}, got {schedule!r}")
+    if schedule == "log_up":
+        return min(max(epoch / epochs, 0.0), 1.0)
     return 0.0 if epochs <= 1 else min(max(epoch / (epochs - 1), 0.0), 1.0)
