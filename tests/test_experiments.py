@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from qsnn._lock import acquire, release
-from qsnn.experiments import (Experiment, is_complete, load_run, paired_difference, run_experiment, run_folder,
+from qsnn.experiments import (Experiment, checkpoint_folder, is_complete, load_run, paired_difference, run_experiment, run_folder,
                               status, summarize)
 from qsnn.experiments.__main__ import main
 from qsnn.train import TrainConfig, evaluate
@@ -227,6 +227,27 @@ def test_a_killed_grid_resumes_without_losing_or_duplicating_a_run(tmp_path):
     assert kept == {r: (run_folder(root, *r) / "model.pt").stat().st_mtime_ns for r in done}
     assert sorted(p.name for p in (root / "q").iterdir()) == ["seed0", "seed1"]  # partial folder cleaned
     assert all(is_complete(run_folder(root, *r)) for r in exp.runs())
+
+
+def test_a_run_killed_mid_training_resumes_from_its_epoch_checkpoint_exactly(tmp_path):
+    """A runner killed after epoch 1 of 2 leaves a checkpoint; the next runner resumes it to the same run."""
+    exp = Experiment(name="tiny", base=dict(BASE, epochs=2), arms={"q": {}}, seeds=[0])
+    spec, root = write_spec(tmp_path / "spec", exp), tmp_path / "runs"
+    died = subprocess.run([sys.executable, str(_runner(tmp_path)), str(spec), str(root), "q/0"], env=_env(),
+                          capture_output=True, text=True, timeout=600)
+    assert died.returncode == -9, died.stderr
+    assert (checkpoint_folder(root, "q", 0) / "last.pt").is_file() and not is_complete(run_folder(root, "q", 0))
+    assert run_experiment(exp, root).trained == [("q", 0)]
+    assert run_experiment(exp, tmp_path / "straight").trained == [("q", 0)]
+    resumed, straight = load_run(run_folder(root, "q", 0)), load_run(run_folder(tmp_path / "straight", "q", 0))
+    assert resumed.metrics["resumed_after_epoch"] == 1 and "resumed_after_epoch" not in straight.metrics
+    drop = lambda h: [{k: v for k, v in r.items() if k != "epoch_time"} for r in h]  # noqa: E731
+    assert drop(resumed.metrics["history"]) == drop(straight.metrics["history"])
+    a, b = resumed.model.state_dict(), straight.model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert resumed.metrics["train_seconds"] >= resumed.metrics["history"][0]["epoch_time"]
+    assert resumed.config == straight.config and resumed.config.checkpoint_dir is None
+    assert not checkpoint_folder(root, "q", 0).exists()  # gone once the run landed
 
 
 def test_two_concurrent_runners_share_the_grid_and_never_train_a_run_twice(tmp_path):

@@ -9,7 +9,9 @@ Layout under a root folder::
 
 A run is trained into a hidden folder ``<root>/<arm>/.seed<k>.partial-<pid>`` and renamed into place
 only when all three files are written, so a folder ``seed<k>`` is always complete: a runner killed at any
-moment leaves at most a partial folder, which the next runner of that run deletes. Before training, a
+moment leaves at most a partial folder, which the next runner of that run deletes. Each epoch of a run in
+progress is checkpointed into ``<root>/<arm>/.seed<k>.checkpoint/``, from which the next runner of that run
+resumes exactly; a killed runner loses at most the epoch it was training. Before training, a
 runner claims the run (a lock held by its pid, :mod:`qsnn._lock`); a second runner skips runs claimed by a
 live process, so two runners of one grid share the work and never train a run twice. A claim left by a
 killed runner is taken over.
@@ -30,7 +32,7 @@ from .._json import to_jsonable
 from .._lock import FolderBusyError, acquire, release
 from .spec import Experiment
 
-__all__ = ["Run", "RunOutcome", "PREDICTION_SLICE", "slice_predictions", "run_folder", "run_experiment", "status", "load_run", "load_runs", "open_grid", "locate", "is_complete",
+__all__ = ["Run", "RunOutcome", "PREDICTION_SLICE", "slice_predictions", "run_folder", "checkpoint_folder", "run_experiment", "status", "load_run", "load_runs", "open_grid", "locate", "is_complete",
            "RUN_FILES"]
 
 RUN_FILES = ("config.yaml", "metrics.json", "model.pt")
@@ -117,7 +119,14 @@ def _unclaim(lock: Path) -> None:
         lock.parent.rmdir()
 
 
+def checkpoint_folder(root: str | os.PathLike, arm: str, seed: int) -> Path:
+    """``<root>/<arm>/.seed<seed>.checkpoint``: the per-epoch checkpoint of a run in progress."""
+    return Path(root) / arm / f".seed{int(seed)}.checkpoint"
+
+
 def _train_one(exp: Experiment, root: Path, arm: str, seed: int, on_epoch) -> dict:
+    import dataclasses
+
     from ..train import fit
 
     final = run_folder(root, arm, seed)
@@ -125,16 +134,33 @@ def _train_one(exp: Experiment, root: Path, arm: str, seed: int, on_epoch) -> di
         shutil.rmtree(stale, ignore_errors=True)
     partial = final.parent / f".seed{int(seed)}.partial-{os.getpid()}"
     partial.mkdir(parents=True)
+    # Every epoch is checkpointed beside the run, so a runner that is stopped loses at most the epoch in
+    # flight: the next runner of this run resumes from it exactly (fit checks that the configuration is
+    # the same). The checkpoint goes when the run lands.
+    checkpoint = checkpoint_folder(root, arm, seed)
     try:
         config = exp.config(arm, seed)
-        callback = None if on_epoch is None else (lambda record: on_epoch(arm, seed, record))
+        trained_here = []
+
+        def callback(record):
+            trained_here.append(record["epoch"])
+            if on_epoch is not None:
+                on_epoch(arm, seed, record)
+
         start = time.perf_counter()
-        result = fit(config, on_epoch=callback)
-        metrics = _metrics(result, arm, seed, exp.name, time.perf_counter() - start)
+        result = fit(dataclasses.replace(config, checkpoint_dir=str(checkpoint), resume=True), on_epoch=callback)
+        seconds = time.perf_counter() - start
+        earlier = result.history[: len(result.history) - len(trained_here)]
+        seconds += sum(r["epoch_time"] for r in earlier)  # epochs trained by an earlier runner
+        result.config = config  # the run folder records the run's own configuration, not its checkpoint's
+        metrics = _metrics(result, arm, seed, exp.name, seconds)
+        if earlier:
+            metrics["resumed_after_epoch"] = len(earlier)
         _write_run(partial, config, result, metrics)
         if final.exists():  # an incomplete folder (files deleted by hand): this runner holds the claim
             shutil.rmtree(final)
         os.rename(partial, final)  # the one step that makes the run visible, all files at once
+        shutil.rmtree(checkpoint, ignore_errors=True)
     finally:
         shutil.rmtree(partial, ignore_errors=True)
     return metrics
