@@ -117,8 +117,9 @@ def grid(tmp_path_factory):
 
 def test_every_run_writes_a_complete_folder(grid):
     exp, root, outcome, epochs = grid
-    assert outcome.trained == exp.runs() and outcome.skipped == outcome.busy == []
-    assert epochs == [(a, s, 1) for a, s in exp.runs()]
+    seed_by_seed = [(a, s) for s in exp.seeds for a in exp.arms]  # every arm of a seed before the next
+    assert outcome.trained == seed_by_seed and outcome.skipped == outcome.busy == []
+    assert epochs == [(a, s, 1) for a, s in seed_by_seed]
     assert sorted(p.name for p in root.iterdir()) == ["fp", "q"]
     for arm, seed in exp.runs():
         folder = run_folder(root, arm, seed)
@@ -149,7 +150,7 @@ def test_finished_runs_are_skipped(grid):
     exp, root, _, _ = grid
     before = {r: (run_folder(root, *r) / "model.pt").stat().st_mtime_ns for r in exp.runs()}
     outcome = run_experiment(exp, root)
-    assert outcome.trained == [] and outcome.skipped == exp.runs()
+    assert outcome.trained == [] and sorted(outcome.skipped) == sorted(exp.runs())
     assert before == {r: (run_folder(root, *r) / "model.pt").stat().st_mtime_ns for r in exp.runs()}
     assert set(status(exp, root).values()) == {"done"}
 
@@ -218,12 +219,12 @@ def test_a_killed_grid_resumes_without_losing_or_duplicating_a_run(tmp_path):
                           capture_output=True, text=True, timeout=600)
     assert died.returncode == -9, died.stderr
     done = [r for r in exp.runs() if is_complete(run_folder(root, *r))]
-    assert done == [("fp", 0), ("fp", 1)]
+    assert done == [("fp", 0)]  # seed by seed: fp/0, then q/0 (killed)
     assert list((root / "q").glob(".seed0.partial-*"))  # the killed run left its partial folder ...
     assert status(exp, root)[("q", 0)] == "missing"  # ... and a stale claim, which counts for nothing
     kept = {r: (run_folder(root, *r) / "model.pt").stat().st_mtime_ns for r in done}
     outcome = run_experiment(exp, root)
-    assert outcome.trained == [("q", 0), ("q", 1)] and outcome.skipped == done
+    assert outcome.trained == [("q", 0), ("fp", 1), ("q", 1)] and outcome.skipped == done
     assert kept == {r: (run_folder(root, *r) / "model.pt").stat().st_mtime_ns for r in done}
     assert sorted(p.name for p in (root / "q").iterdir()) == ["seed0", "seed1"]  # partial folder cleaned
     assert all(is_complete(run_folder(root, *r)) for r in exp.runs())

@@ -206,6 +206,9 @@ def run_experiment(
 ) -> RunOutcome:
     """Train every run of ``experiment`` that is not finished under ``root``; resumable.
 
+    Runs are trained seed by seed (every arm of seed k before seed k+1), so a grid stopped half-way holds
+    complete pairs.
+
     Parameters
     ----------
     experiment : Experiment
@@ -231,7 +234,9 @@ def run_experiment(
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     outcome = RunOutcome([], [], [], [])
-    for arm, seed in experiment.runs():
+    # Seed by seed (every arm of a seed before the next seed), so that whatever part of a grid has finished
+    # holds complete pairs for the paired comparisons.
+    for arm, seed in [(arm, seed) for seed in experiment.seeds for arm in experiment.arms]:
         what = "skipped"
         if not is_complete(run_folder(root, arm, seed)):
             try:
