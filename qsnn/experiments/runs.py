@@ -299,35 +299,53 @@ def build_model(config):
                  input_size=tuple(info.input_size), **config.model_kwargs)
 
 
+def _read_weights(path: Path) -> dict:
+    """The state dict in ``path``: a plain state dict (every run folder), or the ``{"model": ..., "config": ...}``
+    form that ``python -m qsnn.train`` wrote before it wrote plain state dicts."""
+    import torch
+
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(state, dict):
+        raise ValueError(f"it holds a {type(state).__name__}, not a state dict")
+    if isinstance(state.get("model"), dict) and not isinstance(state.get("model"), torch.Tensor):
+        state = state["model"]
+    return state
+
+
 def load_run(folder: str | os.PathLike) -> Run:
-    """Read a finished run folder written by :func:`run_experiment`.
+    """Read a finished run folder: one written by :func:`run_experiment` or by :func:`qsnn.train.fit` with an
+    ``output_dir`` (``python -m qsnn.train``).
+
+    The folder holds ``config.yaml``, ``metrics.json`` and ``model.pt`` (a state dict, loaded with
+    ``torch.load(..., weights_only=True)``: nothing but tensors is unpickled).
 
     Raises
     ------
     FileNotFoundError
         If ``folder`` is not a finished run (the message names the missing files).
     ValueError
-        If its configuration is invalid or its weights do not fit the model the configuration builds.
+        If its configuration is invalid or its weights do not fit the model the configuration builds; the
+        folder is left as it is.
     """
-    import torch
-
     from ..train import TrainConfig
 
     folder = Path(folder)
     missing = [name for name in RUN_FILES if not (folder / name).is_file()]
     if missing:
-        raise FileNotFoundError(f"{folder} is not a finished run: {', '.join(missing)} missing; run the "
-                                f"experiment (python -m qsnn.experiments run SPEC.yaml) to train it")
+        raise FileNotFoundError(f"{folder} is not a finished run: {', '.join(missing)} missing; a run is finished "
+                                f"when {', '.join(RUN_FILES)} are all there (python -m qsnn.experiments run "
+                                f"SPEC.yaml or python -m qsnn.train write them)")
     config = TrainConfig.from_yaml(folder / "config.yaml")
     metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
     model = build_model(config)
     try:
-        state = torch.load(folder / "model.pt", map_location="cpu", weights_only=True)
-        model.load_state_dict(state)
-    except (RuntimeError, EOFError, OSError, ValueError) as exc:
-        raise ValueError(f"{folder / 'model.pt'} does not hold the weights of the model its config.yaml "
-                         f"builds ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
-                         f"delete the folder {folder} and run the experiment again") from None
+        model.load_state_dict(_read_weights(folder / "model.pt"))
+    except Exception as exc:  # torch raises RuntimeError, UnpicklingError, EOFError, ... for a file it cannot use
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise ValueError(f"{folder / 'model.pt'} does not hold the weights of the model its config.yaml builds "
+                         f"({type(exc).__name__}: {detail}); the folder was left as it is. Check that config.yaml "
+                         f"is the configuration these weights were trained with (model, model_kwargs, dataset), "
+                         f"or load the weights by hand with torch.load(..., weights_only=True)") from None
     return Run(folder=folder, config=config, metrics=metrics, model=model.eval())
 
 

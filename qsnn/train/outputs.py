@@ -141,8 +141,13 @@ def write_config(folder: Path, config: TrainConfig) -> None:
 
 
 def write_results(folder: Path, summary: dict, model_state: dict, config: TrainConfig) -> Path:
-    """``model.pt`` (``{"model": state dict, "config": ...}``) and then ``metrics.json``; returns the latter."""
-    save_checkpoint({"model": model_state, "config": config.to_dict()}, folder / MODEL_NAME)
+    """``model.pt`` (the model's state dict, on the CPU) and then ``metrics.json``; returns the latter.
+
+    ``model.pt`` holds the weights alone, as in a grid's run folder, so one loader
+    (:func:`qsnn.experiments.load_run`) reads both; the configuration is ``config.yaml`` beside it.
+    """
+    state = {k: v.detach().cpu().clone() for k, v in model_state.items()}
+    save_checkpoint(state, folder / MODEL_NAME)
     metrics = folder / METRICS_NAME
     atomic_write_text(metrics, json.dumps(summary, indent=2) + "\n")
     return metrics
