@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from .._cli import IMPORT_HELP, import_modules, version_text
 from .runs import run_experiment, status
 from .spec import Experiment
 from .summary import format_summary, summarize
@@ -21,12 +22,15 @@ from .summary import format_summary, summarize
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m qsnn.experiments",
                                 description="Run, inspect and summarise a grid of training runs (arms x seeds).")
+    p.add_argument("--version", action="version", version=version_text("qsnn-experiments"))
     sub = p.add_subparsers(dest="command", required=True)
     for name, text in (("run", "train the runs that are not finished"), ("status", "list the runs' state"),
                        ("summary", "mean +- std per arm and paired differences")):
         q = sub.add_parser(name, help=text)
         q.add_argument("spec", help="experiment YAML file")
         q.add_argument("--root", help="folder of the run folders (default: the folder of the experiment file)")
+        q.add_argument("--import", dest="imports", action="append", default=[], metavar="FILE_OR_MODULE",
+                       help=IMPORT_HELP)
         if name == "run":
             q.add_argument("--no-progress", action="store_true", help="no progress bars")
             q.add_argument("--reuse", action="append", default=[], metavar="ROOT",
@@ -69,8 +73,9 @@ def _run(exp: Experiment, root: Path, progress: bool, reuse=()) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        import_modules(args.imports)
         exp = Experiment.from_yaml(args.spec)
-    except (ValueError, FileNotFoundError) as exc:
+    except (ValueError, FileNotFoundError, ModuleNotFoundError) as exc:
         print(f"qsnn.experiments: error: {exc}", file=sys.stderr)
         return 2
     root = Path(args.root) if args.root else Path(args.spec).parent
@@ -88,4 +93,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from qsnn._cli import experiments as _command  # the extras check, Ctrl-C and closed pipes (qsnn._cli)
+
+    sys.exit(_command())

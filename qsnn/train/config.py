@@ -18,7 +18,7 @@ from torch import nn
 from .. import models
 from .._validation import check_bool, check_choice, check_int, check_real
 from .._yaml import read_mapping
-from ..data import DATASETS, check_dataset_kwargs
+from ..data import check_dataset_kwargs, dataset_record
 from .loss import EDE_SCHEDULES
 
 __all__ = ["MODEL_NAMES", "TrainConfig", "RESUMABLE_DIFFERENCES"]
@@ -68,7 +68,8 @@ class TrainConfig:
         ``membrane_quantizer``, ``surrogate``, ``widths``); omitted ones take the builder's
         defaults. ``num_classes``, ``in_channels`` and ``input_size`` come from the data set.
     dataset : str
-        One of ``qsnn.data.DATASETS``.
+        A built-in data set (``qsnn.data.DATASETS``) or one registered with
+        ``qsnn.data.register_dataset`` (your own images or event tensors).
     dataset_kwargs : dict
         Options of the data set (event sets: emulator settings, ``denoise_us``, ``frame_size``;
         see ``qsnn.data.event_sets.EVENT_DATASET_OPTIONS``); empty for static image sets. Event
@@ -172,7 +173,7 @@ class TrainConfig:
             raise ValueError(
                 f"model_kwargs has unknown keys {', '.join(unknown)}; allowed: {', '.join(MODEL_OPTIONS)}"
             )
-        check_choice("dataset", self.dataset, DATASETS)
+        dataset_record(self.dataset)  # a built-in or registered data set; the message lists them
         self.dataset_kwargs = _mapping("dataset_kwargs", self.dataset_kwargs, "option names")
         check_dataset_kwargs(self.dataset, self.dataset_kwargs)
         for name in ("data_dir", "checkpoint_dir", "output_dir"):
