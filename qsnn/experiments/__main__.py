@@ -2,7 +2,7 @@
 
 The run folders go to ``--root`` (default: the folder holding SPEC.yaml). ``run`` trains the runs that are
 not finished (two ``run`` processes on one grid share the work), ``status`` lists each run as done,
-running or missing, ``summary`` prints mean +- std per arm and the paired differences with their 95 %
+stale (trained with another configuration than the grid now gives it), running or missing, ``summary`` prints mean +- std per arm and the paired differences with their 95 %
 confidence intervals. Exit status 2 for a bad specification.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .._cli import IMPORT_HELP, import_modules, version_text
-from .runs import run_experiment, status
+from .runs import StaleRunsError, run_experiment, stale_runs, status
 from .spec import Experiment
 from .summary import format_summary, summarize
 
@@ -35,12 +35,15 @@ def build_parser() -> argparse.ArgumentParser:
             q.add_argument("--no-progress", action="store_true", help="no progress bars")
             q.add_argument("--reuse", action="append", default=[], metavar="ROOT",
                            help="copy finished runs of the same configuration from this experiment folder")
+            q.add_argument("--retrain-stale", action="store_true",
+                           help="train runs whose configuration no longer matches the grid again, keeping each "
+                                "old folder as <arm>/seed<k>.stale-<UTC time>/ (without it, such runs stop the run)")
         if name == "summary":
             q.add_argument("--metric", default="test_acc", help="metrics.json key to summarise (default test_acc)")
     return p
 
 
-def _run(exp: Experiment, root: Path, progress: bool, reuse=()) -> int:
+def _run(exp: Experiment, root: Path, progress: bool, reuse=(), retrain_stale: bool = False) -> int:
     from tqdm.auto import tqdm
 
     epochs = {arm: exp.config(arm, exp.seeds[0]).epochs for arm in exp.arms}
@@ -63,8 +66,11 @@ def _run(exp: Experiment, root: Path, progress: bool, reuse=()) -> int:
             runs.write(f"{arm}/seed{seed}: " + {"skipped": "finished earlier", "busy": "claimed by another runner",
                                                 "copied": "copied from a finished run of the same configuration"}[what])
 
-    outcome = run_experiment(exp, root, on_epoch=on_epoch, on_run=on_run, reuse=reuse)
-    runs.close()
+    try:
+        outcome = run_experiment(exp, root, on_epoch=on_epoch, on_run=on_run, reuse=reuse,
+                                 retrain_stale=retrain_stale)
+    finally:
+        runs.close()
     print(f"{exp.name}: {len(outcome.trained)} trained, {len(outcome.copied)} copied, {len(outcome.skipped)} "
           f"finished earlier, {len(outcome.busy)} claimed by another runner")
     return 0
@@ -79,16 +85,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"qsnn.experiments: error: {exc}", file=sys.stderr)
         return 2
     root = Path(args.root) if args.root else Path(args.spec).parent
-    if args.command == "run":
-        return _run(exp, root, not args.no_progress, args.reuse)
-    if args.command == "status":
-        states = status(exp, root)
-        for (arm, seed), state in states.items():
-            print(f"{arm:<16} seed {seed:<4} {state}")
-        done = sum(v == "done" for v in states.values())
-        print(f"{done} of {len(states)} runs done")
-        return 0
-    print(format_summary(summarize(exp, root, metric=args.metric)))
+    try:
+        if args.command == "run":
+            return _run(exp, root, not args.no_progress, args.reuse, args.retrain_stale)
+        if args.command == "status":
+            states = status(exp, root)
+            stale = stale_runs(exp, root)
+            for (arm, seed), state in states.items():
+                why = ""
+                if (arm, seed) in stale:
+                    why = "  (" + ", ".join(f"{k}: run {was!r}, grid {now!r}" for k, (was, now)
+                                            in stale[(arm, seed)].items()) + ")"
+                print(f"{arm:<16} seed {seed:<4} {state}{why}")
+            done = sum(v == "done" for v in states.values())
+            print(f"{done} of {len(states)} runs done" + (f", {len(stale)} stale (trained with another "
+                  f"configuration; run --retrain-stale trains them again)" if stale else ""))
+            return 0
+        print(format_summary(summarize(exp, root, metric=args.metric)))
+    except StaleRunsError as exc:
+        print(f"qsnn.experiments: error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -21,7 +21,7 @@ from .._yaml import read_mapping
 from ..data import check_dataset_kwargs, dataset_record
 from .loss import EDE_SCHEDULES
 
-__all__ = ["MODEL_NAMES", "TrainConfig", "RESUMABLE_DIFFERENCES"]
+__all__ = ["MODEL_NAMES", "TrainConfig", "RESUMABLE_DIFFERENCES", "config_differences"]
 
 # The architectures qsnn.models.build knows (listed there, read here).
 MODEL_NAMES = models.MODELS
@@ -269,6 +269,26 @@ class TrainConfig:
             input_size=tuple(info.input_size),
             **self.model_kwargs,
         )
+
+
+def config_differences(recorded: dict, config: TrainConfig) -> dict[str, tuple]:
+    """The fields in which a recorded configuration (a run's ``config.yaml``, a checkpoint's ``config``)
+    and ``config`` train different numbers: ``{field: (recorded value, value in config)}``.
+
+    A field the record lacks (one added to :class:`TrainConfig` after the run) counts with its default,
+    and the fields of :data:`RESUMABLE_DIFFERENCES` (where the run writes, how many threads, ...) are
+    ignored, so a run stays current until a setting that changes its numbers changes.
+    """
+    defaults = TrainConfig().to_dict()
+    now = config.to_dict()
+    out = {}
+    for key in sorted(set(recorded) | set(now)):
+        if key in RESUMABLE_DIFFERENCES:
+            continue
+        was = recorded.get(key, defaults.get(key))
+        if was != now.get(key):
+            out[key] = (was, now.get(key))
+    return out
 
 
 def _mapping(name: str, value, keys: str) -> dict:
