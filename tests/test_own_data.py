@@ -173,3 +173,18 @@ def test_a_missing_import_is_a_message_and_exit_2(tmp_path):
     done = subprocess.run([sys.executable, "-m", "qsnn.train", "--import", str(tmp_path / "none.py")],
                           capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert done.returncode == 2 and "no such file" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.slow
+def test_the_readme_example_trains_and_loads_its_own_data(tmp_path, monkeypatch):
+    """The README's own-data example runs as written: it registers, trains into runs/halves and loads the run."""
+    readme = (ROOT / "README.md").read_text()
+    code = next(b for b in re.findall(r"```python\n(.*?)```", readme, re.S) if "register_dataset" in b)
+    monkeypatch.chdir(tmp_path)
+    scope: dict = {}
+    try:
+        exec(compile(code, "README.md", "exec"), scope)  # noqa: S102 - the README's own example
+    finally:
+        if "halves" in dataset_names():
+            unregister_dataset("halves")
+    assert scope["run"].metrics["test_acc"] == scope["result"].test_acc > 0.5
