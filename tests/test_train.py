@@ -74,7 +74,7 @@ def test_config_defaults_are_the_recipe():
     "field, value, allowed",
     [
         ("model", "alexnet", r"one of \('vgg11'"),
-        ("dataset", "svhn", r"one of \('digits'"),
+        ("dataset", "svhn", r"dataset must be one of digits, mnist"),
         ("time_steps", 0, "integer >= 1"),
         ("epochs", 2.5, "an integer"),
         ("batch_size", True, "an integer"),
