@@ -64,7 +64,8 @@ def book_folder(book: str | os.PathLike | None = None) -> Path:
     Raises
     ------
     BookNotFoundError
-        If ``book`` is not a folder, or (for None) no book is found from the current directory.
+        If ``book`` is not a folder or holds no book (neither ``_toc.yml`` and ``book/`` nor chapter
+        notebooks), or (for None) no book is found from the current directory.
     """
     if book is None:
         return find_root() / "book"
@@ -72,4 +73,9 @@ def book_folder(book: str | os.PathLike | None = None) -> Path:
     if not path.is_dir():
         raise BookNotFoundError(f"book folder {path} does not exist; pass --book with the folder that holds "
                                 "the chapter notebooks (or the book's top folder)")
-    return path / "book" if is_book_root(path) else path
+    if is_book_root(path):
+        return path / "book"
+    if not any(path.glob("[0-9]*.ipynb")):
+        raise BookNotFoundError(f"{path} is not a book: it holds neither _toc.yml and book/ nor chapter notebooks "
+                                "(NN_name.ipynb); pass --book with the repository's folder or its book/ folder")
+    return path

@@ -47,6 +47,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from ._extras import require_extra
+
+require_extra("torch", "qsnn.bridge", modules=("torch",))  # a message naming the extra, not a bare ModuleNotFoundError
+
 import numpy as np
 import torch
 

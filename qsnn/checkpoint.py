@@ -19,6 +19,10 @@ import random
 from pathlib import Path
 from typing import Any
 
+from ._extras import require_extra
+
+require_extra("torch", "qsnn.checkpoint", modules=("torch",))  # a message naming the extra, not a bare ModuleNotFoundError
+
 import numpy as np
 import torch
 

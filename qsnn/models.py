@@ -21,6 +21,10 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from ._extras import require_extra
+
+require_extra("torch", "qsnn.models", modules=("torch",))  # a message naming the extra, not a bare ModuleNotFoundError
+
 import torch
 from torch import nn
 

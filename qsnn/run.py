@@ -12,8 +12,9 @@ The book is found from the current directory (the nearest folder above it holdin
 
 A run folder holds the executed notebook ``<stem>.ipynb``, ``parameters.yaml`` (the values in force)
 and ``results/<stem>.json`` (the chapter's headline numbers). The folder appears only when the run
-succeeds: execution happens in a hidden sibling folder that is renamed at the end, or removed (also on
-Ctrl-C and SIGTERM). A run never replaces or deletes a folder it did not create.
+succeeds: execution happens in a hidden sibling folder that is renamed at the end. A chapter that fails
+keeps its executed notebook, down to the failing cell, in ``<out>.failed/``; a run stopped by Ctrl-C or
+SIGTERM is removed. A run never replaces or deletes a folder it did not create.
 """
 
 from __future__ import annotations
@@ -68,18 +69,88 @@ class Chapter:
     @property
     def parameters(self) -> dict[str, Any]:
         """Parameter name -> default value (``...`` where the default is not a plain literal)."""
-        import papermill
+        return {name: p.default for name, p in self.declared.items()}
 
-        found = papermill.inspect_notebook(str(self.path))
-        if not found:
-            raise ChapterRunError(f"{self.path.name} has no cell tagged 'parameters'")
-        out = {}
-        for name, info in found.items():
-            try:
-                out[name] = ast.literal_eval(info["default"])
-            except (ValueError, SyntaxError):
-                out[name] = ...
-        return out
+    @property
+    def declared(self) -> dict[str, "Parameter"]:
+        """Parameter name -> :class:`Parameter` (default, declared type, help), in the cell's order."""
+        return _read_parameters(self.path)
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One line of a chapter's parameters cell: ``name[: type] = default  # help``.
+
+    ``types`` are the types a value may have: from the annotation where there is one (``int | None``,
+    ``Optional[int]``, ``float``), else from the default; empty where neither says (a default of None
+    without an annotation). Names ending in ``_dir`` or ``_path`` with a default of None take a path.
+    """
+
+    name: str
+    default: Any
+    types: tuple[type, ...]
+    help: str = ""
+
+
+_TYPE_NAMES = {"int": int, "float": float, "str": str, "bool": bool, "list": list, "tuple": tuple,
+               "dict": dict, "None": type(None)}
+
+
+def _annotation_types(node) -> tuple[type, ...]:
+    """The types an annotation names (``int``, ``int | None``, ``Optional[int]``, ``"int"``); empty if unknown."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        try:
+            node = ast.parse(node.value, mode="eval").body
+        except SyntaxError:
+            return ()
+    if isinstance(node, ast.Constant) and node.value is None:
+        return (type(None),)
+    if isinstance(node, ast.Name) and node.id in _TYPE_NAMES:
+        return (_TYPE_NAMES[node.id],)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        left, right = _annotation_types(node.left), _annotation_types(node.right)
+        return left + right if left and right else ()
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == "Optional":
+        inner = _annotation_types(node.slice)
+        return inner + (type(None),) if inner else ()
+    return ()
+
+
+def _read_parameters(path: Path) -> dict[str, Parameter]:
+    """The assignments of the notebook's cell tagged ``parameters`` (as papermill injects after it)."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    cell = next((c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])), None)
+    if cell is None:
+        raise ChapterRunError(f"{path.name} has no cell tagged 'parameters'")
+    source = cell.source
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        raise ChapterRunError(f"the parameters cell of {path.name} is not valid Python ({exc})") from None
+    lines = source.splitlines()
+    out = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            name, value, annotation = node.targets[0].id, node.value, None
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+            name, value, annotation = node.target.id, node.value, node.annotation
+        else:
+            continue
+        try:
+            default = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            default = ...
+        types = _annotation_types(annotation) if annotation is not None else ()
+        if not types and default is not ... and default is not None:
+            types = (type(default),)
+        if not types and default is None and name.endswith(("_dir", "_path")):
+            types = (str, type(None))
+        line = lines[node.end_lineno - 1]
+        comment = line.split("#", 1)[1].strip() if "#" in line[node.end_col_offset:] else ""
+        out[name] = Parameter(name, default, types, comment)
+    return out
 
 
 def chapters(book: str | os.PathLike | None = None) -> list[Chapter]:
@@ -113,28 +184,36 @@ def find_chapter(name: str, book: str | os.PathLike | None = None) -> Chapter:
                           "give the number or the full name")
 
 
-def _type_ok(default: Any, value: Any) -> tuple[bool, Any]:
-    """Whether ``value`` may replace a parameter whose default is ``default`` (and the value to use)."""
-    if default is ... or default is None:
+def _type_ok(param: "Parameter", value: Any) -> tuple[bool, Any]:
+    """Whether ``value`` may be given to ``param`` (and the value to use)."""
+    types = param.types
+    if not types or param.default is ...:
         return True, value
-    if isinstance(default, bool):
-        return isinstance(value, bool), value
-    if isinstance(default, int):
-        return isinstance(value, int) and not isinstance(value, bool), value
-    if isinstance(default, float):
-        if isinstance(value, bool):
-            return False, value
+    if value is None:
+        return type(None) in types or param.default is None, value
+    if bool in types and isinstance(value, bool):
+        return True, value
+    if int in types and isinstance(value, int) and not isinstance(value, bool):
+        return True, value
+    if float in types and not isinstance(value, bool):
         if isinstance(value, (int, float)):
             return True, float(value)
         if isinstance(value, str):  # YAML 1.1 reads 1e-3 as a string
             try:
                 return True, float(value)
             except ValueError:
-                return False, value
-        return False, value
-    if isinstance(default, (list, tuple)):
-        return isinstance(value, (list, tuple)), list(value) if isinstance(value, (list, tuple)) else value
-    return isinstance(value, type(default)), value
+                pass
+    if (list in types or tuple in types) and isinstance(value, (list, tuple)):
+        return True, list(value)
+    if str in types and isinstance(value, str):
+        return True, value
+    if dict in types and isinstance(value, dict):
+        return True, value
+    return False, value
+
+
+def _type_text(param: "Parameter") -> str:
+    return " or ".join("None" if t is type(None) else t.__name__ for t in param.types)
 
 
 def check_parameters(chapter: Chapter, overrides: Mapping[str, Any]) -> dict[str, Any]:
@@ -147,7 +226,7 @@ def check_parameters(chapter: Chapter, overrides: Mapping[str, Any]) -> dict[str
     """
     if not isinstance(overrides, Mapping):
         raise ChapterRunError(f"parameters must be a mapping of name: value, got {type(overrides).__name__}")
-    declared = chapter.parameters
+    declared = chapter.declared
     problems = []
     clean = {}
     for name, value in overrides.items():
@@ -157,18 +236,31 @@ def check_parameters(chapter: Chapter, overrides: Mapping[str, Any]) -> dict[str
             allowed = ", ".join(n for n in declared if n not in RUNNER_PARAMETERS)
             problems.append(f"unknown parameter {name!r} for {chapter.stem}; its parameters are: {allowed}")
         else:
-            ok, converted = _type_ok(declared[name], value)
+            param = declared[name]
+            ok, converted = _type_ok(param, value)
             if not ok:
-                problems.append(f"parameter {name!r} must be of type {type(declared[name]).__name__} "
-                                f"(default {declared[name]!r}), got {value!r} of type {type(value).__name__}")
+                problems.append(f"parameter {name!r} must be of type {_type_text(param)} "
+                                f"(default {param.default!r}), got {value!r} of type {type(value).__name__}")
             else:
                 if name.endswith(("_dir", "_path")) and isinstance(converted, str) and converted:
-                    # Relative paths mean relative to where the user runs the command, not the run folder.
-                    converted = str(Path(converted).expanduser().resolve())
+                    converted = _resolve_path(converted, chapter)
                 clean[name] = converted
     if problems:
         raise ChapterRunError("; ".join(problems))
     return clean
+
+
+def _resolve_path(value: str, chapter: Chapter) -> str:
+    """A ``_dir``/``_path`` value as an absolute path: relative to where the command runs when it exists
+    there, else relative to the chapter's folder when it exists there (as the defaults that ``list`` shows
+    are written), else relative to where the command runs (a folder the chapter will create)."""
+    path = Path(value).expanduser()
+    if path.is_absolute():
+        return str(path)
+    for base in (Path.cwd(), chapter.path.parent):
+        if (base / path).exists():
+            return str((base / path).resolve())
+    return str(path.resolve())
 
 
 def _load_yaml(path: str | os.PathLike) -> dict:
@@ -239,6 +331,20 @@ def _check_timeout(timeout) -> int | None:
     return timeout
 
 
+def _keep_failed(work: Path, out: Path) -> Path:
+    """Move the folder of a failed run to ``<out>.failed`` (or the next free name); the executed notebook in it
+    shows the cell that failed. Returns the folder used."""
+    try:
+        return _claim(work, out.with_name(f"{out.name}.failed"))
+    except (ChapterRunError, OSError):
+        return work
+
+
+#: Arguments of the kernel that executes a chapter. Its own log is about the kernel's plumbing, not the chapter
+#: (a failing cell reaches the runner as a message): quiet, it shows neither its start-up notice about local
+#: TCP sockets nor the traceback of its sockets closing when the run is stopped with Ctrl-C.
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL"]
+
 #: Environment variable naming the book folder of the chapter being executed (read by qsnn.experiments.locate).
 BOOK_ENV = "QSNN_BOOK"
 
@@ -268,8 +374,8 @@ def run_chapter(name: str, parameters: Mapping[str, Any] | None = None, out: str
     ChapterRunError
         Bad chapter, parameters, timeout or output folder; nothing is written.
     RuntimeError
-        The chapter failed while executing, or a cell ran past ``timeout``; the partial run is removed
-        and the message names the cell.
+        The chapter failed while executing, or a cell ran past ``timeout``; the message names the cell
+        and ``<out>.failed/``, which holds the executed notebook.
     ChapterTerminated
         SIGTERM arrived; the partial run is removed (as on Ctrl-C, which raises KeyboardInterrupt).
     """
@@ -291,17 +397,22 @@ def run_chapter(name: str, parameters: Mapping[str, Any] | None = None, out: str
             os.environ[BOOK_ENV] = str(chapter.path.parent)
             papermill.execute_notebook(
                 str(chapter.path), str(work / chapter.path.name), parameters=injected, kernel_name=KERNEL,
-                cwd=str(work), progress_bar=progress, execution_timeout=timeout, log_output=False)
+                cwd=str(work), progress_bar=progress, execution_timeout=timeout, log_output=False,
+                extra_arguments=KERNEL_ARGUMENTS)
             (work / "parameters.yaml").write_text(
                 yaml.safe_dump({"chapter": chapter.stem, "parameters": values}, sort_keys=False),
                 encoding="utf-8")
         except papermill.PapermillExecutionError as exc:
-            shutil.rmtree(work, ignore_errors=True)
-            raise RuntimeError(f"{chapter.stem} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}") from None
+            if exc.ename == "KeyboardInterrupt":  # Ctrl-C reached the kernel too: the run was stopped, not failed
+                shutil.rmtree(work, ignore_errors=True)
+                raise KeyboardInterrupt from None
+            kept = _keep_failed(work, out)
+            raise RuntimeError(f"{chapter.stem} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}; "
+                               f"the executed notebook, down to the cell that failed, is in {kept}") from None
         except TimeoutError as exc:  # nbclient's CellTimeoutError
-            shutil.rmtree(work, ignore_errors=True)
+            kept = _keep_failed(work, out)
             raise RuntimeError(f"{chapter.stem}: a cell ran longer than --timeout {timeout} s ({exc}); "
-                               "raise the timeout or leave it out") from None
+                               f"raise the timeout or leave it out (the executed notebook is in {kept})") from None
         except BaseException:
             shutil.rmtree(work, ignore_errors=True)
             raise
@@ -376,10 +487,13 @@ def _seconds(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line of ``python -m qsnn.run`` (also read by the README's tests)."""
+    from ._cli import version_text
+
+    book_help = ("folder of the chapter notebooks, or the book's top folder (default: found from the current "
+                 "directory: the nearest folder holding _toc.yml and book/)")
     parser = argparse.ArgumentParser(prog="python -m qsnn.run", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--book", default=None,
-                        help="folder of the chapter notebooks, or the book's top folder (default: found "
-                             "from the current directory: the nearest folder holding _toc.yml and book/)")
+    parser.add_argument("--version", action="version", version=version_text("qsnn-run"))
+    parser.add_argument("--book", default=None, help=book_help)
     sub = parser.add_subparsers(dest="command", required=True)
     p_run = sub.add_parser("chapter", help="run one chapter with other parameters")
     p_run.add_argument("name", help="chapter stem, number or unique part of its name")
@@ -389,13 +503,16 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--out", help="run folder to create (default runs/<stem>-<UTC time>-<pid>)")
     p_run.add_argument("--timeout", type=_seconds, default=None, help="seconds allowed per cell (no limit)")
     p_run.add_argument("--no-progress", action="store_true")
-    sub.add_parser("list", help="list chapters and their parameters")
+    p_list = sub.add_parser("list", help="list chapters and their parameters")
     p_ref = sub.add_parser("refresh", help="re-execute chapters in place (new committed outputs)")
     p_ref.add_argument("names", nargs="*")
     p_cfg = sub.add_parser("config", help="print _config.yml with notebook execution switched off")
     p_cfg.add_argument("--no-execute", action="store_true", required=True)
     p_cfg.add_argument("--config", default=None, help="the book's _config.yml (default: found from the "
                        "current directory)")
+    for p in (p_run, p_list, p_ref):
+        # --book is accepted after the subcommand too; SUPPRESS keeps a value given before it.
+        p.add_argument("--book", default=argparse.SUPPRESS, help=book_help)
     return parser
 
 
@@ -418,6 +535,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ChapterRunError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("error: interrupted (Ctrl-C); the partial run folder was removed", file=sys.stderr)
+        return 130
     except ChapterTerminated as exc:
         print(f"error: stopped by signal {signal.Signals(exc.signum).name}; the partial run folder was removed",
               file=sys.stderr)
@@ -429,4 +549,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from qsnn._cli import run as _command  # the extras check, Ctrl-C and closed pipes (qsnn._cli)
+
+    sys.exit(_command())

@@ -17,6 +17,10 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from ._extras import require_extra
+
+require_extra("torch", "qsnn.size", modules=("torch",))  # a message naming the extra, not a bare ModuleNotFoundError
+
 import torch
 from torch import nn
 

@@ -80,12 +80,14 @@ def test_float_parameter_accepts_yaml_exponent_strings(book):
 
 
 @pytest.mark.slow
-def test_failing_chapter_leaves_no_partial_output(book, tmp_path):
-    """A chapter that fails while executing raises, naming the error, and leaves nothing behind."""
+def test_failing_chapter_keeps_its_executed_notebook_beside_the_output(book, tmp_path):
+    """A chapter that fails while executing raises, naming the error, and keeps the executed notebook in
+    <out>.failed/, not in <out>."""
     runs = tmp_path / "runs"
     with pytest.raises(RuntimeError, match="asked to fail"):
         run.run_chapter("01", {"fail": True}, runs / "r", book=book, progress=False)
-    assert list(runs.iterdir()) == []
+    assert [p.name for p in runs.iterdir()] == ["r.failed"]
+    assert "asked to fail" in (runs / "r.failed" / "01_tiny.ipynb").read_text()
 
 
 def test_existing_output_folder_is_not_overwritten(book, tmp_path):
@@ -300,12 +302,12 @@ def test_bad_timeout_is_a_message_not_a_traceback(book, value, capsys):
 
 @pytest.mark.slow
 def test_cell_running_past_the_timeout_is_reported(book, tmp_path, capsys):
-    """A cell slower than --timeout ends the run with exit 1, a message naming the limit, and no folder."""
+    """A cell slower than --timeout ends the run with exit 1, a message naming the limit, and <out>.failed/."""
     runs = tmp_path / "runs"
     assert run.main(["--book", str(book), "chapter", "01", "--no-progress", "--set", "pause=30", "--timeout", "2",
                      "--out", str(runs / "r")]) == 1
     assert "ran longer than --timeout 2 s" in capsys.readouterr().err
-    assert list(runs.iterdir()) == []
+    assert [p.name for p in runs.iterdir()] == ["r.failed"]
 
 
 @pytest.mark.parametrize("item, message", [

@@ -12,6 +12,10 @@ Names (one record each in :data:`qsnn.data.registry.REGISTRY`)
 ``"emulated_digits"`` the digits recorded by the event-camera emulator (2x20x20 frames, temporal).
 ``"nmnist"``, ``"dvsgesture"``, ``"cifar10dvs"`` recorded event data through tonic (temporal).
 
+Your own data set: :func:`register_dataset` (``name``, train and test splits as map-style data sets,
+``num_classes``) makes it a name like these, for :class:`~qsnn.train.TrainConfig`, grids and the command
+lines (``--import`` the module that registers it).
+
 Event data sets take options (``dataset_kwargs``: emulator settings, denoising, frame size; see
 :data:`qsnn.data.event_sets.EVENT_DATASET_OPTIONS`) and are binned into ``time_steps`` frames.
 
@@ -41,6 +45,10 @@ subclass :class:`DatasetIncompleteError`; a corrupt or foreign file raises
 :class:`DatasetFileError` (a ``ValueError``) naming the file. Nothing is downloaded.
 """
 
+from .._extras import require_extra
+
+require_extra("torch", "qsnn.data", modules=("torch",))  # a message naming the extra, not a bare ModuleNotFoundError
+
 from .cache import clear_caches
 from .images import ImageDataset, crop_flip
 from .info import DatasetFileError, DatasetIncompleteError, DatasetInfo, DatasetNotFoundError
@@ -53,8 +61,11 @@ from .registry import (
     DatasetRecord,
     check_dataset_kwargs,
     dataset_info,
+    dataset_names,
     dataset_record,
     load_dataset,
+    register_dataset,
+    unregister_dataset,
 )
 from .time_layout import repeat_time, to_time_first
 
@@ -76,11 +87,14 @@ __all__ = [
     "clear_caches",
     "crop_flip",
     "dataset_info",
+    "dataset_names",
     "dataset_record",
     "get_loaders",
     "load_dataset",
+    "register_dataset",
     "repeat_time",
     "seed_worker",
     "set_epoch",
     "to_time_first",
+    "unregister_dataset",
 ]

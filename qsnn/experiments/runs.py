@@ -15,6 +15,14 @@ resumes exactly; a killed runner loses at most the epoch it was training. Before
 runner claims the run (a lock held by its pid, :mod:`qsnn._lock`); a second runner skips runs claimed by a
 live process, so two runners of one grid share the work and never train a run twice. A claim left by a
 killed runner is taken over.
+
+A finished run is *stale* when the configuration its ``config.yaml`` records no longer matches the one
+the grid gives it (the experiment file was edited after it was trained): :func:`status` says so,
+:func:`run_experiment` refuses to train beside stale runs unless asked to retrain them (the stale folder is
+then kept as ``<arm>/seed<k>.stale-<UTC time>/``), and :func:`qsnn.experiments.summarize` refuses to pool
+them with current ones. Settings that do not change the numbers (``qsnn.train.RESUMABLE_DIFFERENCES``:
+threads, folders, ...) and fields added to the configuration since, at their defaults, do not make a run
+stale.
 """
 
 from __future__ import annotations
@@ -32,7 +40,7 @@ from .._json import to_jsonable
 from .._lock import FolderBusyError, acquire, release
 from .spec import Experiment
 
-__all__ = ["Run", "RunOutcome", "PREDICTION_SLICE", "slice_predictions", "run_folder", "checkpoint_folder", "run_experiment", "status", "load_run", "load_runs", "open_grid", "locate", "is_complete",
+__all__ = ["StaleRunsError", "stale_runs", "run_differences", "Run", "RunOutcome", "PREDICTION_SLICE", "slice_predictions", "run_folder", "checkpoint_folder", "run_experiment", "status", "load_run", "load_runs", "open_grid", "locate", "is_complete",
            "RUN_FILES"]
 
 RUN_FILES = ("config.yaml", "metrics.json", "model.pt")
@@ -47,6 +55,51 @@ def is_complete(folder: str | os.PathLike) -> bool:
     """Whether ``folder`` holds a finished run (all of :data:`RUN_FILES`)."""
     folder = Path(folder)
     return folder.is_dir() and all((folder / name).is_file() for name in RUN_FILES)
+
+
+class StaleRunsError(ValueError):
+    """Finished runs were trained with another configuration than the grid now gives them (the message lists
+    them with the differing settings and what to do)."""
+
+
+def _recorded_config(folder: Path) -> dict:
+    import yaml
+
+    return yaml.safe_load((folder / "config.yaml").read_text(encoding="utf-8")) or {}
+
+
+def run_differences(experiment: Experiment, root: str | os.PathLike, arm: str, seed: int) -> dict:
+    """``{setting: (recorded, grid)}`` where the finished run (``arm``, ``seed``) under ``root`` was trained with
+    other settings than ``experiment`` gives it now (empty: current); see ``qsnn.train.config_differences``."""
+    from ..train.config import config_differences
+
+    return config_differences(_recorded_config(run_folder(root, arm, seed)), experiment.config(arm, seed))
+
+
+def stale_runs(experiment: Experiment, root: str | os.PathLike) -> dict:
+    """``{(arm, seed): differences}`` of every finished run under ``root`` whose configuration is not the grid's."""
+    out = {}
+    for arm, seed in experiment.runs():
+        if is_complete(run_folder(root, arm, seed)):
+            differ = run_differences(experiment, root, arm, seed)
+            if differ:
+                out[(arm, seed)] = differ
+    return out
+
+
+def _describe_stale(stale: dict, limit: int = 6) -> str:
+    def one(differ):
+        return ", ".join(f"{k}: run {was!r}, grid {now!r}" for k, (was, now) in differ.items())
+
+    lines = [f"{arm}/seed{seed} ({one(d)})" for (arm, seed), d in list(stale.items())[:limit]]
+    more = len(stale) - limit
+    return "; ".join(lines) + (f"; and {more} more" if more > 0 else "")
+
+
+def _stale_error(stale: dict, root: Path, what: str) -> StaleRunsError:
+    return StaleRunsError(
+        f"{len(stale)} finished run(s) under {root} were trained with another configuration than the grid gives "
+        f"them now: {_describe_stale(stale)}. {what}")
 
 
 @dataclass(frozen=True)
@@ -124,10 +177,11 @@ def checkpoint_folder(root: str | os.PathLike, arm: str, seed: int) -> Path:
     return Path(root) / arm / f".seed{int(seed)}.checkpoint"
 
 
-def _train_one(exp: Experiment, root: Path, arm: str, seed: int, on_epoch) -> dict:
+def _train_one(exp: Experiment, root: Path, arm: str, seed: int, on_epoch, retrain_stale: bool = False) -> dict:
     import dataclasses
 
     from ..train import fit
+    from ..train.config import config_differences
 
     final = run_folder(root, arm, seed)
     for stale in final.parent.glob(f".seed{int(seed)}.partial-*"):  # left by a killed runner of this run
@@ -138,8 +192,20 @@ def _train_one(exp: Experiment, root: Path, arm: str, seed: int, on_epoch) -> di
     # flight: the next runner of this run resumes from it exactly (fit checks that the configuration is
     # the same). The checkpoint goes when the run lands.
     checkpoint = checkpoint_folder(root, arm, seed)
+    config = exp.config(arm, seed)
+    saved = checkpoint / "last.pt"
+    if saved.is_file():  # a run in progress of another configuration is stale too
+        from ..checkpoint import load_checkpoint
+
+        differ = config_differences(load_checkpoint(saved).get("config", {}), config)
+        if differ and not retrain_stale:
+            shutil.rmtree(partial, ignore_errors=True)
+            raise _stale_error({(arm, seed): differ}, root, "Its checkpoint holds epochs of the earlier configuration: "
+                               "train the changed grid into a fresh folder (--root), or with --retrain-stale, "
+                               "which keeps the checkpoint as <arm>/seed<k>.stale-<UTC time>/.")
+        if differ:
+            _set_aside(checkpoint)
     try:
-        config = exp.config(arm, seed)
         trained_here = []
 
         def callback(record):
@@ -167,16 +233,14 @@ def _train_one(exp: Experiment, root: Path, arm: str, seed: int, on_epoch) -> di
 
 
 def _find_same(config, roots) -> Path | None:
-    """A finished run folder under one of ``roots`` whose configuration equals ``config``."""
-    import yaml
+    """A finished run folder under one of ``roots`` trained with ``config`` (up to settings that do not change
+    the numbers)."""
+    from ..train.config import config_differences
 
-    want = config.to_dict()
     for root in roots:
         for folder in sorted(Path(root).glob(f"*/seed{config.seed}")):
-            if is_complete(folder):
-                have = yaml.safe_load((folder / "config.yaml").read_text(encoding="utf-8"))
-                if have == want:
-                    return folder
+            if is_complete(folder) and not config_differences(_recorded_config(folder), config):
+                return folder
     return None
 
 
@@ -203,6 +267,7 @@ def run_experiment(
     on_epoch: Callable[[str, int, dict], None] | None = None,
     on_run: Callable[[str, int, str], None] | None = None,
     reuse: Sequence[str | os.PathLike] = (),
+    retrain_stale: bool = False,
 ) -> RunOutcome:
     """Train every run of ``experiment`` that is not finished under ``root``; resumable.
 
@@ -221,37 +286,57 @@ def run_experiment(
         ``on_run(arm, seed, what)`` once per run, ``what`` one of ``"trained"``, ``"copied"``,
         ``"skipped"`` (finished earlier) or ``"busy"`` (claimed by another live runner).
     reuse : sequence of paths
-        Roots of other experiments: a finished run there with exactly this run's configuration is copied
+        Roots of other experiments: a finished run there with this run's configuration is copied
         instead of trained again (training is deterministic, so it is the same run; ``metrics.json``
         records ``copied_from``).
+    retrain_stale : bool
+        Train stale runs (see the module notes) again; each stale folder, and a checkpoint of another
+        configuration, is first renamed to ``<arm>/seed<k>.stale-<UTC time>`` (kept, never deleted).
+        False: stale runs stop the call before anything is trained.
 
     Returns
     -------
     RunOutcome
+
+    Raises
+    ------
+    StaleRunsError
+        Without ``retrain_stale``, when finished runs under ``root`` (or a checkpoint of a run in
+        progress) were trained with another configuration; the message lists them.
     """
     if not isinstance(experiment, Experiment):
         raise TypeError(f"experiment must be an Experiment, got {type(experiment).__name__}")
+    if not isinstance(retrain_stale, bool):
+        raise TypeError(f"retrain_stale must be True or False, got {retrain_stale!r}")
     root = Path(root)
+    stale = stale_runs(experiment, root) if root.is_dir() else {}
+    if stale and not retrain_stale:
+        raise _stale_error(stale, root, "Train the changed grid into a fresh folder (--root), or train these runs "
+                                        "again with --retrain-stale (retrain_stale=True), which keeps each old "
+                                        "folder as <arm>/seed<k>.stale-<UTC time>/.")
     root.mkdir(parents=True, exist_ok=True)
     outcome = RunOutcome([], [], [], [])
     # Seed by seed (every arm of a seed before the next seed), so that whatever part of a grid has finished
     # holds complete pairs for the paired comparisons.
     for arm, seed in [(arm, seed) for seed in experiment.seeds for arm in experiment.arms]:
         what = "skipped"
-        if not is_complete(run_folder(root, arm, seed)):
+        if (arm, seed) in stale or not is_complete(run_folder(root, arm, seed)):
             try:
                 lock = _claim(root, arm, seed)
             except FolderBusyError:
                 what = "busy"
             else:
                 try:
-                    if not is_complete(run_folder(root, arm, seed)):  # checked again, now that we hold it
+                    folder = run_folder(root, arm, seed)
+                    if (arm, seed) in stale and is_complete(folder) and run_differences(experiment, root, arm, seed):
+                        _set_aside(folder)
+                    if not is_complete(folder):  # checked again, now that we hold it
                         same = _find_same(experiment.config(arm, seed), reuse) if reuse else None
                         if same is not None:
                             _copy_one(experiment, root, arm, seed, same)
                             what = "copied"
                         else:
-                            _train_one(experiment, root, arm, seed, on_epoch)
+                            _train_one(experiment, root, arm, seed, on_epoch, retrain_stale)
                             what = "trained"
                 finally:
                     _unclaim(lock)
@@ -261,14 +346,26 @@ def run_experiment(
     return outcome
 
 
+def _set_aside(path: Path) -> Path:
+    """Rename ``path`` (a stale run folder or checkpoint) to ``<arm>/seed<k>.stale-<UTC time>``; return it."""
+    import datetime as dt
+
+    stem = path.name.lstrip(".").removesuffix(".checkpoint")
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    target = path.parent / f"{stem}.stale-{stamp}"
+    os.rename(path, target)
+    return target
+
+
 def status(experiment: Experiment, root: str | os.PathLike) -> dict:
-    """``{(arm, seed): "done" | "running" | "missing"}`` for every run of ``experiment`` under ``root``."""
+    """``{(arm, seed): "done" | "stale" | "running" | "missing"}`` for every run of ``experiment`` under ``root``
+    ("stale": finished with another configuration than the grid now gives it, see :func:`run_differences`)."""
     from .._lock import is_held
 
     out = {}
     for arm, seed in experiment.runs():
         if is_complete(run_folder(root, arm, seed)):
-            out[(arm, seed)] = "done"
+            out[(arm, seed)] = "stale" if run_differences(experiment, root, arm, seed) else "done"
         else:
             out[(arm, seed)] = "running" if is_held(Path(root) / arm / f".seed{int(seed)}.claim") else "missing"
     return out
@@ -304,35 +401,53 @@ def build_model(config):
                  input_size=tuple(info.input_size), **config.model_kwargs)
 
 
+def _read_weights(path: Path) -> dict:
+    """The state dict in ``path``: a plain state dict (every run folder), or the ``{"model": ..., "config": ...}``
+    form that ``python -m qsnn.train`` wrote before it wrote plain state dicts."""
+    import torch
+
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(state, dict):
+        raise ValueError(f"it holds a {type(state).__name__}, not a state dict")
+    if isinstance(state.get("model"), dict) and not isinstance(state.get("model"), torch.Tensor):
+        state = state["model"]
+    return state
+
+
 def load_run(folder: str | os.PathLike) -> Run:
-    """Read a finished run folder written by :func:`run_experiment`.
+    """Read a finished run folder: one written by :func:`run_experiment` or by :func:`qsnn.train.fit` with an
+    ``output_dir`` (``python -m qsnn.train``).
+
+    The folder holds ``config.yaml``, ``metrics.json`` and ``model.pt`` (a state dict, loaded with
+    ``torch.load(..., weights_only=True)``: nothing but tensors is unpickled).
 
     Raises
     ------
     FileNotFoundError
         If ``folder`` is not a finished run (the message names the missing files).
     ValueError
-        If its configuration is invalid or its weights do not fit the model the configuration builds.
+        If its configuration is invalid or its weights do not fit the model the configuration builds; the
+        folder is left as it is.
     """
-    import torch
-
     from ..train import TrainConfig
 
     folder = Path(folder)
     missing = [name for name in RUN_FILES if not (folder / name).is_file()]
     if missing:
-        raise FileNotFoundError(f"{folder} is not a finished run: {', '.join(missing)} missing; run the "
-                                f"experiment (python -m qsnn.experiments run SPEC.yaml) to train it")
+        raise FileNotFoundError(f"{folder} is not a finished run: {', '.join(missing)} missing; a run is finished "
+                                f"when {', '.join(RUN_FILES)} are all there (python -m qsnn.experiments run "
+                                f"SPEC.yaml or python -m qsnn.train write them)")
     config = TrainConfig.from_yaml(folder / "config.yaml")
     metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
     model = build_model(config)
     try:
-        state = torch.load(folder / "model.pt", map_location="cpu", weights_only=True)
-        model.load_state_dict(state)
-    except (RuntimeError, EOFError, OSError, ValueError) as exc:
-        raise ValueError(f"{folder / 'model.pt'} does not hold the weights of the model its config.yaml "
-                         f"builds ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
-                         f"delete the folder {folder} and run the experiment again") from None
+        model.load_state_dict(_read_weights(folder / "model.pt"))
+    except Exception as exc:  # torch raises RuntimeError, UnpicklingError, EOFError, ... for a file it cannot use
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise ValueError(f"{folder / 'model.pt'} does not hold the weights of the model its config.yaml builds "
+                         f"({type(exc).__name__}: {detail}); the folder was left as it is. Check that config.yaml "
+                         f"is the configuration these weights were trained with (model, model_kwargs, dataset), "
+                         f"or load the weights by hand with torch.load(..., weights_only=True)") from None
     return Run(folder=folder, config=config, metrics=metrics, model=model.eval())
 
 

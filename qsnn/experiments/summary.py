@@ -13,15 +13,30 @@ import os
 from typing import Mapping, Sequence
 
 from ..analysis import mean_std
-from .runs import is_complete, run_folder
+from pathlib import Path
+
+from .runs import _stale_error, is_complete, run_folder, stale_runs
 from .spec import Experiment
 
 __all__ = ["arm_summary", "paired_difference", "summarize", "format_summary", "read_metric"]
 
 
 def read_metric(experiment: Experiment, root: str | os.PathLike, metric: str = "test_acc") -> dict:
-    """``{arm: {seed: value}}`` of ``metric`` from every finished run's ``metrics.json`` (others left out)."""
+    """``{arm: {seed: value}}`` of ``metric`` from every finished run's ``metrics.json`` (others left out).
+
+    Raises
+    ------
+    StaleRunsError
+        If a finished run was trained with another configuration than the grid gives it now: values of two
+        configurations are never pooled (the message lists the runs and the settings that differ).
+    """
     import json
+
+    stale = stale_runs(experiment, root)
+    if stale:
+        raise _stale_error(stale, Path(root), "Their values are not pooled with those of the grid as written: "
+                                              "retrain them (python -m qsnn.experiments run SPEC --retrain-stale), "
+                                              "or summarise the grid they were trained with.")
 
     out: dict = {}
     for arm, seed in experiment.runs():
@@ -74,7 +89,13 @@ def paired_difference(a: Mapping[int, float], b: Mapping[int, float], confidence
 def summarize(experiment: Experiment, root: str | os.PathLike, metric: str = "test_acc",
               pairs: Sequence[tuple[str, str]] | None = None) -> dict:
     """``{"metric", "arms": {arm: arm_summary}, "differences": {"a - b": paired_difference}}`` of the
-    finished runs (arms without a finished run are left out; so are comparisons that need them)."""
+    finished runs (arms without a finished run are left out; so are comparisons that need them).
+
+    Raises
+    ------
+    StaleRunsError
+        If finished runs of another configuration than the grid's are among them (see :func:`read_metric`).
+    """
     values = read_metric(experiment, root, metric)
     arms = {arm: arm_summary(v) for arm, v in values.items()}
     diffs = {}

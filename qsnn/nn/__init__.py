@@ -4,6 +4,10 @@ low-bit membranes, binary and 8-bit conv/linear layers, their quantizers and the
 Tensors are time-first, ``[T, B, ...]``.
 """
 
+from .._extras import require_extra
+
+require_extra("torch", "qsnn.nn", modules=("torch",))  # a message naming the extra, not a bare ModuleNotFoundError
+
 from .layers import (
     BinaryConv2d,
     BinaryLinear,

@@ -15,17 +15,37 @@ Modules: :mod:`~qsnn.train.config` (:class:`TrainConfig`), :mod:`~qsnn.train.los
 
 From Python: ``result = fit(TrainConfig(model="small", epochs=20))``; tests and experiments pass
 ``fit(config, model_factory=..., on_epoch=...)``.
+
+The names load PyTorch on first use (the ``torch`` extra), so ``python -m qsnn.train`` on an install
+without it says which extra to install instead of failing on an import.
 """
 
-from .cli import format_epoch, main
-from .config import MODEL_NAMES, TrainConfig
-from .evaluation import EvalResult, evaluate, firing_rates, predict, sign_balance
-from .loop import TrainResult, fit
-from .loss import LossParts, ede_progress, param_groups, qsnn_loss
-from .outputs import CHECKPOINT_FORMAT, CHECKPOINT_NAME, OutputFolderError
+# Name -> the submodule that defines it; loaded on first use (PEP 562).
+_NAMES = {
+    "MODEL_NAMES": "config",
+    "TrainConfig": "config",
+    "RESUMABLE_DIFFERENCES": "config",
+    "TrainResult": "loop",
+    "fit": "loop",
+    "EvalResult": "evaluation",
+    "evaluate": "evaluation",
+    "firing_rates": "evaluation",
+    "predict": "evaluation",
+    "sign_balance": "evaluation",
+    "LossParts": "loss",
+    "qsnn_loss": "loss",
+    "param_groups": "loss",
+    "ede_progress": "loss",
+    "OutputFolderError": "outputs",
+    "CHECKPOINT_NAME": "outputs",
+    "CHECKPOINT_FORMAT": "outputs",
+    "format_epoch": "cli",
+    "main": "cli",
+}
 
 __all__ = [
     "MODEL_NAMES",
+    "RESUMABLE_DIFFERENCES",
     "TrainConfig",
     "TrainResult",
     "EvalResult",
@@ -44,3 +64,18 @@ __all__ = [
     "format_epoch",
     "main",
 ]
+
+
+def __getattr__(name):
+    import importlib
+
+    if name in _NAMES:
+        from .._extras import require_extra
+
+        require_extra("torch", f"qsnn.train.{name}", modules=("torch",))
+        return getattr(importlib.import_module(f".{_NAMES[name]}", __name__), name)
+    raise AttributeError(f"module 'qsnn.train' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_NAMES))

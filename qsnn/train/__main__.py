@@ -2,6 +2,6 @@
 
 import sys
 
-from .cli import main
+from qsnn._cli import train
 
-sys.exit(main())
+sys.exit(train())

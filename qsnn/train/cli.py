@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from .._cli import IMPORT_HELP, import_modules, version_text
+from .._extras import MissingExtraError
 from .._lock import FolderBusyError
 from .._yaml import apply_overrides, parse_overrides, read_mapping
 from ..data import DatasetNotFoundError
@@ -44,7 +46,10 @@ def _build_parser() -> argparse.ArgumentParser:
         epilog=(f"Models: {', '.join(MODEL_NAMES)}. "
                 f"Configuration keys: {', '.join(TrainConfig.field_names())}."),
     )
+    p.add_argument("--version", action="version", version=version_text("qsnn-train"))
     p.add_argument("--config", help="YAML file with configuration keys (defaults otherwise)")
+    p.add_argument("--import", dest="imports", action="append", default=[], metavar="FILE_OR_MODULE",
+                   help=IMPORT_HELP)
     p.add_argument(
         "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
         help="override one key (YAML value; dotted keys reach into model_kwargs and dataset_kwargs), repeatable",
@@ -66,6 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args = _build_parser().parse_args(argv)
     try:
+        import_modules(args.imports)
         values = read_mapping(args.config, "configuration file") if args.config else {}
         apply_overrides(values, parse_overrides(args.overrides))
         if args.resume:
@@ -78,12 +84,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if values["output_dir"] is None:
             values["output_dir"] = DEFAULT_OUTPUT_DIR
         config = TrainConfig.from_dict(values)
-    except (ValueError, FileNotFoundError) as exc:
+    except (ValueError, FileNotFoundError, ModuleNotFoundError) as exc:
         print(f"qsnn-train: error: {exc}", file=sys.stderr)
         return 2
     try:
         result = fit(config, on_epoch=lambda r: print(format_epoch(r, config.epochs), flush=True))
-    except (ValueError, DatasetNotFoundError, FolderBusyError) as exc:
+    except (ValueError, DatasetNotFoundError, FolderBusyError, MissingExtraError) as exc:
         print(f"qsnn-train: error: {exc}", file=sys.stderr)
         return 2
     if int(os.environ.get("RANK", "0")) == 0:

@@ -18,10 +18,10 @@ from torch import nn
 from .. import models
 from .._validation import check_bool, check_choice, check_int, check_real
 from .._yaml import read_mapping
-from ..data import DATASETS, check_dataset_kwargs
+from ..data import check_dataset_kwargs, dataset_record
 from .loss import EDE_SCHEDULES
 
-__all__ = ["MODEL_NAMES", "TrainConfig", "RESUMABLE_DIFFERENCES"]
+__all__ = ["MODEL_NAMES", "TrainConfig", "RESUMABLE_DIFFERENCES", "config_differences"]
 
 # The architectures qsnn.models.build knows (listed there, read here).
 MODEL_NAMES = models.MODELS
@@ -68,7 +68,8 @@ class TrainConfig:
         ``membrane_quantizer``, ``surrogate``, ``widths``); omitted ones take the builder's
         defaults. ``num_classes``, ``in_channels`` and ``input_size`` come from the data set.
     dataset : str
-        One of ``qsnn.data.DATASETS``.
+        A built-in data set (``qsnn.data.DATASETS``) or one registered with
+        ``qsnn.data.register_dataset`` (your own images or event tensors).
     dataset_kwargs : dict
         Options of the data set (event sets: emulator settings, ``denoise_us``, ``frame_size``;
         see ``qsnn.data.event_sets.EVENT_DATASET_OPTIONS``); empty for static image sets. Event
@@ -172,7 +173,7 @@ class TrainConfig:
             raise ValueError(
                 f"model_kwargs has unknown keys {', '.join(unknown)}; allowed: {', '.join(MODEL_OPTIONS)}"
             )
-        check_choice("dataset", self.dataset, DATASETS)
+        dataset_record(self.dataset)  # a built-in or registered data set; the message lists them
         self.dataset_kwargs = _mapping("dataset_kwargs", self.dataset_kwargs, "option names")
         check_dataset_kwargs(self.dataset, self.dataset_kwargs)
         for name in ("data_dir", "checkpoint_dir", "output_dir"):
@@ -268,6 +269,26 @@ class TrainConfig:
             input_size=tuple(info.input_size),
             **self.model_kwargs,
         )
+
+
+def config_differences(recorded: dict, config: TrainConfig) -> dict[str, tuple]:
+    """The fields in which a recorded configuration (a run's ``config.yaml``, a checkpoint's ``config``)
+    and ``config`` train different numbers: ``{field: (recorded value, value in config)}``.
+
+    A field the record lacks (one added to :class:`TrainConfig` after the run) counts with its default,
+    and the fields of :data:`RESUMABLE_DIFFERENCES` (where the run writes, how many threads, ...) are
+    ignored, so a run stays current until a setting that changes its numbers changes.
+    """
+    defaults = TrainConfig().to_dict()
+    now = config.to_dict()
+    out = {}
+    for key in sorted(set(recorded) | set(now)):
+        if key in RESUMABLE_DIFFERENCES:
+            continue
+        was = recorded.get(key, defaults.get(key))
+        if was != now.get(key):
+            out[key] = (was, now.get(key))
+    return out
 
 
 def _mapping(name: str, value, keys: str) -> dict:

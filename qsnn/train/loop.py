@@ -31,7 +31,7 @@ from .._lock import FolderBusyError
 from ..checkpoint import get_rng_state, load_checkpoint, save_checkpoint, set_rng_state
 from ..data import get_loaders, set_epoch, to_time_first
 from ..nn import set_ede_progress
-from .config import RESUMABLE_DIFFERENCES, TrainConfig
+from .config import TrainConfig, config_differences
 from .evaluation import EvalResult, evaluate, sign_balance
 from .loss import ede_progress, param_groups, qsnn_loss
 from .outputs import CHECKPOINT_FORMAT, CHECKPOINT_NAME, hold_outputs, write_config, write_results
@@ -123,12 +123,9 @@ class TrainResult:
 def _check_resumable(state: dict, config: TrainConfig, path: Path) -> None:
     if state.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"{path} is not a qsnn.train checkpoint (format {state.get('format')!r})")
-    saved, now = state.get("config", {}), config.to_dict()
-    differ = sorted(
-        k for k in set(saved) | set(now) if k not in RESUMABLE_DIFFERENCES and saved.get(k) != now.get(k)
-    )
+    differ = config_differences(state.get("config", {}), config)
     if differ:
-        detail = "; ".join(f"{k}: checkpoint {saved.get(k)!r}, now {now.get(k)!r}" for k in differ)
+        detail = "; ".join(f"{k}: checkpoint {was!r}, now {now!r}" for k, (was, now) in differ.items())
         raise ValueError(
             f"cannot resume from {path}: the configuration differs ({detail}); use another "
             f"checkpoint_dir or resume=False"

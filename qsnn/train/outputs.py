@@ -120,10 +120,21 @@ def hold_outputs(config: TrainConfig) -> Iterator[RunFolders]:
     qsnn._lock.FolderBusyError
         Another live process holds one of the folders.
     """
-    output = None if config.output_dir is None else check_folder("output_dir", config.output_dir)
-    checkpoint = None if config.checkpoint_dir is None else check_folder("checkpoint_dir", config.checkpoint_dir)
+    created = []  # folders this run made: removed again if it stops before writing anything into them
+    output = checkpoint = None
+    for name in ("output_dir", "checkpoint_dir"):
+        path = getattr(config, name)
+        if path is not None:
+            missing = [p for p in (Path(path), *Path(path).parents) if not p.exists()]
+            folder = check_folder(name, path)
+            created += missing
+            if name == "output_dir":
+                output = folder
+            else:
+                checkpoint = folder
     folders = RunFolders(output, checkpoint)
     with contextlib.ExitStack() as stack:
+        stack.callback(_remove_if_empty, created)
         held = set()
         for folder in (output, checkpoint):
             if folder is None or folder.resolve() in held:
@@ -135,14 +146,27 @@ def hold_outputs(config: TrainConfig) -> Iterator[RunFolders]:
         yield folders
 
 
+def _remove_if_empty(folders: list[Path]) -> None:
+    """Remove the folders a run created, deepest first, where they are still empty (a run that stopped before
+    its first result leaves no empty folder behind; a folder holding anything stays)."""
+    for folder in sorted(set(folders), key=lambda p: len(p.parts), reverse=True):
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+
+
 def write_config(folder: Path, config: TrainConfig) -> None:
     """``config.yaml``: the configuration, loadable by :meth:`TrainConfig.from_yaml`."""
     atomic_write_text(folder / CONFIG_NAME, yaml.safe_dump(config.to_dict(), sort_keys=False))
 
 
 def write_results(folder: Path, summary: dict, model_state: dict, config: TrainConfig) -> Path:
-    """``model.pt`` (``{"model": state dict, "config": ...}``) and then ``metrics.json``; returns the latter."""
-    save_checkpoint({"model": model_state, "config": config.to_dict()}, folder / MODEL_NAME)
+    """``model.pt`` (the model's state dict, on the CPU) and then ``metrics.json``; returns the latter.
+
+    ``model.pt`` holds the weights alone, as in a grid's run folder, so one loader
+    (:func:`qsnn.experiments.load_run`) reads both; the configuration is ``config.yaml`` beside it.
+    """
+    state = {k: v.detach().cpu().clone() for k, v in model_state.items()}
+    save_checkpoint(state, folder / MODEL_NAME)
     metrics = folder / METRICS_NAME
     atomic_write_text(metrics, json.dumps(summary, indent=2) + "\n")
     return metrics
