@@ -20,6 +20,7 @@ import ast
 import importlib
 import inspect
 import pkgutil
+import sys
 from functools import lru_cache
 
 PACKAGE = "qsnn"
@@ -156,9 +157,30 @@ def _resolve(app, env, node, contnode):
                                             contnode)
                 if found is not None:
                     return found
-    if node.get("reftype") == "class" and not _is_package_name(target):
+    # a bare name as the module that writes it sees it (``TrainConfig`` in qsnn.train.loop)
+    module = sys.modules.get(node.get("py:module") or "")
+    first, _, rest = target.partition(".")
+    obj = getattr(module, first, None) if module is not None else None
+    if obj is not None and id(obj) in _homes_by_id():
+        new = ".".join(filter(None, [_homes_by_id()[id(obj)], rest]))
+        found = domain.resolve_xref(env, node["refdoc"], app.builder, node["reftype"], new, node, contnode)
+        if found is not None:
+            return found
+    if node.get("reftype") in ("class", "exc") and not _is_package_name(target):
         return contnode  # a foreign type or prose in a type field: nothing to link to
     return None
+
+
+@lru_cache(maxsize=None)
+def _homes_by_id():
+    """``{id(obj): home path}`` of the package's exported classes and functions."""
+    result = {}
+    for path, home in homes().items():
+        modname, name = path.rsplit(".", 1)
+        obj = getattr(importlib.import_module(modname), name)
+        if inspect.isclass(obj) or inspect.isroutine(obj):
+            result[id(obj)] = home
+    return result
 
 
 @lru_cache(maxsize=None)

@@ -39,8 +39,8 @@ def find_root(start: str | os.PathLike | None = None, *, required: bool = True) 
 
     Raises
     ------
-    BookNotFoundError
-        If neither ``start`` nor any folder above it is a book's top folder (and ``required``).
+    FileNotFoundError
+        ``BookNotFoundError``, if neither ``start`` nor any folder above it is a book's top folder (and ``required``).
     """
     here = Path(os.getcwd() if start is None else start).expanduser().resolve()
     for folder in (here, *here.parents):

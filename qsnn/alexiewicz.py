@@ -1,6 +1,6 @@
 """The (leaky) Alexiewicz norm of spike trains (Moser & Lunglmayr, arXiv:2305.08012, Sec. 2).
 
-For ``alpha in [0, inf]``
+For ``alpha in [0, inf]``::
 
     ||eta||_{A,alpha} = max_k | sum_{i<=k} a_i exp(-alpha (t_k - t_i)) |,
 
@@ -144,7 +144,7 @@ def leaky_partial_sums(train: SpikeTrain, alpha: float = 0.0) -> np.ndarray:
 
 
 def discrepancy_norm(train: SpikeTrain) -> float:
-    """Weyl's discrepancy norm ``||eta||_D = max_{n1 <= n2} |a_{n1} + ... + a_{n2}|``.
+    """Weyl's discrepancy norm ``||eta||_D = max_{n1 <= n2} |sum_{n1 <= i <= n2} a_i|``.
 
     It depends only on the order of the amplitudes. For ``alpha = 0`` it brackets the Alexiewicz norm:
     ``||eta||_A <= ||eta||_D <= 2 ||eta||_A``. Computed as ``max_j S_j - min_j S_j`` over the partial

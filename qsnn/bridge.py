@@ -545,7 +545,7 @@ def tightness_search(bits: int, decay: float, threshold: float = 1.0, scale: flo
     high : float
         Upper end of the random currents, in units of theta (> 0).
     seed : int
-        Seed of :func:`numpy.random.default_rng`.
+        Seed of ``numpy.random.default_rng``.
     margin : float
         Of :func:`adversarial_currents`.
 

@@ -14,8 +14,8 @@ __all__ = ["file_bytes_figure", "operations_figure"]
 
 
 def file_bytes_figure(parts: Mapping[str, int], references: Mapping[str, float]):
-    """Left: one stacked bar of the packed file's bytes by kind (``parts``, e.g. :func:`qsnn.deploy.report.
-    anatomy_summary` without its total) beside the first of ``references`` (label -> bytes), linear axis.
+    """Left: one stacked bar of the packed file's bytes by kind (``parts``, e.g.
+    :func:`qsnn.deploy.report.anatomy_summary` without its total) beside the first of ``references`` (label -> bytes), linear axis.
     Right: the file's total against every reference, log axis."""
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(9, 3.0), gridspec_kw={"width_ratios": [3, 2]})
     cmap = plt.get_cmap("tab10")

@@ -6,13 +6,13 @@ and one threshold check per input suffices. The neuron is two-sided: it fires wh
 the output carries the sign of ``u``. The three re-initialisations ("resets"), with ``u`` the potential
 just after the jump:
 
-========== ==================================== =========================================
-reset      output amplitude at t_k              potential after
-========== ==================================== =========================================
-"zero"     sign(u) theta                        0
-"subtract" sign(u) theta                        u - sign(u) theta (may still be >= theta)
-"mod"      sign(u) theta floor(|u| / theta)     u - output, strictly inside (-theta, theta)
-========== ==================================== =========================================
+============== ==================================== ===============================================
+reset          output amplitude at t_k              potential after
+============== ==================================== ===============================================
+``"zero"``     ``sign(u) theta``                    ``0``
+``"subtract"`` ``sign(u) theta``                    ``u - sign(u) theta`` (may still be >= theta)
+``"mod"``      ``sign(u) theta floor(|u| / theta)`` ``u - output``, strictly inside (-theta, theta)
+============== ==================================== ===============================================
 
 Reset-to-mod truncates toward zero (``u = -2.7`` gives output ``-2`` and remainder ``-0.7``); it emits
 one spike whose amplitude is an integer multiple of theta. Names in other libraries: "zero" is
@@ -324,7 +324,7 @@ def lif_reference(train: SpikeTrain, threshold: float = 1.0, alpha: float = 0.0,
 
     It follows the definition of the module docstring literally, one input at a time: the potential in
     floats (``u <- exp(-alpha dt) u + a_k``, with the kernels' exp written out in Python,
-    :func:`qsnn._exp.exp_neg_py`, so that both see the same potential), the threshold test and the
+    ``qsnn._exp.exp_neg_py``, so that both see the same potential), the threshold test and the
     reset in exact rational arithmetic (:class:`fractions.Fraction`: the count ``floor(|u| / theta)``,
     the remainder and the rounding of the output), independently of the compiled kernels. Parameters, returns and errors as :func:`lif`.
     """

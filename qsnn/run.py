@@ -36,7 +36,7 @@ from typing import Any, Iterator, Mapping, Sequence
 from ._book import BookNotFoundError, book_folder, find_root
 from ._yaml import parse_overrides, read_mapping
 
-__all__ = ["Chapter", "ChapterRunError", "ChapterTerminated", "chapters", "find_chapter", "check_parameters",
+__all__ = ["Chapter", "Parameter", "ChapterRunError", "ChapterTerminated", "chapters", "find_chapter", "check_parameters",
            "run_chapter", "refresh", "find_root", "main"]
 
 #: Parameters every chapter has that the runner sets itself.
@@ -73,7 +73,7 @@ class Chapter:
 
     @property
     def declared(self) -> dict[str, "Parameter"]:
-        """Parameter name -> :class:`Parameter` (default, declared type, help), in the cell's order."""
+        """Parameter name -> ``Parameter`` (default, declared type, help), in the cell's order."""
         return _read_parameters(self.path)
 
 
@@ -157,7 +157,7 @@ def chapters(book: str | os.PathLike | None = None) -> list[Chapter]:
     """The chapter notebooks of the book, in reading order (their numbered file names).
 
     ``book`` is the folder of the notebooks or the book's top folder; None finds the book from the
-    current directory (:func:`qsnn._book.find_root`).
+    current directory (:func:`qsnn.run.find_root`).
     """
     try:
         folder = book_folder(book)
@@ -360,7 +360,7 @@ def run_chapter(name: str, parameters: Mapping[str, Any] | None = None, out: str
     parameters : mapping, optional
         Overrides of the chapter's parameters cell (validated by :func:`check_parameters`).
     out : path, optional
-        The run folder; it must not exist yet. Default :func:`default_out`, under the current directory.
+        The run folder; it must not exist yet. Default ``runs/<chapter>-<time>``, under the current directory.
         Should another process create it while this run executes, the results go to ``<out>-2`` (the
         next free name) instead.
     book : path, optional

@@ -2,15 +2,15 @@
 
 Names (one record each in :data:`qsnn.data.registry.REGISTRY`)
 -----------------------------------------------------------------
-``"digits"``   UCI handwritten digits from scikit-learn (embedded, 1,437 / 360, 1x8x8) — default.
-``"mnist"``    MNIST from its four IDX files (60,000 / 10,000, 1x28x28).
-``"fashion_mnist"`` Fashion-MNIST (Xiao, Rasul & Vollgraf 2017; 60,000 / 10,000, 1x28x28), from
-               ``data_dir`` or the folder of the Debian package ``dataset-fashion-mnist``
-               (``make data`` fetches it into ``data/``).
-``"cifar10"``  CIFAR-10 from ``cifar-10-batches-py`` (3x32x32).
-``"cifar100"`` CIFAR-100 from ``cifar-100-python`` (3x32x32, fine labels).
-``"emulated_digits"`` the digits recorded by the event-camera emulator (2x20x20 frames, temporal).
-``"nmnist"``, ``"dvsgesture"``, ``"cifar10dvs"`` recorded event data through tonic (temporal).
+- ``"digits"``: UCI handwritten digits from scikit-learn (embedded, 1,437 / 360, 1x8x8) — default.
+- ``"mnist"``: MNIST from its four IDX files (60,000 / 10,000, 1x28x28).
+- ``"fashion_mnist"``: Fashion-MNIST (Xiao, Rasul & Vollgraf 2017; 60,000 / 10,000, 1x28x28), from
+  ``data_dir`` or the folder of the Debian package ``dataset-fashion-mnist``
+  (``make data`` fetches it into ``data/``).
+- ``"cifar10"``: CIFAR-10 from ``cifar-10-batches-py`` (3x32x32).
+- ``"cifar100"``: CIFAR-100 from ``cifar-100-python`` (3x32x32, fine labels).
+- ``"emulated_digits"``: the digits recorded by the event-camera emulator (2x20x20 frames, temporal).
+- ``"nmnist"``, ``"dvsgesture"``, ``"cifar10dvs"``: recorded event data through tonic (temporal).
 
 Your own data set: :func:`register_dataset` (``name``, train and test splits as map-style data sets,
 ``num_classes``) makes it a name like these, for :class:`~qsnn.train.TrainConfig`, grids and the command

@@ -40,7 +40,7 @@ class DataCache:
     Parameters
     ----------
     name : str
-        What the cache holds, for :func:`repr`.
+        What the cache holds, for ``repr``.
     max_entries : int
         Bound on the number of entries (>= 1).
     """

@@ -44,7 +44,7 @@ def _emulate_split(train, split_seed, contrast_threshold, path, duration_us, ste
 
 
 class EmulatedDigits:
-    """The scikit-learn digits as event streams from :func:`emulate_events` (an N-MNIST in miniature).
+    """The scikit-learn digits as event streams from :func:`~qsnn.data.emulator.emulate_events` (an N-MNIST in miniature).
 
     The split is the book's fixed stratified split of :func:`qsnn.data.digits.load_digits_arrays`
     (1,437 train / 360 test, in the order of the original data set); all streams of a split are emulated
@@ -61,7 +61,7 @@ class EmulatedDigits:
         Applied to a copy of the events, e.g.
         ``tonic.transforms.Compose([tonic.transforms.Denoise(filter_time=10_000),
         tonic.transforms.ToFrame(sensor_size=ds.sensor_size, n_time_bins=T)])`` or
-        :class:`ToFrames`; frames come out as [T, 2, H, W], the per-sample layout the training
+        :class:`~qsnn.data.frames.ToFrames`; frames come out as [T, 2, H, W], the per-sample layout the training
         loop expects for temporal data.
     target_transform : callable or None
         Applied to the label.
@@ -69,9 +69,8 @@ class EmulatedDigits:
         Sensor pixels per digit pixel (default 2: 16x16 digits on a 20x20 sensor).
     split_seed : int
         ``random_state`` of the train/test split.
-    contrast_threshold, path, duration_us, steps, log_eps, noise_rate_hz, threshold_sigma, seed,
-    sensor_size
-        As in :func:`emulate_events`.
+    contrast_threshold, path, duration_us, steps, log_eps, noise_rate_hz, threshold_sigma, seed, sensor_size
+        As in :func:`~qsnn.data.emulator.emulate_events`.
     """
 
     classes = list(range(10))

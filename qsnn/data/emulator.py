@@ -301,7 +301,7 @@ def emulate_events(
     Model (the DVS pixel of Lichtsteiner, Posch & Delbruck, IEEE JSSC 43(2), 2008,
     doi:10.1109/JSSC.2007.914337; emulators in this spirit: ESIM, Rebecq et al. 2018; v2e, Hu et al.
     2021). Each pixel tracks its log intensity L = log(I + eps) and keeps a reference level L_ref,
-    the value at its last event. Whenever |L(t) - L_ref| reaches the contrast threshold C it emits an
+    the value at its last event. Whenever ``|L(t) - L_ref|`` reaches the contrast threshold C it emits an
     event of polarity sign(L - L_ref) (``p = 1`` ON, ``p = 0`` OFF, tonic's convention) and moves
     L_ref by C towards L; a change of k*C gives k events, one per level crossed. Between the
     rendered steps L is taken linear in time, so each crossing gets its own interpolated time
@@ -353,7 +353,7 @@ def emulate_events(
     Returns
     -------
     np.ndarray
-        Structured array of dtype :data:`EVENT_DTYPE` (x, y, t, p), sorted by t (stable), t in
+        Structured array of dtype :data:`~qsnn.data.event_format.EVENT_DTYPE` (x, y, t, p), sorted by t (stable), t in
         microseconds within [0, duration_us].
 
     Raises

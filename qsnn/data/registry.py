@@ -439,8 +439,8 @@ def load_dataset(
         The data set's files are missing or incomplete under ``data_dir``.
     DatasetFileError
         A file is corrupt or holds something else than the data set (the message names it).
-    qsnn._extras.MissingExtraError
-        The data set needs an extra that is not installed (recorded event sets: ``events``).
+    ModuleNotFoundError
+        ``MissingExtraError``: the data set needs an extra that is not installed (recorded event sets: ``events``).
     """
     record = dataset_record(name)
     info = record.info

@@ -244,7 +244,7 @@ def load_event_dataset(name: str, data_dir=None, train: bool = True,
       split 90/10 per class (:data:`CIFAR10DVS_TRAIN_FRACTION`); sensor 128x128.
     - ``shd``: ``SHD/shd_train.h5.zip``, ``shd_test.h5.zip`` (zenkelab.org) or the ``.h5`` files;
       700 channels, sensor (700, 1, 1).
-    - ``emulated_digits``: :class:`EmulatedDigits` (no files; ``data_dir`` is ignored).
+    - ``emulated_digits``: :class:`~qsnn.data.emulated_digits.EmulatedDigits` (no files; ``data_dir`` is ignored).
 
     An archive is extracted next to itself on first use, after checking tonic's md5 (unless
     ``verify_md5=False``).

@@ -4,7 +4,7 @@
 ``packed(x)`` maps x [T, B, C, H, W] (NumPy) to the readout [T, B, classes], as the PyTorch model
 does. Inside, every binary convolution works on packed bits: the spikes (or, after an average pool,
 the spike counts as bit planes) are packed 64 channels to a word and multiplied with the +-1 weights
-by popcounts (:mod:`qsnn.deploy._kernels`); the membrane of every LIF layer is kept as an int8 level
+by popcounts (``qsnn.deploy._kernels``); the membrane of every LIF layer is kept as an int8 level
 (b bits) between steps; only the first convolution (whose input is the analog image) multiplies
 floats, and only once when all T frames are the same image (direct encoding).
 
@@ -224,7 +224,7 @@ class PackedModel:
         return s, (out if pack_pad >= 0 else None)
 
     def forward(self, x: np.ndarray, *, trace: list | None = None) -> np.ndarray:
-        """Readout float32 [T, B, classes] of x [T, B, C, H, W], unchecked (see :meth:`__call__`).
+        """Readout float32 [T, B, classes] of x [T, B, C, H, W], unchecked (see ``__call__``).
 
         ``trace``, a list, receives ``(conv, input, divisor)`` for every binary convolution: its uint8
         input [T, B, H, W, C] (spikes, or spike counts to be divided by ``divisor``).

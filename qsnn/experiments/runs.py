@@ -12,7 +12,7 @@ only when all three files are written, so a folder ``seed<k>`` is always complet
 moment leaves at most a partial folder, which the next runner of that run deletes. Each epoch of a run in
 progress is checkpointed into ``<root>/<arm>/.seed<k>.checkpoint/``, from which the next runner of that run
 resumes exactly; a killed runner loses at most the epoch it was training. Before training, a
-runner claims the run (a lock held by its pid, :mod:`qsnn._lock`); a second runner skips runs claimed by a
+runner claims the run (a lock held by its pid, ``qsnn._lock``); a second runner skips runs claimed by a
 live process, so two runners of one grid share the work and never train a run twice. A claim left by a
 killed runner is taken over.
 

@@ -11,7 +11,7 @@ unbiased variance).
 
 Same function as ``lif(bn(y))``, with x rounded once from float64 constants (torch rounds its own
 per-channel constants in float32), so a current within an ulp or two of the threshold may fire on one
-side and not the other (tests/test_nn.py bounds how often). Used by :class:`qsnn.models.ConvBNLIF`
+side and not the other (tests/test_nn.py bounds how often). Used by ``qsnn.models.ConvBNLIF``
 in training mode when :func:`can_fuse` holds; eval mode (running statistics) and every other case run
 the modules one after the other.
 """
@@ -33,7 +33,7 @@ FUSE_BATCHNORM = True
 
 def can_fuse(bn: nn.Module, lif: nn.Module, y: torch.Tensor) -> bool:
     """Whether ``lif(bn(y))`` (y [T * B, C, H, W]) may run fused: CPU kernels for y, a training-mode
-    ``BatchNorm2d`` with affine parameters and running statistics in y's dtype, a :class:`LIF` without a
+    ``BatchNorm2d`` with affine parameters and running statistics in y's dtype, a :class:`~qsnn.nn.LIF` without a
     calibrated scale, and more than one value per channel."""
     return (
         FUSE_BATCHNORM

@@ -5,7 +5,7 @@ weights with the weight regulation of WS-DR).
   per output filter c (all conv layers except the first, shortcuts included), sign gradient EDE
   (IR-Net) or STE, power-of-two scale s_c.
 * :class:`QuantConv2d`, :class:`QuantLinear` -- b-bit (8) fake-quantized weights with the scale from
-  max |w|, full-precision bias (the first conv and the last linear layer).
+  ``max |w|``, full-precision bias (the first conv and the last linear layer).
 
 ``layer.quantized_weight()`` returns exactly the weight the forward pass uses.
 :func:`set_ede_progress` sets the EDE sharpness t of every binary layer of a model from the
@@ -103,7 +103,7 @@ class BinaryLinear(_BinaryMixin, nn.Linear):
 
 
 class QuantConv2d(nn.Conv2d):
-    """Conv2d with b-bit fake-quantized weights (scale max |w|) and a full-precision bias.
+    """Conv2d with b-bit fake-quantized weights (scale ``max |w|``) and a full-precision bias.
 
     Parameters
     ----------
@@ -129,7 +129,7 @@ class QuantConv2d(nn.Conv2d):
 
 
 class QuantLinear(nn.Linear):
-    """Linear layer with b-bit fake-quantized weights (scale max |w|) and a full-precision bias."""
+    """Linear layer with b-bit fake-quantized weights (scale ``max |w|``) and a full-precision bias."""
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, *, bits: int = 8, **kwargs):
         super().__init__(in_features, out_features, bias=bias, **kwargs)

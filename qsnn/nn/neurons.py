@@ -33,7 +33,7 @@ The whole sequence runs in one fused :class:`torch.autograd.Function` (BPTT thro
 through the reset unless ``detach_reset``, straight through the quantizer's round). On the CPU
 (float32/float64) both directions run as numba kernels, one compiled kernel per reset, quantizer and
 surrogate, parallel over blocks of neurons on torch's number of threads
-(:mod:`qsnn.nn._lif_kernels`); they save only the input and recompute H in backward. Elsewhere the
+(``qsnn.nn._lif_kernels``); they save only the input and recompute H in backward. Elsewhere the
 layer runs as a loop of torch operations over T that saves H. Both compute the same numbers (the
 float32 tanh of the kernels is a rational approximation within a few ulp of torch's). Without
 gradients (``torch.no_grad()``, ``torch.inference_mode()``) nothing is saved.
@@ -290,7 +290,7 @@ class LIF(nn.Module):
         b >= 2: the state is stored as Q_b(U) (the paper's low-bit membrane); None: full precision.
     membrane_quantizer : {"uniform", "tanh"}
         ``"uniform"``: Q_b(u) with scale ``membrane_scale``; ``"tanh"``: the authors' variant,
-        Q_b of tanh(u) with the scale max |tanh(u)| of the step's tensor (zeros stay zeros).
+        Q_b of tanh(u) with the scale ``max |tanh(u)|`` of the step's tensor (zeros stay zeros).
     membrane_scale : float, "calibrated" or None
         Scale s of the uniform quantizer: None (the threshold), a fixed number > 0, or
         ``"calibrated"``: a buffer ``running_scale`` (starting at the threshold) that in training

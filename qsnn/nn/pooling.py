@@ -1,7 +1,7 @@
 """Average pooling with CPU kernels: drop-in ``nn.AvgPool2d`` and ``nn.AdaptiveAvgPool2d``.
 
 Both modules are the torch modules (same arguments, ``isinstance`` of them, no state) whose forward
-runs :mod:`qsnn.nn._pool_kernels` where the pooling is a mean over non-overlapping windows: a
+runs ``qsnn.nn._pool_kernels`` where the pooling is a mean over non-overlapping windows: a
 contiguous float32/float64 CPU tensor [N, C, H, W] or [C, H, W]; for ``AvgPool2d`` stride = kernel
 size, no padding, no ``ceil_mode``, no ``divisor_override``; for ``AdaptiveAvgPool2d`` an output size
 other than 1 x 1 that divides the input size. Every other case, and every other device, runs torch's own forward. The

@@ -96,7 +96,7 @@ def _uniform(u: torch.Tensor, n: int, scale) -> torch.Tensor:
 
 
 def max_abs_scale(x: torch.Tensor) -> torch.Tensor:
-    """max |x| of the whole tensor, detached, with 1 in place of 0 (an all-zero tensor stays 0)."""
+    """``max |x|`` of the whole tensor, detached, with 1 in place of 0 (an all-zero tensor stays 0)."""
     m = x.detach().abs().amax() if x.numel() else x.new_ones(())
     return torch.where(m > 0, m, torch.ones_like(m))
 
@@ -114,10 +114,10 @@ def quantize_membrane(
         b >= 2; there are ``2**(b-1) - 1`` non-zero levels on each side (b = 2: {-s, 0, s}).
     scale : float, tensor or None
         s, the clipping range. ``"uniform"``: a fixed positive number or a positive scalar tensor
-        (None: 1.0). ``"tanh"``: must be None; s is the max |tanh(u)| of the tensor.
+        (None: 1.0). ``"tanh"``: must be None; s is the ``max |tanh(u)|`` of the tensor.
     variant : {"uniform", "tanh"}
         ``"uniform"``: ``(s/n) round(clip(u/s, -1, 1) n)``. ``"tanh"`` (the authors' code):
-        the same applied to ``tanh(u)`` with s = max |tanh(u)| (detached); an all-zero tensor
+        the same applied to ``tanh(u)`` with ``s = max |tanh(u)|`` (detached); an all-zero tensor
         gives zeros, never NaN.
 
     Returns
@@ -149,9 +149,9 @@ def quantize_membrane(
 
 
 def fake_quantize_weight(w: torch.Tensor, bits: int = 8) -> torch.Tensor:
-    """Symmetric b-bit fake quantization of a weight tensor with the scale from its max |w|.
+    """Symmetric b-bit fake quantization of a weight tensor with the scale from its ``max |w|``.
 
-    ``q = (m / n) round(w n / m)``, m = max |w| (detached; an all-zero tensor stays zero),
+    ``q = (m / n) round(w n / m)``, ``m = max |w|`` (detached; an all-zero tensor stays zero),
     n = 2**(b-1) - 1; gradient straight through ``round``. The first conv and last linear layer
     of a Q-SNN use b = 8 (as in the authors' code).
 
@@ -248,7 +248,7 @@ def standardize_filters(w: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
 def power_of_two_scale(w: torch.Tensor) -> torch.Tensor:
     """Per-filter scale ``2**round(log2(mean |w_c|))`` (detached), shaped to broadcast against w.
 
-    A filter with mean |w_c| = 0 gets scale 1.
+    A filter with ``mean |w_c| = 0`` gets scale 1.
     """
     flat = w.detach().reshape(w.shape[0], -1)
     m = flat.abs().mean(dim=1)

@@ -201,8 +201,8 @@ def fit(
         Invalid device, indivisible batch, a checkpoint from a different configuration, or an
         unusable output folder (:class:`qsnn.train.outputs.OutputFolderError`), raised before the
         data are loaded.
-    qsnn._lock.FolderBusyError
-        Another process holds ``output_dir`` or ``checkpoint_dir``.
+    RuntimeError
+        ``FolderBusyError``: another process holds ``output_dir`` or ``checkpoint_dir``.
     DatasetNotFoundError
         Missing data files.
 

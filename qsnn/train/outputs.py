@@ -4,7 +4,7 @@ finished work is lost.
 ``checkpoint_dir`` receives ``last.pt`` after every epoch; ``output_dir`` receives ``config.yaml``
 when the run starts, and ``model.pt`` then ``metrics.json`` when it ends (``metrics.json`` last, so
 its presence means a finished run). Before anything is loaded or trained, every configured folder is
-created and tried for writing, and held with a lock file (:mod:`qsnn._lock`) for the duration of
+created and tried for writing, and held with a lock file (``qsnn._lock``) for the duration of
 the run: a second run on the same folder stops at once with a message naming the folder and the
 holder. A run that does not resume refuses to replace an earlier run's ``last.pt``, ``metrics.json``
 or ``model.pt`` unless ``overwrite: true`` says so.
@@ -117,8 +117,8 @@ def hold_outputs(config: TrainConfig) -> Iterator[RunFolders]:
     ------
     OutputFolderError
         A folder cannot be used, or would lose an earlier run's files.
-    qsnn._lock.FolderBusyError
-        Another live process holds one of the folders.
+    RuntimeError
+        ``FolderBusyError``: another live process holds one of the folders.
     """
     created = []  # folders this run made: removed again if it stops before writing anything into them
     output = checkpoint = None
@@ -155,7 +155,7 @@ def _remove_if_empty(folders: list[Path]) -> None:
 
 
 def write_config(folder: Path, config: TrainConfig) -> None:
-    """``config.yaml``: the configuration, loadable by :meth:`TrainConfig.from_yaml`."""
+    """``config.yaml``: the configuration, loadable by :meth:`~qsnn.train.TrainConfig.from_yaml`."""
     atomic_write_text(folder / CONFIG_NAME, yaml.safe_dump(config.to_dict(), sort_keys=False))
 
 
