@@ -140,10 +140,11 @@ def test_ctrl_c_during_a_chapter_prints_one_line(book, tmp_path):
                              "--out", str(runs / "r"), "--set", "pause=60"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=ENV, start_new_session=True)
     deadline = time.monotonic() + 120
-    while not list(runs.glob(".r.partial-*/01_tiny.ipynb")) and time.monotonic() < deadline:
+    # Wait until a cell executes (it leaves a marker in the run's folder): the kernel has started.
+    while not list(runs.glob(".r.partial-*/executing")) and time.monotonic() < deadline:
         assert proc.poll() is None, proc.communicate()
         time.sleep(0.2)
-    time.sleep(2)
+    time.sleep(0.5)
     os.killpg(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err

@@ -273,11 +273,11 @@ def test_signal_during_a_chapter_leaves_nothing_behind(book, tmp_path, sig):
     runs = tmp_path / "runs"
     proc = _start(book, runs / "r", "--set", "pause=60")
     deadline = time.monotonic() + 120
-    # Wait until the kernel executes: papermill has written the notebook into the partial folder.
-    while not list(runs.glob(".r.partial-*/01_tiny.ipynb")) and time.monotonic() < deadline:
+    # Wait until a cell executes (it leaves a marker in the run's folder): the kernel has started.
+    while not list(runs.glob(".r.partial-*/executing")) and time.monotonic() < deadline:
         assert proc.poll() is None, proc.communicate()
         time.sleep(0.2)
-    time.sleep(2)
+    time.sleep(0.5)
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=120)
     assert list(runs.iterdir()) == []
