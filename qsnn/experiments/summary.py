@@ -18,7 +18,8 @@ from pathlib import Path
 from .runs import _stale_error, is_complete, run_folder, stale_runs
 from .spec import Experiment
 
-__all__ = ["arm_summary", "paired_difference", "summarize", "format_summary", "read_metric"]
+__all__ = ["arm_summary", "paired_difference", "summarize", "format_summary", "read_metric", "learning_curves",
+           "format_curves"]
 
 
 def read_metric(experiment: Experiment, root: str | os.PathLike, metric: str = "test_acc") -> dict:
@@ -121,3 +122,54 @@ def format_summary(summary: dict, scale: float = 100.0, unit: str = "%") -> str:
             ci = "- (one seed)" if d["ci"] is None else f"[{f(d['ci'][0])}, {f(d['ci'][1])}]"
             lines.append(f"{name:<28} {d['n']:>2}  {f(d['mean']):>7}  {ci}")
     return "\n".join(lines) + (f"\n(values in {unit})" if unit else "")
+
+
+def learning_curves(experiment: Experiment, root: str | os.PathLike) -> dict:
+    """Per finished run, the test accuracy after each evaluated epoch and what the run cost.
+
+    Returns
+    -------
+    dict
+        ``{arm: {seed: {"epochs": [e, ...], "test_acc": [a, ...], "final": a_last, "plateau_gap": a_last -
+        a_before_last (None with one evaluation), "core_minutes": train_seconds * threads / 60}}}`` for every
+        finished run. ``core_minutes`` is wall time times the run's thread count: on a machine shared with
+        other work it is an upper bound of the CPU time.
+
+    Raises
+    ------
+    StaleRunsError
+        If a finished run was trained with another configuration than the grid's (see :func:`read_metric`).
+    """
+    import json
+
+    stale = stale_runs(experiment, root)
+    if stale:
+        raise _stale_error(experiment, root, stale)
+    out: dict = {}
+    for arm, seed in experiment.runs():
+        folder = run_folder(root, arm, seed)
+        if not is_complete(folder):
+            continue
+        metrics = json.loads((Path(folder) / "metrics.json").read_text(encoding="utf-8"))
+        evaluated = [r for r in metrics["history"] if r.get("test_acc") is not None]
+        acc = [float(r["test_acc"]) for r in evaluated]
+        threads = experiment.config(arm, seed).threads or 1
+        out.setdefault(arm, {})[seed] = {
+            "epochs": [int(r["epoch"]) for r in evaluated],
+            "test_acc": acc,
+            "final": acc[-1],
+            "plateau_gap": acc[-1] - acc[-2] if len(acc) > 1 else None,
+            "core_minutes": float(metrics["train_seconds"]) * threads / 60.0,
+        }
+    return out
+
+
+def format_curves(curves: Mapping, scale: float = 100.0) -> str:
+    """A plain-text table of :func:`learning_curves`: one line per run, accuracy (in %) after each evaluation."""
+    lines = [f"{'arm':<16} {'seed':>4}  {'core-min':>8}  {'final':>6}  {'last step':>9}  test accuracy per evaluation"]
+    for arm, seeds in curves.items():
+        for seed, c in seeds.items():
+            gap = "-" if c["plateau_gap"] is None else f"{scale * c['plateau_gap']:+.2f}"
+            per = " ".join(f"{scale * a:.2f}" for a in c["test_acc"])
+            lines.append(f"{arm:<16} {seed:>4}  {c['core_minutes']:>8.1f}  {scale * c['final']:>6.2f}  {gap:>9}  {per}")
+    return "\n".join(lines)
