@@ -8,8 +8,9 @@ writes into ``<run folder>/results/``. Files are written atomically: a reader ne
 :func:`glue` and :func:`glue_all` store a value in the executed notebook under a name, the way MyST-NB's
 ``myst_nb.glue(name, value, display=False)`` does (the same output format, so Jupyter Book reads it); the
 markdown then quotes it with ``{glue:text}`name:.2f``` (a format spec after the colon), or from another page
-with ``{glue:text}`04_qsnn_building_blocks::name```. A number in the prose is therefore the number the
-cell computed, and cannot drift from it when the chapter is executed again.
+with ``{glue:text}`04_qsnn_building_blocks.ipynb::name:s``` (the notebook's file name, and a format spec, which
+MyST-NB 1.4 needs there to find the key). A number in the prose is therefore the number the cell computed, and
+cannot drift from it when the chapter is executed again; ``tests/test_prose.py`` fails on a number typed by hand.
 """
 
 from __future__ import annotations
