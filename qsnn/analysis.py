@@ -17,7 +17,9 @@ __all__ = ["mean_std", "variants_table", "layer_rates", "rates_table", "sign_bal
            "event_statistics_text", "denoise_table", "sweep_table", "concentration_table", "sweep_headline",
            "seeds_table", "lambda_table", "standardization_balance", "config_table", "stepwise_lif",
            "sweep_results", "concentration_results", "ABLATION_EFFECTS", "ablation_effects", "effects_text",
-           "paper_table"]
+           "paper_table", "paired_p_value", "holm", "with_holm", "interval_text", "direction_verdict",
+           "level_verdict", "effect_verdict", "status_from_verdict", "difference_word", "polarity_inversion",
+           "spiking_untrained"]
 
 
 def mean_std(values: Iterable[float | None]) -> tuple[float | None, float | None]:
@@ -224,6 +226,46 @@ def event_statistics_text(stats: Mapping) -> str:
         f"events per active pixel and frame: {stats['events_per_active_pixel']:.2f}",
         "events per class:      " + ", ".join(f"{c}: {v:.0f}" for c, v in enumerate(stats["events_per_class"])),
     ])
+
+
+def polarity_inversion(image, *, contrast_threshold: float, upsample: float, duration_us: int, pad: int = 4,
+                       bins: int = 3) -> dict:
+    """Does inverting an image (``I -> max I - I``) swap the polarity of its events, pixel by pixel?
+
+    The image is padded with ``pad`` zero pixels on each side (so that the inverted image's own border, bright
+    against the dark outside, moves far from the strokes), recorded as it is and inverted with
+    :func:`qsnn.data.events.emulate_events`, and binned into ``bins`` equal time bins (3: one per saccade, in
+    each of which the image moves one way). For every bin and sensor pixel inside the padded area where both
+    recordings have a non-zero net polarity (ON minus OFF count), the check compares their signs: the inverted
+    image must give the opposite sign, because every change of intensity changes direction. The same
+    comparison of the recording with itself (``control``, 0 opposite) shows what an inversion that does not
+    swap the polarity would score.
+
+    Returns
+    -------
+    dict
+        ``cells`` (bin-pixel pairs compared), ``opposite`` (the share with opposite net polarity),
+        ``control`` (the share for the recording against itself), ``on_fraction`` and ``on_fraction_inverted``
+        (fractions of ON events), ``events`` and ``events_inverted``.
+    """
+    from .data.events import emulate_events, events_to_frames
+
+    img = np.pad(np.asarray(image, dtype=float), pad)
+    kw = dict(contrast_threshold=contrast_threshold, upsample=upsample, duration_us=duration_us)
+    ev = {"original": emulate_events(img, **kw), "inverted": emulate_events(img.max() - img, **kw)}
+    width = int(max(e["x"].max() for e in ev.values())) + 1
+    height = int(max(e["y"].max() for e in ev.values())) + 1
+    net = {k: (lambda f: f[:, 1] - f[:, 0])(events_to_frames(e, (width, height, 2), bins, duration_us))
+           for k, e in ev.items()}
+    margin = int(math.ceil(pad * upsample))
+    inside = np.zeros((height, width), dtype=bool)
+    inside[margin:height - margin, margin:width - margin] = True
+    both = (net["original"] != 0) & (net["inverted"] != 0) & inside[None]
+    a, b = np.sign(net["original"][both]), np.sign(net["inverted"][both])
+    return {"cells": int(both.sum()), "opposite": float(np.mean(a == -b)) if both.any() else float("nan"),
+            "control": float(np.mean(a == -a)) if both.any() else float("nan"),
+            "on_fraction": float(np.mean(ev["original"]["p"])), "on_fraction_inverted": float(np.mean(ev["inverted"]["p"])),
+            "events": int(ev["original"].size), "events_inverted": int(ev["inverted"].size)}
 
 
 def denoise_table(image, views: Mapping[str, float], filter_times_us: Sequence[float], noise_rate_hz: float,
@@ -517,3 +559,164 @@ def paper_table(rows: Sequence[Mapping]) -> str:
         lines.append(f"{r['method']:<28} {r['weight_bits']:>6} {u:>6} {r['time_steps']:>3} {1e3 * r['size_mb']:>10.2f} "
                      f"{acc_text:>15} {100 * red:>9.1f}%")
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# Verdicts that follow the intervals, and multiplicity
+# ---------------------------------------------------------------------------------------------
+
+def paired_p_value(d: Mapping) -> float | None:
+    """Two-sided p-value of the paired t test that the mean difference is zero.
+
+    ``d`` is a paired difference as :func:`qsnn.experiments.paired_difference` returns it (``mean``, ``std``
+    of the per-seed differences, ``n`` seeds): ``t = mean / (std / sqrt(n))`` with ``n - 1`` degrees of
+    freedom, the test whose inversion is the interval ``d["ci"]``. None for fewer than two seeds; 0 (or 1)
+    when every seed gives the same non-zero (or zero) difference.
+    """
+    from scipy.stats import t as student_t
+
+    n, m, sd = d["n"], d["mean"], d["std"]
+    if n is None or n < 2 or m is None or sd is None:
+        return None
+    if sd == 0.0:
+        return 0.0 if m != 0.0 else 1.0
+    return float(2.0 * student_t.sf(abs(m) / (sd / math.sqrt(n)), n - 1))
+
+
+def holm(pvalues: Mapping[str, float | None]) -> dict:
+    """Holm's step-down adjustment of a family of p-values (Holm 1979): it keeps the probability of any false
+    rejection in the family at the nominal level, whatever the dependence between the tests.
+
+    The k-th smallest of m p-values becomes ``max over j <= k of min(1, (m - j + 1) p_(j))``. Entries that are
+    None stay None and do not count in m.
+    """
+    given = sorted(((p, k) for k, p in pvalues.items() if p is not None), key=lambda x: x[0])
+    m, out, running = len(given), {k: None for k in pvalues}, 0.0
+    for j, (p, k) in enumerate(given):
+        running = max(running, min(1.0, (m - j) * float(p)))
+        out[k] = running
+    return out
+
+
+def with_holm(differences: Mapping[str, Mapping], primary: str | None = None) -> dict:
+    """Paired differences with their p-value (``p``) and, for every comparison other than ``primary``, the
+    Holm-adjusted p-value over those secondary comparisons (``p_holm``; the primary one keeps its own ``p``).
+
+    The primary comparison is named before the data are read (the paper's claim a chapter tests); the others
+    are a family whose verdicts must survive the adjustment.
+    """
+    if primary is not None and primary not in differences:
+        raise ValueError(f"primary comparison {primary!r} is not among {sorted(differences)}")
+    out = {k: dict(v, p=paired_p_value(v)) for k, v in differences.items()}
+    adjusted = holm({k: v["p"] for k, v in out.items() if k != primary})
+    for k, v in out.items():
+        v["primary"] = k == primary
+        v["p_holm"] = v["p"] if k == primary else adjusted[k]
+    return out
+
+
+def interval_text(d: Mapping, scale: float = 100.0, digits: int = 2) -> str:
+    """``"[-5.08, +3.97]"``: the interval ``d["ci"]`` times ``scale``, signed (``"no interval"`` without one)."""
+    if d.get("ci") is None:
+        return "no interval"
+    lo, hi = d["ci"]
+    return f"[{scale * lo:+.{digits}f}, {scale * hi:+.{digits}f}]"
+
+
+def direction_verdict(d: Mapping, paper_sign: int = 1, alpha: float = 0.05) -> str:
+    """What an interval says about a claim of the paper that one arm is ahead (``paper_sign`` +1) or behind (-1).
+
+    ``"in line with the paper"`` when the interval excludes zero on the paper's side, ``"opposite to the
+    paper"`` when it excludes zero on the other side, ``"not distinguishable from zero"`` otherwise. A
+    difference with a Holm-adjusted p-value (``p_holm``, :func:`with_holm`) at or above ``alpha`` counts as
+    not distinguishable even where its own interval excludes zero: one interval among several does not carry
+    a direction.
+    """
+    if paper_sign not in (1, -1):
+        raise ValueError(f"paper_sign must be +1 or -1, got {paper_sign!r}")
+    if d.get("ci") is None:
+        return "not distinguishable from zero"
+    lo, hi = d["ci"]
+    if lo <= 0.0 <= hi or (d.get("p_holm") is not None and d["p_holm"] >= alpha):
+        return "not distinguishable from zero"
+    return "in line with the paper" if (lo > 0.0) == (paper_sign > 0) else "opposite to the paper"
+
+
+def level_verdict(d: Mapping, paper_effect: float, margin: float) -> str:
+    """What an interval says about a claim of the paper that two arms are level (its difference ``paper_effect``,
+    close to zero), with ``margin`` the largest difference that still counts as level (same units as ``d``).
+
+    ``"level, as in the paper"`` when the whole interval lies within ``[-margin, +margin]``; ``"below"`` or
+    ``"above"`` when the interval excludes the paper's difference on that side; ``"not distinguishable"``
+    otherwise (the interval holds the paper's difference and a difference larger than the margin).
+    """
+    if not margin > 0:
+        raise ValueError(f"margin must be > 0, got {margin!r}")
+    if d.get("ci") is None:
+        return "not distinguishable"
+    lo, hi = d["ci"]
+    if -margin <= lo and hi <= margin:
+        return "level, as in the paper"
+    if hi < paper_effect:
+        return "below"
+    if lo > paper_effect:
+        return "above"
+    return "not distinguishable"
+
+
+def effect_verdict(d: Mapping, paper_effect: float, alternative: float = 0.0) -> str:
+    """What an interval says about an effect of size ``paper_effect`` the paper reports, against the
+    ``alternative`` (no effect by default).
+
+    ``"in line with the paper"`` when the interval holds the paper's effect and excludes the alternative;
+    ``"below the paper's effect"`` / ``"above the paper's effect"`` when it excludes the paper's effect;
+    ``"not distinguishable"`` when it holds both.
+    """
+    if d.get("ci") is None:
+        return "not distinguishable"
+    lo, hi = d["ci"]
+    if hi < paper_effect:
+        return "below the paper's effect"
+    if lo > paper_effect:
+        return "above the paper's effect"
+    return "not distinguishable" if lo <= alternative <= hi else "in line with the paper"
+
+
+def difference_word(d: Mapping, alpha: float = 0.05) -> str:
+    """``"below zero"``, ``"above zero"`` or ``"not distinguishable from zero"``: where the interval of a paired
+    difference lies, with the Holm-adjusted p-value (``p_holm``, when present) deciding as in
+    :func:`direction_verdict`. For differences the paper makes no claim about."""
+    verdict = direction_verdict(d, 1, alpha)
+    return {"in line with the paper": "above zero", "opposite to the paper": "below zero"}.get(verdict, verdict)
+
+
+STATUS_REPRODUCED_AT_SMALL_SCALE = "reproduced at small scale"
+STATUS_NOT_REPRODUCED = "not reproduced"
+
+
+def status_from_verdict(verdict: str, what: str = "") -> str:
+    """The status of the book's tables for a verdict of :func:`direction_verdict`, :func:`level_verdict` or
+    :func:`effect_verdict` on the book's small-scale runs: ``"reproduced at small scale"`` for a verdict in
+    line with the paper, ``"not reproduced (<verdict>)"`` otherwise; ``what`` is prefixed (``"size reproduced;
+    accuracy: ..."``)."""
+    ok = verdict in ("in line with the paper", "level, as in the paper")
+    status = STATUS_REPRODUCED_AT_SMALL_SCALE if ok else f"{STATUS_NOT_REPRODUCED} ({verdict})"
+    return f"{what}{status}"
+
+
+def spiking_untrained(model, var_per_feature: float = 9.0, bias: float = 0.6):
+    """Set the BatchNorm statistics of an untrained network so that its layers spike, for timing it.
+
+    An untrained network's BatchNorm (running variance 1, bias 0) leaves its LIF layers silent or saturated,
+    and an engine that skips zero inputs would look fast on silence. Every ``BatchNorm2d`` gets a running
+    variance of ``var_per_feature`` times its number of features and the bias ``bias``, the setting of
+    ``benchmarks/bench_deploy.py``. Returns the model (changed in place, in eval mode).
+    """
+    import torch
+
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_var.fill_(m.num_features * var_per_feature)
+                m.bias.fill_(bias)
+    return model.eval()

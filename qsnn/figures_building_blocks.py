@@ -15,7 +15,7 @@ import numpy as np
 from .plotting import VARIANT_COLORS
 
 __all__ = ["block_diagram", "entropy_deficit_figure", "sign_balance_figure", "membrane_quantizer_figure",
-           "lif_traces_figure", "ede_schedule_figure"]
+           "lif_traces_figure", "ede_schedule_figure", "ede_schedules_figure"]
 
 
 def block_diagram(boxes):
@@ -136,4 +136,37 @@ def ede_schedule_figure(t_sched, k_sched, progress_shown=(0.0, 0.25, 0.5, 0.75, 
     axes[1].plot(x, (x.abs() <= 1).float(), "k--", lw=1, label="STE")
     axes[1].set(xlabel="latent weight x", ylabel="d sign / dx", ylim=(0, 10.5), title="gradient shape")
     axes[1].legend(fontsize=8)
+    return fig
+
+
+def ede_schedules_figure(panels, progress_shown=(0.0, 0.25, 0.5, 0.75, 1.0)):
+    """The EDE sharpness t per epoch under several schedules, one panel per run length, and the gradient of
+    the sign at a few points of training ``progress_shown`` (fractions), against the straight-through estimator.
+
+    ``panels`` maps a panel title to ``{schedule label: t per epoch}`` (the schedules of
+    ``qsnn.train.ede_progress``, e.g. the authors' ``log_up`` and ``endpoints``, at one number of epochs).
+    """
+    import torch
+
+    from .nn import ede_grad, ede_t
+
+    x = torch.linspace(-2.5, 2.5, 1001)
+    fig, axes = plt.subplots(1, len(panels) + 1, figsize=(4.2 * (len(panels) + 1), 3.2))
+    styles = [dict(color="k", marker=None), dict(color=VARIANT_COLORS["qsnn"], ls="--")]
+    for ax, (title, schedules) in zip(axes, panels.items()):
+        for (label, t), style in zip(schedules.items(), styles * len(schedules)):
+            epochs = np.arange(len(t))
+            marker = "o" if len(t) <= 20 else None
+            ax.semilogy(epochs, t, label=label, marker=marker, **{k: v for k, v in style.items() if k != "marker"})
+        ax.axhline(10.0, color="0.6", lw=0.8)
+        ax.set(xlabel="epoch e (0-based)", ylabel="t", title=title)
+        ax.legend(fontsize=8)
+    cmap = plt.get_cmap("viridis")
+    for pp in progress_shown:
+        t = ede_t(pp)
+        axes[-1].plot(x, ede_grad(x, t), color=cmap(pp), label=f"p = {pp:g} (t = {t:.2g})")
+    axes[-1].plot(x, (x.abs() <= 1).float(), "k--", lw=1, label="STE")
+    axes[-1].set(xlabel="latent weight x", ylabel="d sign / dx", ylim=(0, 10.5), title="gradient shape")
+    axes[-1].legend(fontsize=8)
+    fig.tight_layout()
     return fig
