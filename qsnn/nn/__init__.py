@@ -12,6 +12,7 @@ from .layers import (
     binary_layers,
     set_ede_progress,
 )
+from ..lifspec import LIFSpec
 from .neurons import LIF, RESETS, lif_multistep
 from .quantizers import (
     MEMBRANE_QUANTIZERS,
@@ -37,6 +38,7 @@ from .surrogate import SURROGATES, surrogate_grad
 
 __all__ = [
     "LIF",
+    "LIFSpec",
     "RESETS",
     "lif_multistep",
     "BinaryConv2d",
