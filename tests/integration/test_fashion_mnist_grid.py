@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SPEC = REPO / "book" / "experiments" / "fashion_mnist" / "experiment.yaml"
 REFERENCE = REPO / "tests" / "fixtures" / "fashion_mnist_reference.json"
 ARM, SEED = "qsnn_wsdr", 0

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-RUN = Path(__file__).resolve().parents[1] / "book" / "experiments" / "05_ablation" / "qsnn_wsdr" / "seed0"
+RUN = Path(__file__).resolve().parents[2] / "book" / "experiments" / "05_ablation" / "qsnn_wsdr" / "seed0"
 # Timings differ from run to run; every other field of an epoch's record is a computed number.
 UNTIMED = ("epoch_time",)
 

@@ -16,8 +16,8 @@ import pytest
 
 from qsnn import run
 
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURE_BOOK = Path(__file__).parent / "fixtures" / "book"
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURE_BOOK = Path(__file__).resolve().parents[1] / "fixtures" / "book"
 
 
 @pytest.fixture
