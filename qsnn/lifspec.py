@@ -105,7 +105,8 @@ class LIFSpec:
             raise ValueError(f"membrane_scale must be None, 'calibrated' or a finite number > 0, got {scale!r}")
         if _finite_number(scale):
             set_(self, "scale", float(scale))
-        check_choice("surrogate", self.surrogate, SURROGATES)
+        if self.surrogate not in SURROGATES:
+            raise ValueError(f"surrogate must be one of {', '.join(map(repr, SURROGATES))}, got {self.surrogate!r}")
         set_(self, "detach_reset", check_bool("detach_reset", self.detach_reset))
 
     @property

@@ -36,6 +36,8 @@ import numpy as np
 from numba import njit, prange
 
 from .._resets import RESET_CODES
+from .._specialise import specialise
+from .surrogate import ATAN_ALPHA, SIGMOID_ALPHA
 
 SURROGATE_CODES = {"triangle": 0, "sigmoid": 1, "atan": 2}
 #: membrane quantizer codes: 0 none (full precision), 1 uniform with a fixed scale, 2 tanh with
@@ -115,8 +117,6 @@ def scalars(spec, scale: float, float32: bool) -> np.ndarray:
     """The kernels' scalar argument ``p`` for a :class:`qsnn.lifspec.LIFSpec` and the quantizer's current
     scale: decay, threshold, n, scale, step = scale / n, the surrogates' a, c, a / 2, then 0 and 1, each
     rounded once from its float64 value to the data's dtype (the torch path's constants)."""
-    from .surrogate import ATAN_ALPHA, SIGMOID_ALPHA
-
     a, c, half_a = surrogate_constants(SIGMOID_ALPHA, ATAN_ALPHA)
     values = (spec.decay, spec.threshold, spec.levels, scale, spec.step(scale), a, c, half_a, 0.0, 1.0)
     return np.array(values, dtype=np.float32 if float32 else np.float64)
@@ -132,8 +132,6 @@ def kernels(reset: str, quantizer: str | None, surrogate: str | None = None, det
     ``bn_forward`` and ``bn_backward``). Its kernels compile on first use and load from numba's disk cache
     in later processes.
     """
-    from .._specialise import specialise
-
     return specialise("qsnn.nn._lif_specialised", {
         "RESET": RESET_CODES[reset], "QUANTIZER": QUANTIZER_CODES[quantizer],
         "SURROGATE": -1 if surrogate is None else SURROGATE_CODES[surrogate], "DETACH": bool(detach_reset),

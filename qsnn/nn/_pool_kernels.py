@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import functools
 
+from .._specialise import specialise
+
 
 @functools.lru_cache(maxsize=None)
 def window_mean_kernels(kh: int, kw: int, adaptive: bool):
@@ -22,7 +24,5 @@ def window_mean_kernels(kh: int, kw: int, adaptive: bool):
     ``forward(x, out)``: x [P, H, W] -> out [P, H // kh, W // kw];
     ``backward(grad_out, grad_x)``: grad_out [P, H // kh, W // kw] -> grad_x [P, H, W], every value written.
     """
-    from .._specialise import specialise
-
     module = specialise("qsnn.nn._pool_specialised", {"KH": int(kh), "KW": int(kw), "ADAPTIVE": bool(adaptive)})
     return module.forward, module.backward
