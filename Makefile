@@ -1,7 +1,8 @@
 # qsnn-book: two commands do everything.
 #   make book   build the rendered book (executes every chapter) -> _build/html/index.html
 #   make test   unit tests, nbval over every chapter (strict), strict book build
-# Other targets: make run CHAPTER=02 PARAMS=params.yaml [OUT=runs/x], make bench, make refresh, make lock.
+# Other targets: make run CHAPTER=02 PARAMS=params.yaml [OUT=runs/x], make bench, make refresh, make lock,
+#   make unit (the test suite without the built book), make exhaustive (full products of kernel options).
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -18,8 +19,10 @@ export OMP_NUM_THREADS ?= 2
 # MPLBACKEND stays unset: a kernel with MPLBACKEND=Agg draws no inline figures.
 
 NBVAL_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+# Two worker processes; all tests of a file in one of them, so the kernels a file shares compile once.
+XDIST_FLAGS := -n 2 --dist loadfile
 
-.PHONY: setup book test unit nbval build-strict run run-usage bench refresh lock clean clean-cache data
+.PHONY: setup book test unit exhaustive nbval build-strict run run-usage bench refresh lock clean clean-cache data
 
 setup: $(STAMP) $(MATHJAX_DIR)/tex-chtml.js data
 
@@ -67,11 +70,15 @@ book: setup
 	@echo "Book: $(CURDIR)/_build/html/index.html"
 
 test: setup unit nbval build-strict
-	$(BIN)/python -m pytest -q -m book tests/test_built_book.py
+	$(BIN)/python -m pytest -q -m book tests/book/test_built_book.py
 	@echo "make test: all stages passed"
 
 unit: setup
-	$(BIN)/python -m pytest -q -m "not book" tests
+	$(BIN)/python -m pytest -q $(XDIST_FLAGS) -m "not book" tests
+
+# The full products of kernel options that the unit tests cover pairwise (every option, every pair).
+exhaustive: setup
+	$(BIN)/python -m pytest -q $(XDIST_FLAGS) --exhaustive -m exhaustive tests
 
 nbval: setup
 	$(BIN)/python -m pytest -q $(NBVAL_FLAGS) book

@@ -11,7 +11,7 @@ with trailing zeros (``k * LN2_HI`` is exact for ``|k| < 2**11``) and a low part
 carries no cancellation error; then ``exp(r)`` by its Taylor polynomial of degree 13 (truncation below
 5e-18 relative on that interval), evaluated by Horner's rule, and the factor ``2**k`` (in two steps
 below ``2**-1000``, where the result is subnormal). Tested against ``math.exp`` to within 2 ulp on
-``[-745, 0]`` (``tests/test_alexiewicz.py``). ``x < -746`` gives 0, as ``math.exp`` does.
+``[-745, 0]`` (``tests/unit/test_alexiewicz.py``). ``x < -746`` gives 0, as ``math.exp`` does.
 """
 
 from __future__ import annotations

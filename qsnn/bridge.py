@@ -6,7 +6,7 @@ with one event per step, ``eta = sum_t I[t] delta(. - t)``, and the layer's spik
 The leak per step is ``decay = exp(-alpha)``; with it, the leaky Alexiewicz norm of the error train
 ``theta S - I`` is ``max_t |E[t]|`` with ``E[t] = decay E[t-1] + I[t] - theta S[t]`` (``E[-1] = 0``).
 
-Where the layer and Part I's neuron differ (each shown by a counterexample in ``tests/test_bridge.py``):
+Where the layer and Part I's neuron differ (each shown by a counterexample in ``tests/unit/test_bridge.py``):
 
 - one-sided firing: the layer never fires on a negative potential, Part I's neuron fires ``-theta``
   (or a negative multiple of theta for reset-to-mod); only non-negative currents compare;

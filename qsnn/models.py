@@ -31,7 +31,7 @@ from torch import nn
 from .nn import LIF, BinaryConv2d, QuantConv2d, QuantLinear
 from .nn.fused import batchnorm_lif, can_fuse
 from .nn.pooling import AdaptiveAvgPool2d, AvgPool2d
-from .nn.neurons import _check_lif
+from .lifspec import LIFSpec
 from .nn.quantizers import WEIGHT_ESTIMATORS, check_regulation
 
 __all__ = ["MODELS", "DEFAULT_WIDTHS", "build", "SpikingModel", "spiking_layers"]
@@ -60,11 +60,11 @@ def _per_step(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
 class _Factory:
     """Makes the layers of one configuration (weight precision, LIF options)."""
 
-    def __init__(self, weight_bits, weight_regulation, estimator, lif_kwargs):
+    def __init__(self, weight_bits, weight_regulation, estimator, lif_spec):
         self.binary = weight_bits == 1
         self.weight_regulation = weight_regulation
         self.estimator = estimator
-        self.lif_kwargs = lif_kwargs
+        self.lif_spec = lif_spec
 
     def first_conv(self, cin, cout, k=3, stride=1, padding=1):
         if self.binary:
@@ -83,7 +83,7 @@ class _Factory:
         return nn.Linear(cin, cout)
 
     def lif(self):
-        return LIF(**self.lif_kwargs)
+        return LIF.from_spec(self.lif_spec)
 
 
 class ConvBNLIF(nn.Module):
@@ -342,7 +342,8 @@ def build(
     _positive_int("in_channels", in_channels)
     if weight_bits not in WEIGHT_BITS or isinstance(weight_bits, bool):
         raise ValueError(f"weight_bits must be 1 (binary Q-SNN) or 32 (full precision), got {weight_bits!r}")
-    _check_lif(threshold, decay, reset, membrane_bits, membrane_quantizer, surrogate)
+    lif_spec = LIFSpec(threshold=threshold, decay=decay, reset=reset, bits=membrane_bits,
+                       quantizer=membrane_quantizer, surrogate=surrogate)
     check_regulation(weight_regulation)
     if estimator not in WEIGHT_ESTIMATORS:
         raise ValueError(f"estimator must be one of {', '.join(map(repr, WEIGHT_ESTIMATORS))}, got {estimator!r}")
@@ -362,9 +363,7 @@ def build(
     elif (isinstance(input_size, (str, bytes)) or not hasattr(input_size, "__len__") or len(input_size) != 2
           or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in input_size)):
         raise ValueError(f"input_size must be (H, W) with integers >= 1, got {input_size!r}")
-    lif_kwargs = dict(threshold=threshold, decay=decay, reset=reset, membrane_bits=membrane_bits,
-                      membrane_quantizer=membrane_quantizer, surrogate=surrogate)
-    make = _Factory(weight_bits, weight_regulation, estimator, lif_kwargs)
+    make = _Factory(weight_bits, weight_regulation, estimator, lif_spec)
     if name in ("vgg11", "vggsnn"):
         return _vgg(name, make, in_channels, num_classes, widths, input_size)
     if name in ("resnet19", "resnet18"):

@@ -3,7 +3,7 @@
 Every function returns sympy expressions (or lists / matrices of them) for a train of ``n`` symbolic
 spikes :math:`\\eta = \\sum_i a_i \\delta(t - t_i)`. A claimed identity is returned as its *residual*
 (left-hand side minus right-hand side): the claim holds when ``sympy.simplify`` of the residual is
-zero, which is what ``tests/test_symbolic.py`` checks and what the chapters show.
+zero, which is what ``tests/unit/test_symbolic.py`` checks and what the chapters show.
 
 Contents, in the order of the chapters:
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _kernels as k
-from .format import PackedFileError, read_packed
+from .format import PackedFileError, lif_spec, read_packed
 
 __all__ = ["PackedModel", "load"]
 
@@ -122,10 +122,7 @@ class PackedModel:
         self.manifest, self.path = manifest, path
         try:
             lif = manifest["lif"]
-            self.decay = np.float32(lif["decay"])
-            self.threshold = np.float32(lif["threshold"])
-            self.reset = lif["reset"]
-            self.membrane_bits = lif["membrane_bits"]
+            self.spec = lif_spec(lif)
             self.in_channels = int(manifest["in_channels"])
             head, readout, layers = manifest["head"], manifest["readout"], manifest["layers"]
             self.head_pool, self.head_size = head["pool"], int(head["size"])
@@ -133,10 +130,14 @@ class PackedModel:
             self.fc_in = int(readout["in"])
         except (KeyError, TypeError, ValueError):
             raise PackedFileError(f"{path}: the manifest lacks or garbles the model description") from None
-        if self.reset not in ("zero", "subtract") or self.head_pool not in ("adaptive", "avg") or not (
-                self.membrane_bits is None or (isinstance(self.membrane_bits, int) and 2 <= self.membrane_bits <= 8)):
+        if self.spec.reset not in ("zero", "subtract") or self.head_pool not in ("adaptive", "avg") or not (
+                self.spec.bits is None or self.spec.bits <= 8) or self.spec.active_quantizer not in (None, "uniform"):
             raise PackedFileError(f"{path}: unsupported LIF or head options {lif!r}, {head!r}")
-        self.levels = 0 if self.membrane_bits is None else 2 ** (self.membrane_bits - 1) - 1
+        self.decay = np.float32(self.spec.decay)
+        self.threshold = np.float32(self.spec.threshold)
+        self.reset = self.spec.reset
+        self.membrane_bits = self.spec.bits
+        self.levels = self.spec.levels
         self.layers = []
         for spec in layers:
             op = spec.get("op") if isinstance(spec, dict) else None
@@ -171,7 +172,7 @@ class PackedModel:
         """The float32 scalars of the LIF kernels: as :mod:`qsnn.nn.neurons` rounds them (the step
         ``scale / n`` in double precision, then once to float32)."""
         n = self.levels
-        return (self.decay, self.threshold, np.float32(scale), np.float32(n), np.float32(scale / n if n else 1.0),
+        return (self.decay, self.threshold, np.float32(scale), np.float32(n), np.float32(self.spec.step(scale)),
                 self.reset == "subtract", n > 0)
 
     def _lif(self, current: np.ndarray, steps: int, scale: float) -> np.ndarray:

@@ -30,7 +30,7 @@ from torch import nn
 
 from ..nn import LIF, BinaryConv2d, QuantConv2d, QuantLinear
 from ..nn.quantizers import levels_per_side
-from .format import write_packed
+from .format import lif_entry, write_packed
 
 __all__ = ["export", "FIRST_LAST_BITS"]
 
@@ -45,20 +45,19 @@ def _lif_options(model) -> dict:
     lifs = [m for m in model.modules() if isinstance(m, LIF)]
     if not lifs:
         _refuse("it has no LIF layers")
-    opts = {(m.decay, m.threshold, m.reset, m.membrane_bits, m.membrane_quantizer) for m in lifs}
-    if len(opts) != 1:
-        _refuse(f"its LIF layers differ in their options ({sorted(map(str, opts))}); the format holds one set")
-    decay, threshold, reset, bits, quantizer = opts.pop()
-    if reset == "mod":
+    entries = {tuple(lif_entry(m.spec).items()) for m in lifs}
+    if len(entries) != 1:
+        _refuse(f"its LIF layers differ in their options ({sorted(map(str, entries))}); the format holds one set")
+    spec = lifs[0].spec
+    if spec.reset == "mod":
         _refuse('reset "mod" emits integer spike counts; the packed engine computes with binary spikes '
                 '(reset "zero" or "subtract")')
-    if bits is not None and quantizer != "uniform":
-        _refuse(f'membrane quantizer {quantizer!r} takes its scale from the whole batch (max |tanh U|), so a '
+    if spec.active_quantizer not in (None, "uniform"):
+        _refuse(f'membrane quantizer {spec.quantizer!r} takes its scale from the whole batch (max |tanh U|), so a '
                 f'sample\'s output would depend on the others; export a model with the "uniform" quantizer')
-    if bits is not None and bits > 8:
-        _refuse(f"membrane_bits {bits} > 8; the engine stores the membrane in int8")
-    return {"decay": float(decay), "threshold": float(threshold), "reset": reset,
-            "membrane_bits": None if bits is None else int(bits), "quantizer": None if bits is None else quantizer}
+    if spec.bits is not None and spec.bits > 8:
+        _refuse(f"membrane_bits {spec.bits} > 8; the engine stores the membrane in int8")
+    return lif_entry(spec)
 
 
 def _fold_bn(bn: nn.BatchNorm2d) -> tuple[np.ndarray, np.ndarray]:

@@ -31,8 +31,10 @@ from typing import Mapping
 import numpy as np
 
 from ..atomic import atomic_write_bytes
+from ..lifspec import LIFSpec
 
-__all__ = ["MAGIC", "VERSION", "HEADER", "DTYPES", "PackedFileError", "write_packed", "read_packed", "header_fields"]
+__all__ = ["MAGIC", "VERSION", "HEADER", "DTYPES", "PackedFileError", "write_packed", "read_packed", "header_fields",
+           "lif_entry", "lif_spec"]
 
 MAGIC = b"QSNNPK\r\n"
 VERSION = 1
@@ -151,3 +153,23 @@ def read_packed(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
         arrays[name] = np.frombuffer(payload, dtype=DTYPES[dtype], count=size // np.dtype(DTYPES[dtype]).itemsize,
                                      offset=offset).reshape(shape)
     return manifest, arrays
+
+
+def lif_entry(spec: LIFSpec) -> dict:
+    """The manifest's ``"lif"`` entry of a :class:`qsnn.lifspec.LIFSpec`: what inference needs (decay,
+    threshold, reset, membrane bits and quantizer; the scale of every layer is stored with the layer)."""
+    return {"decay": spec.decay, "threshold": spec.threshold, "reset": spec.reset, "membrane_bits": spec.bits,
+            "quantizer": spec.active_quantizer}
+
+
+def lif_spec(entry: Mapping) -> LIFSpec:
+    """The :class:`qsnn.lifspec.LIFSpec` of a manifest's ``"lif"`` entry (surrogate and detach_reset, which
+    inference does not use, at their defaults).
+
+    Raises
+    ------
+    KeyError, TypeError, ValueError
+        A missing field, or a value a LIFSpec does not accept.
+    """
+    return LIFSpec(threshold=entry["threshold"], decay=entry["decay"], reset=entry["reset"],
+                   bits=entry["membrane_bits"], quantizer=entry["quantizer"] or "uniform")

@@ -16,6 +16,7 @@ from .layers import (
     binary_layers,
     set_ede_progress,
 )
+from ..lifspec import LIFSpec
 from .neurons import LIF, RESETS, lif_multistep
 from .quantizers import (
     MEMBRANE_QUANTIZERS,
@@ -41,6 +42,7 @@ from .surrogate import SURROGATES, surrogate_grad
 
 __all__ = [
     "LIF",
+    "LIFSpec",
     "RESETS",
     "lif_multistep",
     "BinaryConv2d",

@@ -11,7 +11,7 @@ unbiased variance).
 
 Same function as ``lif(bn(y))``, with x rounded once from float64 constants (torch rounds its own
 per-channel constants in float32), so a current within an ulp or two of the threshold may fire on one
-side and not the other (tests/test_nn.py bounds how often). Used by ``qsnn.models.ConvBNLIF``
+side and not the other (tests/unit/test_nn.py bounds how often). Used by ``qsnn.models.ConvBNLIF``
 in training mode when :func:`can_fuse` holds; eval mode (running statistics) and every other case run
 the modules one after the other.
 """
@@ -64,10 +64,8 @@ def batchnorm_lif(y: torch.Tensor, bn: nn.BatchNorm2d, lif: LIF, steps: int) -> 
         bn.running_mean.mul_(1.0 - m).add_(rm, alpha=m)
         bn.running_var.mul_(1.0 - m).add_(rv, alpha=m)
     invstd = 1.0 / np.sqrt(var + bn.eps)
-    spikes = _BatchNormLIF.apply(
-        y3, bn.weight, bn.bias, mean, invstd, steps, lif.decay, lif.threshold, lif.reset, lif.levels,
-        lif.membrane_quantizer, lif.scale(), lif.surrogate, lif.detach_reset, torch.is_grad_enabled(),
-    )
+    spikes = _BatchNormLIF.apply(y3, bn.weight, bn.bias, mean, invstd, steps, lif.spec, lif.scale(),
+                                 torch.is_grad_enabled())
     return spikes.view(steps, n // steps, c, h, w)
 
 
@@ -76,56 +74,49 @@ class _BatchNormLIF(torch.autograd.Function):
     backward."""
 
     @staticmethod
-    def forward(ctx, y3, weight, bias, mean, invstd, steps, decay, threshold, reset, n, membrane_quantizer, scale,
-                surrogate, detach_reset, keep):
+    def forward(ctx, y3, weight, bias, mean, invstd, steps, spec, scale, keep):
         from . import _lif_kernels as k
 
         dtype = y3.dtype
+        float32 = dtype == torch.float32
         y3 = y3.detach()
         w64 = weight.detach().double().numpy()
         alpha64 = w64 * invstd
         alpha = alpha64.astype(_np_dtype(dtype))
         beta = (bias.detach().double().numpy() - mean * alpha64).astype(_np_dtype(dtype))
-        quantizer = membrane_quantizer if n else None
-        d, th, nf, sc, step, zero, one = neurons._scalars(dtype, decay, threshold, n, scale, scale / n if n else 1.0,
-                                                          0.0, 1.0)
         spikes = torch.empty_like(y3)
         scales = torch.empty(steps, dtype=dtype)  # the tanh quantizer's scale of each step
-        k.bn_forward_kernel(reset, quantizer, dtype == torch.float32)(
-            y3.numpy(), spikes.numpy(), scales.numpy(), alpha, beta, d, th, nf, sc, step, zero, one, k.chunks())
+        k.kernels(spec.reset, spec.active_quantizer, float32=float32, normalise=True).bn_forward(
+            y3.numpy(), spikes.numpy(), scales.numpy(), alpha, beta, k.scalars(spec, scale, float32), k.chunks())
         if keep and any(ctx.needs_input_grad[:3]):
             ctx.save_for_backward(y3, scales)
             ctx.consts = (alpha, beta, mean, invstd, w64)
-        ctx.cfg = (decay, threshold, reset, n, quantizer, scale, surrogate, detach_reset)
+        ctx.spec, ctx.scale = spec, scale
         return spikes
 
     @staticmethod
     def backward(ctx, grad_spikes):
         from . import _lif_kernels as k
-        from .surrogate import ATAN_ALPHA, SIGMOID_ALPHA
 
         y3, scales = ctx.saved_tensors
         alpha, beta, mean, invstd, w64 = ctx.consts
-        decay, threshold, reset, n, quantizer, scale, surrogate, detach_reset = ctx.cfg
         dtype = y3.dtype
+        float32 = dtype == torch.float32
         g3 = grad_spikes.reshape(y3.shape)
         if not g3.is_contiguous():
             g3 = g3.contiguous()
         grad = torch.empty_like(y3)
-        a, c, half_a = k.surrogate_constants(SIGMOID_ALPHA, ATAN_ALPHA)
-        d, th, nf, sc, step, a, c, half_a, zero, one = neurons._scalars(
-            dtype, decay, threshold, n, scale, scale / n if n else 1.0, a, c, half_a, 0.0, 1.0)
         neurons._kernel_threads()
-        sum_dx, sum_dx_yc = k.bn_backward_kernel(reset, quantizer, surrogate, detach_reset, dtype == torch.float32)(
-            y3.numpy(), g3.numpy(), grad.numpy(), scales.numpy(), alpha, beta, mean, d, th, nf, sc, step, a, c,
-            half_a, zero, one, k.chunks())
+        sum_dx, sum_dx_yc = k.kernels(*ctx.spec.kernel_key, float32=float32, normalise=True).bn_backward(
+            y3.numpy(), g3.numpy(), grad.numpy(), scales.numpy(), alpha, beta, mean,
+            k.scalars(ctx.spec, ctx.scale, float32), k.chunks())
         count = y3.shape[0] * (y3.shape[1] // alpha.size) * y3.shape[2]  # values per channel: T B H W
         # dL/dy = gamma invstd (dx - mean(dx) - (y - mean) invstd^2 mean(dx (y - mean)))
         k.bn_input_grad(y3.numpy(), grad.numpy(), w64 * invstd, mean, sum_dx / count,
                         invstd * invstd * sum_dx_yc / count)
         grad_w = torch.from_numpy(sum_dx_yc * invstd).to(dtype)
         grad_b = torch.from_numpy(sum_dx).to(dtype)
-        return grad, grad_w, grad_b, *([None] * 12)
+        return grad, grad_w, grad_b, *([None] * 6)
 
 
 def _np_dtype(dtype: torch.dtype):

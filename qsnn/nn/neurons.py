@@ -41,24 +41,17 @@ gradients (``torch.no_grad()``, ``torch.inference_mode()``) nothing is saved.
 
 from __future__ import annotations
 
-import math
 import os
 
-import numpy as np
 import torch
 from torch import nn
 
-from .quantizers import MEMBRANE_QUANTIZERS, check_bits, levels_per_side
-from .surrogate import ATAN_ALPHA, SIGMOID_ALPHA, check_surrogate, surrogate_grad
-
-__all__ = ["RESETS", "LIF", "lif_multistep"]
-
 from .._resets import RESETS
-from .._validation import check_choice, check_real, check_reset, check_threshold
+from .._validation import check_real
+from ..lifspec import LIFSpec
+from .surrogate import surrogate_grad
 
-
-def _number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+__all__ = ["RESETS", "LIF", "LIFSpec", "lif_multistep"]
 
 
 def _fire_reset(h: torch.Tensor, threshold: float, reset: str):
@@ -97,11 +90,6 @@ def _use_kernels(x: torch.Tensor) -> bool:
     return USE_KERNELS and x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64) and x.numel() > 0
 
 
-def _scalars(dtype: torch.dtype, *values: float):
-    np_type = np.float32 if dtype == torch.float32 else np.float64
-    return tuple(np_type(v) for v in values)
-
-
 def _kernel_threads() -> None:
     """Run numba's parallel blocks on as many threads as torch's intra-op pool has.
 
@@ -122,36 +110,37 @@ def _flat(x: torch.Tensor) -> torch.Tensor:
     return x.detach().reshape(x.shape[0], -1).contiguous()
 
 
-def _forward_kernel(x2, decay, threshold, reset, n, quantizer, scale):
+def _forward_kernel(x2: torch.Tensor, spec: LIFSpec, scale: float):
     from . import _lif_kernels as k
 
     spikes = torch.empty_like(x2)
     scales = torch.empty(x2.shape[0], dtype=x2.dtype)
-    d, th, nf, sc, step, zero, one = _scalars(x2.dtype, decay, threshold, n, scale, scale / n if n else 1.0, 0.0, 1.0)
+    float32 = x2.dtype == torch.float32
     _kernel_threads()
-    k.forward_kernel(reset, quantizer if n else None, x2.dtype == torch.float32)(
-        x2.numpy(), spikes.numpy(), scales.numpy(), d, th, nf, sc, step, zero, one, k.chunks())
+    k.kernels(spec.reset, spec.active_quantizer, float32=float32).forward(
+        x2.numpy(), spikes.numpy(), scales.numpy(), k.scalars(spec, scale, float32), k.chunks())
     return spikes, scales
 
 
-def _backward_kernel(x2, scales, grad, decay, threshold, reset, n, quantizer, scale, surrogate, detach_reset):
+def _backward_kernel(x2: torch.Tensor, scales: torch.Tensor, grad: torch.Tensor, spec: LIFSpec, scale: float):
     from . import _lif_kernels as k
 
     g2 = grad.reshape(x2.shape)
     if not g2.is_contiguous():
         g2 = g2.contiguous()
     grad_x = torch.empty_like(x2)
-    a, c, half_a = k.surrogate_constants(SIGMOID_ALPHA, ATAN_ALPHA)
-    d, th, nf, sc, step, a, c, half_a, zero, one = _scalars(
-        x2.dtype, decay, threshold, n, scale, scale / n if n else 1.0, a, c, half_a, 0.0, 1.0)
+    float32 = x2.dtype == torch.float32
     _kernel_threads()
-    k.backward_kernel(reset, quantizer if n else None, surrogate, detach_reset, x2.dtype == torch.float32)(
-        x2.numpy(), g2.numpy(), grad_x.numpy(), scales.numpy(), d, th, nf, sc, step, a, c, half_a, zero, one, k.chunks())
+    k.kernels(*spec.kernel_key, float32=float32).backward(
+        x2.numpy(), g2.numpy(), grad_x.numpy(), scales.numpy(), k.scalars(spec, scale, float32), k.chunks())
     return grad_x
 
 
 class _LIFFunction(torch.autograd.Function):
     """Fused multi-step LIF: forward over all T steps, BPTT in backward.
+
+    Arguments: x [T, ...], the layer's :class:`LIFSpec`, the uniform quantizer's current scale (the
+    spec's, or a calibrated layer's running one) and whether a backward pass may follow.
 
     On the CPU kernels only the input (and for the tanh quantizer one scale per step) is saved and H
     is recomputed in backward; the torch path saves H. Without a gradient to compute (``no_grad``,
@@ -159,17 +148,18 @@ class _LIFFunction(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, x, decay, threshold, reset, n, quantizer, scale, surrogate, detach_reset, keep):
+    def forward(ctx, x, spec: LIFSpec, scale: float, keep: bool):
         keep = keep and ctx.needs_input_grad[0]
-        ctx.cfg = (decay, threshold, reset, n, quantizer, scale, surrogate, detach_reset)
+        ctx.spec, ctx.scale = spec, scale
         ctx.kernel = _use_kernels(x)
         ctx.shape = x.shape
         if ctx.kernel:
             x2 = _flat(x)
-            spikes, scales = _forward_kernel(x2, decay, threshold, reset, n, quantizer, scale)
+            spikes, scales = _forward_kernel(x2, spec, scale)
             if keep:
                 ctx.save_for_backward(x2, scales)
             return spikes.view(x.shape)
+        decay, threshold, reset, n = spec.decay, spec.threshold, spec.reset, spec.levels
         spikes = torch.empty_like(x)
         hs = torch.empty_like(x) if keep else None
         u = None
@@ -188,33 +178,33 @@ class _LIFFunction(torch.autograd.Function):
             s, u = _fire_reset(h, threshold, reset)
             spikes[t].copy_(s)
             if n:
-                u = _quantize_state(u, n, quantizer, scale)
+                u = _quantize_state(u, n, spec.quantizer, scale)
         if keep:
             ctx.save_for_backward(hs)
         return spikes
 
     @staticmethod
     def backward(ctx, grad_spikes):
-        decay, threshold, reset, n, quantizer, scale, surrogate, detach_reset = ctx.cfg
+        spec, scale = ctx.spec, ctx.scale
         if ctx.kernel:
             x2, scales = ctx.saved_tensors
-            grad_x = _backward_kernel(x2, scales, grad_spikes, decay, threshold, reset, n, quantizer, scale,
-                                      surrogate, detach_reset)
-            return grad_x.view(ctx.shape), None, None, None, None, None, None, None, None, None
+            grad_x = _backward_kernel(x2, scales, grad_spikes, spec, scale)
+            return grad_x.view(ctx.shape), None, None, None
+        decay, threshold, reset = spec.decay, spec.threshold, spec.reset
         (hs,) = ctx.saved_tensors
         grad_x = torch.empty_like(hs)
         g_u = None  # dL/dU[t], from step t + 1
         for t in range(hs.shape[0] - 1, -1, -1):
             h = hs[t]
-            sg = surrogate_grad(h - threshold, surrogate)
+            sg = surrogate_grad(h - threshold, spec.surrogate)
             g = grad_x[t]
             if g_u is None:  # the last step's state influences nothing
                 torch.mul(grad_spikes[t], sg, out=g)
             else:
                 s, u_pre = _fire_reset(h, threshold, reset)
-                g_pre = g_u * _quantizer_grad(u_pre, quantizer, scale) if n else g_u
+                g_pre = g_u * _quantizer_grad(u_pre, spec.quantizer, scale) if spec.levels else g_u
                 # dU_pre/dS: -H for the hard reset, -V_th for subtract and mod
-                if detach_reset:
+                if spec.detach_reset:
                     g_s = grad_spikes[t]
                 elif reset == "zero":
                     g_s = grad_spikes[t] - g_pre * h
@@ -227,7 +217,7 @@ class _LIFFunction(torch.autograd.Function):
                 else:
                     g.add_(g_pre)
             g_u = g * decay
-        return grad_x, None, None, None, None, None, None, None, None, None
+        return grad_x, None, None, None
 
 
 def lif_multistep(
@@ -240,37 +230,29 @@ def lif_multistep(
     membrane_scale: float | None = None,
     surrogate: str = "triangle",
     detach_reset: bool = False,
+    *,
+    spec: LIFSpec | None = None,
 ) -> torch.Tensor:
     """Run the LIF recursion of :class:`LIF` over x [T, ...] and return the spikes [T, ...].
 
     The functional form of :class:`LIF` (same parameters, ``membrane_scale`` a number or None
-    for the threshold); the state starts at 0 and is not kept between calls.
+    for the threshold), or of a :class:`LIFSpec` given as ``spec`` (then the other settings are not
+    read); the state starts at 0 and is not kept between calls.
     """
-    _check_lif(threshold, decay, reset, membrane_bits, membrane_quantizer, surrogate)
+    if spec is None:
+        spec = LIFSpec.from_layer_args(threshold, decay, reset, membrane_bits, membrane_quantizer, membrane_scale,
+                                       surrogate, detach_reset)
+    elif not isinstance(spec, LIFSpec):
+        raise TypeError(f"spec must be a LIFSpec, got {type(spec).__name__}")
+    if spec.scale == "calibrated":
+        raise ValueError("membrane_scale must be a finite number > 0 or None here (a calibrated scale needs a LIF "
+                         "layer to keep it)")
     if not isinstance(x, torch.Tensor) or x.ndim < 2 or not x.is_floating_point():
         raise ValueError(
             f"x must be a floating-point tensor [T, B, ...] with at least 2 dimensions, got "
             f"{type(x).__name__} {tuple(getattr(x, 'shape', ()))}"
         )
-    n = 0 if membrane_bits is None else levels_per_side(membrane_bits)
-    scale = float(threshold if membrane_scale is None else membrane_scale)
-    if not scale > 0 or not math.isfinite(scale):
-        raise ValueError(f"membrane_scale must be a finite number > 0 or None, got {membrane_scale!r}")
-    return _LIFFunction.apply(
-        x, float(decay), float(threshold), reset, n, membrane_quantizer, scale, surrogate, bool(detach_reset),
-        torch.is_grad_enabled(),
-    )
-
-
-def _check_lif(threshold, decay, reset, membrane_bits, membrane_quantizer, surrogate) -> None:
-    check_threshold(threshold)
-    if not _number(decay) or not 0.0 <= decay <= 1.0:
-        raise ValueError(f"decay must be a number in [0, 1], got {decay!r}")
-    check_reset(reset)
-    if membrane_bits is not None:
-        check_bits(membrane_bits, "membrane_bits")
-    check_choice("membrane_quantizer", membrane_quantizer, MEMBRANE_QUANTIZERS)
-    check_surrogate(surrogate)
+    return _LIFFunction.apply(x, spec, spec.fixed_scale, torch.is_grad_enabled())
 
 
 class LIF(nn.Module):
@@ -300,6 +282,11 @@ class LIF(nn.Module):
         Spike gradient (see :mod:`qsnn.nn.surrogate`).
     detach_reset : bool
         Stop the gradient through the reset's dependence on S (SpikingJelly's ``detach_reset``).
+    calibration_momentum : float
+        m in (0, 1] of the calibrated scale.
+
+    The eight settings are kept, validated once, as one :class:`LIFSpec` in ``spec`` (read-only
+    attributes under the arguments' names mirror it); :meth:`from_spec` builds the layer of a spec.
 
     Raises
     ------
@@ -320,39 +307,47 @@ class LIF(nn.Module):
         detach_reset: bool = False,
         calibration_momentum: float = 0.1,
     ):
-        super().__init__()
-        _check_lif(threshold, decay, reset, membrane_bits, membrane_quantizer, surrogate)
-        if not (
-            membrane_scale is None
-            or membrane_scale == "calibrated"
-            or (_number(membrane_scale) and membrane_scale > 0)
-        ):
-            raise ValueError(
-                f"membrane_scale must be None, 'calibrated' or a finite number > 0, got {membrane_scale!r}"
-            )
+        spec = LIFSpec.from_layer_args(threshold, decay, reset, membrane_bits, membrane_quantizer, membrane_scale,
+                                       surrogate, detach_reset)
+        self._init(spec, calibration_momentum)
+
+    @classmethod
+    def from_spec(cls, spec: LIFSpec, calibration_momentum: float = 0.1) -> "LIF":
+        """The layer of a :class:`LIFSpec` (already validated: nothing is checked twice)."""
+        if not isinstance(spec, LIFSpec):
+            raise TypeError(f"spec must be a LIFSpec, got {type(spec).__name__}")
+        layer = cls.__new__(cls)
+        layer._init(spec, calibration_momentum)
+        return layer
+
+    def _init(self, spec: LIFSpec, calibration_momentum: float) -> None:
+        nn.Module.__init__(self)
         check_real("calibration_momentum", calibration_momentum, min=0.0, max=1.0, min_open=True)
-        self.threshold = float(threshold)
-        self.decay = float(decay)
-        self.reset = reset
-        self.membrane_bits = membrane_bits
-        self.membrane_quantizer = membrane_quantizer
-        self.membrane_scale = membrane_scale
-        self.surrogate = surrogate
-        self.detach_reset = bool(detach_reset)
+        self.spec = spec
         self.calibration_momentum = float(calibration_momentum)
-        if membrane_scale == "calibrated":
-            self.register_buffer("running_scale", torch.tensor(float(threshold)))
+        if spec.scale == "calibrated":
+            self.register_buffer("running_scale", torch.tensor(spec.threshold))
+
+    # the layer's settings under the names of its arguments, read from the spec
+    threshold = property(lambda self: self.spec.threshold)
+    decay = property(lambda self: self.spec.decay)
+    reset = property(lambda self: self.spec.reset)
+    membrane_bits = property(lambda self: self.spec.bits)
+    membrane_quantizer = property(lambda self: self.spec.quantizer)
+    membrane_scale = property(lambda self: self.spec.scale)
+    surrogate = property(lambda self: self.spec.surrogate)
+    detach_reset = property(lambda self: self.spec.detach_reset)
 
     @property
     def levels(self) -> int:
         """n, the non-zero levels per side of the membrane quantizer (0: full precision)."""
-        return 0 if self.membrane_bits is None else levels_per_side(self.membrane_bits)
+        return self.spec.levels
 
     def scale(self) -> float:
         """The uniform quantizer's current scale s."""
-        if self.membrane_scale == "calibrated":
+        if self.spec.scale == "calibrated":
             return float(self.running_scale)
-        return self.threshold if self.membrane_scale is None else float(self.membrane_scale)
+        return self.spec.fixed_scale
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not isinstance(x, torch.Tensor) or x.ndim < 2 or not x.is_floating_point():
@@ -360,11 +355,7 @@ class LIF(nn.Module):
                 f"LIF expects a floating-point tensor [T, B, ...], got {type(x).__name__} "
                 f"{tuple(getattr(x, 'shape', ()))}"
             )
-        scale = self.scale()
-        out = _LIFFunction.apply(
-            x, self.decay, self.threshold, self.reset, self.levels, self.membrane_quantizer,
-            scale, self.surrogate, self.detach_reset, torch.is_grad_enabled(),
-        )
+        out = _LIFFunction.apply(x, self.spec, self.scale(), torch.is_grad_enabled())
         if self.membrane_scale == "calibrated" and self.training and self.levels:
             self._calibrate(x.detach())
         return out

@@ -20,6 +20,8 @@ import math
 
 import torch
 
+from ..lifspec import MEMBRANE_QUANTIZERS, check_bits, levels_per_side
+
 __all__ = [
     "MEMBRANE_QUANTIZERS",
     "WEIGHT_ESTIMATORS",
@@ -43,7 +45,6 @@ __all__ = [
     "sign_balance",
 ]
 
-MEMBRANE_QUANTIZERS = ("uniform", "tanh")
 WEIGHT_ESTIMATORS = ("ede", "ste")
 WEIGHT_REGULATIONS = (True, False, "scale")
 """What a binary layer does to a filter before the sign: True standardizes it (zero mean, unit std:
@@ -51,25 +52,6 @@ WS-DR's weight regulation); "scale" divides it by its root mean square (unit sca
 the raw sign seen by the gradient estimator on the same scale as under WS-DR); False leaves it raw."""
 EDE_T_MIN = 0.1
 EDE_T_MAX = 10.0
-
-
-def check_bits(bits, name: str = "bits", low: int = 2) -> int:
-    """Validate a bit width: an integer >= ``low`` (b = 1 is not defined by the Q_b formula).
-
-    Raises
-    ------
-    ValueError
-        Naming ``name``, the value and what is allowed.
-    """
-    if isinstance(bits, bool) or not isinstance(bits, int) or bits < low:
-        extra = " (b = 1 leaves no level besides 0 in Q_b)" if bits == 1 and low == 2 else ""
-        raise ValueError(f"{name} must be an integer >= {low}, got {bits!r}{extra}")
-    return bits
-
-
-def levels_per_side(bits: int) -> int:
-    """n = 2**(b-1) - 1, the number of non-zero levels on each side of the symmetric quantizer."""
-    return 2 ** (check_bits(bits) - 1) - 1
 
 
 def _check_variant(variant) -> str:

@@ -18,9 +18,10 @@ import math
 
 import torch
 
+from ..lifspec import SURROGATES
+
 __all__ = ["SURROGATES", "surrogate_grad", "check_surrogate"]
 
-SURROGATES = ("triangle", "sigmoid", "atan")
 SIGMOID_ALPHA = 4.0
 ATAN_ALPHA = 2.0
 

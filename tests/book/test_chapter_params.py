@@ -9,7 +9,7 @@ import torch
 from qsnn.data import dataset_info
 from qsnn.train import TrainConfig
 
-PARAMS = sorted((Path(__file__).resolve().parents[1] / "book" / "params").glob("*.yaml"))
+PARAMS = sorted((Path(__file__).resolve().parents[2] / "book" / "params").glob("*.yaml"))
 IDS = [p.stem for p in PARAMS]
 
 

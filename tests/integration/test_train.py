@@ -160,7 +160,7 @@ def test_book_params_configs_are_valid():
     """The paper-scale YAML configurations in book/params load and follow the recipe."""
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[1] / "book" / "params"
+    root = Path(__file__).resolve().parents[2] / "book" / "params"
     names = ["vgg11_cifar10", "vgg11_cifar100", "resnet19_cifar10", "resnet19_cifar100"]
     for name in names:
         c = TrainConfig.from_yaml(root / f"{name}.yaml")
@@ -638,7 +638,7 @@ def test_second_run_on_a_held_folder_stops_and_a_dead_holders_lock_is_taken_over
     from qsnn._lock import FolderBusyError
 
     out, ckpt = tmp_path / "out", tmp_path / "ckpt"
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]), OMP_NUM_THREADS="1")
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]), OMP_NUM_THREADS="1")
     holder = subprocess.Popen([sys.executable, "-c", _HOLDER, str(out), str(ckpt)], env=env,
                               stdout=subprocess.PIPE, text=True)
     try:
@@ -676,7 +676,7 @@ def test_python_dash_m_exits_2_on_an_unusable_output_folder(tmp_path):
     from pathlib import Path
 
     (tmp_path / "taken").write_text("x")
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]), OMP_NUM_THREADS="1")
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]), OMP_NUM_THREADS="1")
     proc = subprocess.run([sys.executable, "-m", "qsnn.train", "--output-dir", str(tmp_path / "taken" / "run"),
                            "--no-progress"], env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and proc.stdout == ""

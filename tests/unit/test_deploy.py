@@ -21,7 +21,7 @@ from qsnn.deploy.report import anatomy, anatomy_summary, agreement, operation_co
 from qsnn.models import build
 from qsnn.size import model_size
 
-FASHION = Path(__file__).resolve().parents[1] / "book" / "experiments" / "fashion_mnist"
+FASHION = Path(__file__).resolve().parents[2] / "book" / "experiments" / "fashion_mnist"
 
 
 def _randomize_bn(model, seed=0):

@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import _shapes_data  # noqa: E402  (registers "shapes" and "shapes_events")
 from _shapes_data import Pairs, shapes  # noqa: E402
 
@@ -18,8 +18,8 @@ from qsnn.data import DATASETS, dataset_info, dataset_names, get_loaders, regist
 from qsnn.experiments import load_run  # noqa: E402
 from qsnn.train import TrainConfig, evaluate, fit  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
-HELPER = Path(__file__).parent / "_shapes_data.py"
+ROOT = Path(__file__).resolve().parents[2]
+HELPER = Path(__file__).resolve().parents[1] / "_shapes_data.py"
 
 
 def _cfg(**kw) -> TrainConfig:

@@ -10,7 +10,7 @@ import torch
 
 from qsnn.experiments import load_run
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 

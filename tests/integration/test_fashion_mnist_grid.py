@@ -2,7 +2,7 @@
 one epoch on a fixed stratified subset, gives the numbers of a stored reference record.
 
 The references (tests/fixtures/<grid>_reference.json) were written by ``python -m
-tests.test_fashion_mnist_grid`` from each grid's own configuration with only the size changed (one epoch, 20
+tests.integration.test_fashion_mnist_grid`` from each grid's own configuration with only the size changed (one epoch, 20
 training and 10 test images per class); the test checks that the configuration, the data subset and the
 training loop still produce them. Training is deterministic on the CPU with a fixed thread count; the
 tolerances allow for the rounding of float32 sums on another CPU (1e-4 on losses and rates), and no
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 ARM, SEED = "qsnn_wsdr", 0
 SUBSET = {"epochs": 1, "dataset_kwargs": {"train_per_class": 20, "test_per_class": 10}, "threads": 1}
 # grid -> (spiking layers, binary layers) of its network: the slim VGG-11 of the small regime, conv4 of the

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1]  # tests/, where the entry script lies
 
 
 @pytest.mark.slow

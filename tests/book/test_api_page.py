@@ -11,7 +11,7 @@ import yaml
 
 import qsnn
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PAGES = sorted((ROOT / "book").glob("api*.md"))
 
 

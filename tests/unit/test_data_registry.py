@@ -15,7 +15,7 @@ from qsnn.data import event_sets, vision
 from qsnn.data.emulated_digits import STREAM_CACHE, EmulatedDigits
 from qsnn.data.loaders import TensorBatches
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 # ----------------------------------------------------------------------------------------------
 # registry

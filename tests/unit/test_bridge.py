@@ -37,7 +37,7 @@ from qsnn.bridge import (
 )
 from qsnn.nn import LIF
 
-ABLATION = Path(__file__).resolve().parents[1] / "book" / "experiments" / "05_ablation"
+ABLATION = Path(__file__).resolve().parents[2] / "book" / "experiments" / "05_ablation"
 # float64 slack of the layer's floor and rounding against the exact-arithmetic bound
 REL = 1e-9
 

@@ -38,6 +38,8 @@ from qsnn.nn import (
     surrogate_grad,
 )
 
+from _cases import all_pairs, uncovered_pairs
+
 PROPS = settings(deadline=None, max_examples=40)
 
 
@@ -446,21 +448,45 @@ def test_cpu_kernels_equal_the_torch_path_in_float32(case, monkeypatch):
     assert_allclose(out[0][1].numpy(), out[1][1].numpy(), rtol=1e-5, atol=1e-6)
 
 
-# Every specialisation of the CPU kernels: reset x membrane quantizer x surrogate, float32 and float64,
-# 3 x 347 neurons = 1041 (two full blocks of 512 and a partial one).
-KERNEL_QUANTIZERS = [(None, "uniform"), (2, "uniform"), (4, "uniform"), (8, "uniform"), (2, "tanh"), (8, "tanh")]
+# The options of the CPU kernels; each combination (with the dtype) is a kernel of its own. 3 x 347
+# neurons = 1041 (two full blocks of 512 and a partial one).
+KERNEL_OPTIONS = {
+    "reset": ["zero", "subtract", "mod"],
+    "membrane": [(None, "uniform"), (2, "uniform"), (4, "uniform"), (8, "uniform"), (2, "tanh"), (8, "tanh")],
+    "surrogate": ["triangle", "sigmoid", "atan"],
+    "dtype": ["float32", "float64"],
+    "detach_reset": [False, True],
+}
+
+
+def _kernel_case(reset, membrane, surrogate, dtype, detach_reset=False):
+    bits, quantizer = membrane
+    return dict(reset=reset, bits=bits, quantizer=quantizer, surrogate=surrogate, dtype=dtype,
+                detach_reset=detach_reset)
+
+
+# Every option and every pair of options, in 19 kernels (run always) ...
+KERNEL_COVER = [_kernel_case(**c) for c in all_pairs(KERNEL_OPTIONS)]
+# ... and the product of reset x membrane x surrogate x dtype, with detach_reset on a subset: 126 kernels
+# (marked exhaustive: `make exhaustive`).
 KERNEL_CASES = [
-    dict(reset=r, bits=b, quantizer=q, surrogate=sg, dtype=dt)
-    for r in ("zero", "subtract", "mod")
-    for b, q in KERNEL_QUANTIZERS
-    for sg in ("triangle", "sigmoid", "atan")
-    for dt in ("float32", "float64")
+    _kernel_case(r, m, sg, dt)
+    for r in KERNEL_OPTIONS["reset"]
+    for m in KERNEL_OPTIONS["membrane"]
+    for sg in KERNEL_OPTIONS["surrogate"]
+    for dt in KERNEL_OPTIONS["dtype"]
 ] + [
-    dict(reset=r, bits=b, quantizer=q, surrogate="triangle", dtype=dt, detach_reset=True)
-    for r in ("zero", "subtract", "mod")
-    for b, q in ((None, "uniform"), (4, "uniform"), (4, "tanh"))
-    for dt in ("float32", "float64")
+    _kernel_case(r, m, "triangle", dt, True)
+    for r in KERNEL_OPTIONS["reset"]
+    for m in ((None, "uniform"), (4, "uniform"), (4, "tanh"))
+    for dt in KERNEL_OPTIONS["dtype"]
 ]
+
+
+def test_kernel_cover_has_every_pair_of_options():
+    """The covering list combines every value of each kernel option with every value of every other."""
+    cases = [dict(c, membrane=(c["bits"], c["quantizer"])) for c in KERNEL_COVER]
+    assert uncovered_pairs(KERNEL_OPTIONS, cases) == set()
 
 
 def _kernel_vs_torch(case, monkeypatch, shape=(5, 3, 347), seed=20):
@@ -483,9 +509,24 @@ def _kernel_vs_torch(case, monkeypatch, shape=(5, 3, 347), seed=20):
     return out
 
 
-@pytest.mark.parametrize("case", KERNEL_CASES, ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()))
+def _case_id(case):
+    return "-".join(f"{k}={v}" for k, v in case.items())
+
+
+@pytest.mark.parametrize("case", KERNEL_COVER, ids=_case_id)
+def test_kernels_covering_every_pair_of_options_equal_the_torch_path(case, monkeypatch):
+    """Spikes equal, gradients equal to rounding, for kernels that combine every pair of options."""
+    _check_kernel_case(case, monkeypatch)
+
+
+@pytest.mark.exhaustive
+@pytest.mark.parametrize("case", KERNEL_CASES, ids=_case_id)
 def test_every_kernel_specialisation_equals_the_torch_path(case, monkeypatch):
     """Spikes equal, gradients equal to rounding, for every compiled kernel and both dtypes."""
+    _check_kernel_case(case, monkeypatch)
+
+
+def _check_kernel_case(case, monkeypatch):
     (s_k, g_k), (s_t, g_t) = _kernel_vs_torch(case, monkeypatch)
     assert s_k.dtype == s_t.dtype == getattr(torch, case["dtype"])
     assert torch.equal(s_k, s_t)

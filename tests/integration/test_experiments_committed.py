@@ -13,7 +13,7 @@ import pytest
 
 from qsnn.experiments import PREDICTION_SLICE, Experiment, is_complete, load_run, run_folder, slice_predictions
 
-BOOK = Path(__file__).resolve().parents[1] / "book" / "experiments"
+BOOK = Path(__file__).resolve().parents[2] / "book" / "experiments"
 SPECS = sorted(BOOK.glob("*/experiment.yaml"))
 RUNS = [(spec, arm, seed) for spec in SPECS for arm, seed in Experiment.from_yaml(spec).runs()
         if is_complete(run_folder(spec.parent, arm, seed))]  # the committed ones

@@ -20,7 +20,7 @@ import pytest
 from qsnn import run
 from qsnn._yaml import apply_overrides, parse_overrides, read_mapping
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 PYTHONS = (".venv/bin/python", "python", "python3")
 

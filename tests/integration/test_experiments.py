@@ -20,7 +20,7 @@ from qsnn.experiments import (Experiment, checkpoint_folder, is_complete, load_r
 from qsnn.experiments.__main__ import main
 from qsnn.train import TrainConfig, evaluate
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 # A tiny net on the digits: one epoch, one time step, a few seconds per run.
 BASE = {"model": "small", "model_kwargs": {"widths": [4, 4, 8], "weight_bits": 1, "membrane_bits": 4},

@@ -17,8 +17,8 @@ import pytest
 
 from qsnn import __version__, run
 
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURE_BOOK = Path(__file__).parent / "fixtures" / "book"
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURE_BOOK = Path(__file__).resolve().parents[1] / "fixtures" / "book"
 ENV = dict(os.environ, PYTHONPATH=str(ROOT))
 
 

@@ -12,7 +12,7 @@ import yaml
 from qsnn.experiments import Experiment, checkpoint_folder, run_experiment, run_folder, stale_runs, status, summarize
 from qsnn.experiments.runs import StaleRunsError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BASE = {"epochs": 1, "batch_size": 128, "time_steps": 2, "threads": 1, "model_kwargs": {"widths": [4, 8, 8]}}
 pytestmark = pytest.mark.slow
 
