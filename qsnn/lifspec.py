@@ -21,7 +21,7 @@ from ._validation import check_bool, check_choice, check_threshold
 __all__ = ["LIFSpec", "MEMBRANE_QUANTIZERS", "SURROGATES", "check_bits", "levels_per_side"]
 
 #: Membrane quantizers: ``"uniform"`` (Q_b with a scale), ``"tanh"`` (the authors' variant, Q_b of tanh U
-#: with the step's max |tanh U| as scale).
+#: with the step's max ``|tanh U|`` as scale).
 MEMBRANE_QUANTIZERS = ("uniform", "tanh")
 #: Surrogate gradients of the spike (see :mod:`qsnn.nn.surrogate`).
 SURROGATES = ("triangle", "sigmoid", "atan")

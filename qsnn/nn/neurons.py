@@ -285,7 +285,9 @@ class LIF(nn.Module):
     calibration_momentum : float
         m in (0, 1] of the calibrated scale.
 
-    The eight settings are kept, validated once, as one :class:`LIFSpec` in ``spec`` (read-only
+    Notes
+    -----
+    The eight settings are kept, validated once, as one :class:`~qsnn.lifspec.LIFSpec` in ``spec`` (read-only
     attributes under the arguments' names mirror it); :meth:`from_spec` builds the layer of a spec.
 
     Raises

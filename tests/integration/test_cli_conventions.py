@@ -70,11 +70,12 @@ def test_a_missing_extra_is_named_with_exit_2(hidden, command, extra, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_importing_part_two_without_torch_names_the_extra():
-    """import qsnn.nn without PyTorch raises a ModuleNotFoundError that names the torch extra."""
-    done = _python("-c", "import sys; sys.modules['torch'] = None\ntry:\n import qsnn.nn\n"
+@pytest.mark.parametrize("module", ["qsnn.nn", "qsnn.deploy"])
+def test_importing_part_two_without_torch_names_the_extra(module):
+    """import qsnn.nn (or qsnn.deploy) without PyTorch raises a ModuleNotFoundError that names the torch extra."""
+    done = _python("-c", f"import sys; sys.modules['torch'] = None\ntry:\n import {module}\n"
                          "except ModuleNotFoundError as e:\n print(e)")
-    assert 'qsnn.nn needs the "torch" extra' in done.stdout and 'pip install "qsnn[torch]"' in done.stdout
+    assert f'{module} needs the "torch" extra' in done.stdout and 'pip install "qsnn[torch]"' in done.stdout
 
 
 def test_a_closed_pipe_ends_the_listing_quietly():
