@@ -17,6 +17,8 @@ import pytest
 
 from qsnn import __version__, run
 
+from _processes import as_from_a_shell
+
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE_BOOK = Path(__file__).resolve().parents[1] / "fixtures" / "book"
 ENV = dict(os.environ, PYTHONPATH=str(ROOT))
@@ -139,7 +141,8 @@ def test_ctrl_c_during_a_chapter_prints_one_line(book, tmp_path):
     runs = tmp_path / "runs"
     proc = subprocess.Popen([sys.executable, "-m", "qsnn.run", "--book", str(book), "chapter", "01", "--no-progress",
                              "--out", str(runs / "r"), "--set", "pause=60"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=ENV, start_new_session=True)
+                            stderr=subprocess.PIPE, text=True, env=ENV, start_new_session=True,
+                            preexec_fn=as_from_a_shell)
     deadline = time.monotonic() + 120
     # Wait until a cell executes (it leaves a marker in the run's folder): the kernel has started.
     while not list(runs.glob(".r.partial-*/executing")) and time.monotonic() < deadline:

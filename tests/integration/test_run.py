@@ -16,6 +16,8 @@ import pytest
 
 from qsnn import run
 
+from _processes import as_from_a_shell
+
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE_BOOK = Path(__file__).resolve().parents[1] / "fixtures" / "book"
 
@@ -237,19 +239,11 @@ def test_default_run_folder_names_differ_between_processes(monkeypatch):
     assert name == Path("runs") / f"01_tiny-20260102-030405-678901-{os.getpid()}"
 
 
-def _as_from_a_shell():
-    """In the child before exec: SIGINT and SIGTERM delivered and handled by default, as a shell starts a
-    command, whatever an earlier test left in this worker process (an ignored or blocked signal is inherited)."""
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
 def _start(book, out, *extra, cwd=None):
     where = [] if out is None else ["--out", str(out)]
     return subprocess.Popen([sys.executable, "-m", "qsnn.run", "--book", str(book), "chapter", "01", "--no-progress",
                              *where, *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd,
-                            env=dict(os.environ, PYTHONPATH=str(ROOT)), preexec_fn=_as_from_a_shell)
+                            env=dict(os.environ, PYTHONPATH=str(ROOT)), preexec_fn=as_from_a_shell)
 
 
 @pytest.mark.slow
