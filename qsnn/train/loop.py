@@ -341,7 +341,7 @@ def _fit(config: TrainConfig, model_factory, on_epoch, dist: Distributed, device
             torch.distributed.barrier()
         if on_epoch is not None and dist.main:
             on_epoch(record)
-    if last_eval is None:  # resumed a finished run, or no evaluation in this session
+    if last_eval is None:  # resumed a finished run, or no evaluation in this call
         last_eval = evaluate(model, loaders.test, config.time_steps, device, all_reduce=all_reduce)
     model.eval()
     result = TrainResult(
