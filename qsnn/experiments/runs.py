@@ -392,13 +392,11 @@ class Run:
 
 
 def build_model(config):
-    """The untrained network of ``config`` (its data set decides classes, channels and input size)."""
+    """The untrained network of ``config`` (its data set decides classes, channels and input size): the one
+    :meth:`qsnn.train.TrainConfig.build_model` builds for the data set's description."""
     from ..data import dataset_info
-    from ..models import build
 
-    info = dataset_info(config.dataset, config.dataset_kwargs)
-    return build(config.model, num_classes=info.num_classes, in_channels=info.in_channels,
-                 input_size=tuple(info.input_size), **config.model_kwargs)
+    return config.build_model(dataset_info(config.dataset, config.dataset_kwargs))
 
 
 def _read_weights(path: Path) -> dict:

@@ -12,13 +12,13 @@ import math
 import os
 from typing import Mapping, Sequence
 
-from ..analysis import mean_std
+from ..stats import arm_summary, mean_std, paired_difference  # noqa: F401  (re-exported by qsnn.experiments)
 from pathlib import Path
 
 from .runs import _stale_error, is_complete, run_folder, stale_runs
 from .spec import Experiment
 
-__all__ = ["arm_summary", "paired_difference", "summarize", "format_summary", "read_metric", "learning_curves",
+__all__ = ["summarize", "format_summary", "read_metric", "learning_curves",
            "format_curves"]
 
 
@@ -48,43 +48,6 @@ def read_metric(experiment: Experiment, root: str | os.PathLike, metric: str = "
                 raise KeyError(f"{folder / 'metrics.json'} has no {metric!r}; it has {', '.join(metrics)}")
             out.setdefault(arm, {})[seed] = metrics[metric]
     return out
-
-
-def arm_summary(per_seed: Mapping[int, float]) -> dict:
-    """``{"mean", "std", "n", "per_seed": {seed: value}}`` (std with ddof = 1, 0 for one seed)."""
-    m, sd = mean_std(list(per_seed.values()))
-    return {"mean": m, "std": sd, "n": len(per_seed), "per_seed": dict(per_seed)}
-
-
-def paired_difference(a: Mapping[int, float], b: Mapping[int, float], confidence: float = 0.95) -> dict:
-    """Paired difference ``a - b`` over the seeds both have.
-
-    Returns
-    -------
-    dict
-        ``mean``, ``std`` (of the differences), ``n``, ``ci`` (``[low, high]``; ``None`` for fewer than two
-        seeds, where no interval exists), ``seeds`` and ``per_seed`` differences.
-
-    Raises
-    ------
-    ValueError
-        If the two have no seed in common or ``confidence`` is not in (0, 1).
-    """
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must lie in (0, 1), got {confidence!r}")
-    seeds = [s for s in a if s in b]
-    if not seeds:
-        raise ValueError(f"no common seeds: {sorted(a)} and {sorted(b)}")
-    diffs = {s: float(a[s]) - float(b[s]) for s in seeds}
-    m, sd = mean_std(list(diffs.values()))
-    ci = None
-    if len(seeds) > 1 and m is not None:
-        from scipy.stats import t
-
-        half = float(t.ppf(0.5 + confidence / 2, len(seeds) - 1)) * sd / math.sqrt(len(seeds))
-        ci = [m - half, m + half]
-    return {"mean": m, "std": sd, "n": len(seeds), "ci": ci, "confidence": confidence, "seeds": seeds,
-            "per_seed": diffs}
 
 
 def summarize(experiment: Experiment, root: str | os.PathLike, metric: str = "test_acc",
