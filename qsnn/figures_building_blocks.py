@@ -168,5 +168,4 @@ def ede_schedules_figure(panels, progress_shown=(0.0, 0.25, 0.5, 0.75, 1.0)):
     axes[-1].plot(x, (x.abs() <= 1).float(), "k--", lw=1, label="STE")
     axes[-1].set(xlabel="latent weight x", ylabel="d sign / dx", ylim=(0, 10.5), title="gradient shape")
     axes[-1].legend(fontsize=8)
-    fig.tight_layout()
     return fig
