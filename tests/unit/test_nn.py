@@ -425,18 +425,10 @@ def test_fused_lif_matches_autograd_reference_forward_and_backward(case):
     assert_allclose(x1.grad.numpy(), x2.grad.numpy(), rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()))
-def test_cpu_kernels_equal_the_torch_path_in_float32(case, monkeypatch):
-    """The numba CPU kernels and the torch loop give the same spikes and gradients (float32)."""
+def _kernels_and_torch(lif, x, g, monkeypatch):
+    """``[(spikes, input gradient) with the CPU kernels, the same with the torch loop]`` of ``lif`` on x."""
     import qsnn.nn.neurons as neurons
 
-    # 4 x 333 neurons: several kernel blocks, the last one partial.
-    x = torch.randn(5, 4, 333, generator=_gen(10)) * 1.2 + 0.6
-    g = torch.randn(5, 4, 333, generator=_gen(11))
-    lif = LIF(threshold=case.get("threshold", 1.0), decay=case.get("decay", 0.5), reset=case["reset"],
-              membrane_bits=case.get("bits"), membrane_quantizer=case.get("quantizer", "uniform"),
-              membrane_scale=case.get("scale"), surrogate=case.get("surrogate", "triangle"),
-              detach_reset=case.get("detach_reset", False))
     out = []
     for use in (True, False):
         monkeypatch.setattr(neurons, "USE_KERNELS", use)
@@ -444,6 +436,20 @@ def test_cpu_kernels_equal_the_torch_path_in_float32(case, monkeypatch):
         s = lif(xi)
         (s * g).sum().backward()
         out.append((s.detach(), xi.grad))
+    return out
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()))
+def test_cpu_kernels_equal_the_torch_path_in_float32(case, monkeypatch):
+    """The numba CPU kernels and the torch loop give the same spikes and gradients (float32)."""
+    # 4 x 333 neurons: several kernel blocks, the last one partial.
+    x = torch.randn(5, 4, 333, generator=_gen(10)) * 1.2 + 0.6
+    g = torch.randn(5, 4, 333, generator=_gen(11))
+    lif = LIF(threshold=case.get("threshold", 1.0), decay=case.get("decay", 0.5), reset=case["reset"],
+              membrane_bits=case.get("bits"), membrane_quantizer=case.get("quantizer", "uniform"),
+              membrane_scale=case.get("scale"), surrogate=case.get("surrogate", "triangle"),
+              detach_reset=case.get("detach_reset", False))
+    out = _kernels_and_torch(lif, x, g, monkeypatch)
     assert torch.equal(out[0][0], out[1][0])
     assert_allclose(out[0][1].numpy(), out[1][1].numpy(), rtol=1e-5, atol=1e-6)
 
@@ -490,8 +496,6 @@ def test_kernel_cover_has_every_pair_of_options():
 
 
 def _kernel_vs_torch(case, monkeypatch, shape=(5, 3, 347), seed=20):
-    import qsnn.nn.neurons as neurons
-
     dtype = getattr(torch, case["dtype"])
     threshold = 0.8 if case["reset"] == "mod" else 1.0
     x = (torch.randn(*shape, generator=_gen(seed), dtype=torch.float64) * 1.2 + 0.6).to(dtype)
@@ -499,14 +503,7 @@ def _kernel_vs_torch(case, monkeypatch, shape=(5, 3, 347), seed=20):
     lif = LIF(threshold=threshold, reset=case["reset"], membrane_bits=case["bits"],
               membrane_quantizer=case["quantizer"], surrogate=case["surrogate"],
               detach_reset=case.get("detach_reset", False))
-    out = []
-    for use in (True, False):
-        monkeypatch.setattr(neurons, "USE_KERNELS", use)
-        xi = x.clone().requires_grad_()
-        s = lif(xi)
-        (s * g).sum().backward()
-        out.append((s.detach(), xi.grad))
-    return out
+    return _kernels_and_torch(lif, x, g, monkeypatch)
 
 
 def _case_id(case):
