@@ -85,13 +85,13 @@ nbval: setup
 
 # Renders the committed (nbval-checked) outputs without executing again; warnings are errors.
 build-strict: setup
-	$(BIN)/python -m qsnn.run config --no-execute > _build_config.yml.tmp && mkdir -p _build && mv _build_config.yml.tmp _build/_config.noexec.yml
+	$(BIN)/python -m qsnn.book config --no-execute > _build_config.yml.tmp && mkdir -p _build && mv _build_config.yml.tmp _build/_config.noexec.yml
 	$(BIN)/jupyter-book build . --builder html --config _build/_config.noexec.yml -W --keep-going
 	@echo "Book: $(CURDIR)/_build/html/index.html"
 
 # Without CHAPTER the usage comes first, before any set-up is done.
 run: $(if $(CHAPTER),setup,run-usage)
-	$(BIN)/python -m qsnn.run chapter "$(CHAPTER)" $(if $(PARAMS),--params "$(PARAMS)") $(if $(OUT),--out "$(OUT)")
+	$(BIN)/python -m qsnn.book chapter "$(CHAPTER)" $(if $(PARAMS),--params "$(PARAMS)") $(if $(OUT),--out "$(OUT)")
 
 run-usage:
 	@echo "usage: make run CHAPTER=<name or number> [PARAMS=file.yaml] [OUT=folder]" >&2; exit 2
@@ -102,7 +102,7 @@ bench: setup
 
 # Re-executes every chapter in place (after an intended change of outputs), then nbval must pass again.
 refresh: setup
-	$(BIN)/python -m qsnn.run refresh
+	$(BIN)/python -m qsnn.book refresh
 
 # Re-resolves requirements/base.in into the exact lock (needs the registries).
 lock:

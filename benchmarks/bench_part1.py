@@ -3,7 +3,7 @@
 Measures spikes per second of ``qsnn.alexiewicz_norm_batch`` and ``qsnn.quantization_error_batch``
 (reset "mod") on a batch of random trains (default 2000 trains x 1000 spikes, amplitudes uniform in
 [-theta, theta], gaps U[0.2, 1]) at alpha = 1 and alpha = 0, with numba's threads (rows in parallel;
-``--threads``, default all cores; batches below ``qsnn._kernels.PARALLEL_MIN_SPIKES`` stay on one) and on
+``--threads``, default all cores; batches below ``qsnn.spiketrains._kernels.PARALLEL_MIN_SPIKES`` stay on one) and on
 one thread, against three single-threaded references measured in the same run:
 
 - a per-spike loop in plain Python (the O(N) recursion of the leaky norm, arXiv:2305.08012, Sec. 2, and
@@ -188,7 +188,7 @@ def main(argv=None) -> int:
             fast(alpha)  # compile / warm up
             t_fast, ref = best_time(lambda: fast(alpha), args.repeats)
             rate_fast = n_total / t_fast
-            used = threads if n_total >= qsnn._kernels.PARALLEL_MIN_SPIKES and args.batch > qsnn._kernels.BLOCK else 1
+            used = threads if n_total >= qsnn.spiketrains._kernels.PARALLEL_MIN_SPIKES and args.batch > qsnn.spiketrains._kernels.BLOCK else 1
             rows = [(f"qsnn (numba, fused, O(N), {used} thread{'s' * (used > 1)})", rate_fast)]
             numba.set_num_threads(1)
             t_one, ref_one = best_time(lambda: fast(alpha), args.repeats)

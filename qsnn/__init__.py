@@ -11,57 +11,16 @@ in ``qsnn.nn``, ``qsnn.models`` and ``qsnn.train``.
 
 __version__ = "0.1.0"
 
-from .alexiewicz import (
-    alexiewicz_norm,
-    alexiewicz_norm_batch,
-    alexiewicz_norm_reference,
-    discrepancy_norm,
-    leaky_partial_sums,
-)
-from .quantizer import (
-    FIRING_RTOL,
-    RESETS,
-    LIFTrace,
-    lif,
-    lif_batch,
-    lif_reference,
-    lif_trace,
-    quantization_error,
-    quantization_error_batch,
-)
-from .spikes import SpikeTrain, random_trains
-from .sweeps import ErrorSweep, concentration, error_sweep, spike_count_grid, sweep_seed, sweep_trains
+from .spiketrains import *  # noqa: F403  (Part I's public names, listed in qsnn.spiketrains.__all__)
+from .spiketrains import __all__ as _part1
 
-__all__ = [
-    "__version__",
-    # Part I: spike trains, the leaky Alexiewicz norm, the LIF quantizer
-    "SpikeTrain",
-    "random_trains",
-    "alexiewicz_norm",
-    "alexiewicz_norm_batch",
-    "alexiewicz_norm_reference",
-    "discrepancy_norm",
-    "leaky_partial_sums",
-    "RESETS",
-    "FIRING_RTOL",
-    "LIFTrace",
-    "lif",
-    "lif_batch",
-    "lif_reference",
-    "lif_trace",
-    "quantization_error",
-    "quantization_error_batch",
-    # Part I: the Monte-Carlo sweeps of Figs. 4/5
-    "ErrorSweep",
-    "error_sweep",
-    "concentration",
-    "spike_count_grid",
-    "sweep_trains",
-    "sweep_seed",
-]
+__all__ = ["__version__", *_part1]
 
 # Loaded on first use: sympy (symbolic) and PyTorch (Part II), so Part I and the pipeline import neither.
-_LAZY_MODULES = ("symbolic", "nn", "models", "size", "train", "data", "checkpoint", "bridge")
+# Each public module of the package by its short name; ``qsnn.symbolic`` is Part I's sympy module.
+_LAZY_MODULES = {"symbolic": "spiketrains.symbolic", **{name: name for name in (
+    "spiketrains", "nn", "models", "size", "stats", "train", "data", "experiments", "checkpoint", "bridge", "deploy",
+    "book")}}
 _LAZY_NAMES = {"model_size": "size", "membrane_state_bytes": "size", "TrainConfig": "train", "fit": "train"}
 __all__ += ["model_size", "membrane_state_bytes", "TrainConfig", "fit"]
 
@@ -70,7 +29,7 @@ def __getattr__(name):
     import importlib
 
     if name in _LAZY_MODULES:
-        return importlib.import_module(f".{name}", __name__)
+        return importlib.import_module(f".{_LAZY_MODULES[name]}", __name__)
     if name in _LAZY_NAMES:
         return getattr(importlib.import_module(f".{_LAZY_NAMES[name]}", __name__), name)
     raise AttributeError(f"module 'qsnn' has no attribute {name!r}")

@@ -17,16 +17,15 @@ import os
 import pickle
 import random
 from pathlib import Path
-from typing import Any
 
-from ._extras import require_extra
+from ._core.extras import require_extra
 
 require_extra("torch", "qsnn.checkpoint", modules=("torch",))  # a message naming the extra, not a bare ModuleNotFoundError
 
 import numpy as np
 import torch
 
-from .atomic import atomic_write, atomic_write_bytes, atomic_write_text  # noqa: F401 (re-exported)
+from ._core.atomic import atomic_write, atomic_write_bytes, atomic_write_text  # noqa: F401 (re-exported)
 
 __all__ = [
     "UnsafeCheckpointError",

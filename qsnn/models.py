@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from ._extras import require_extra
+from ._core.extras import require_extra
 
 require_extra("torch", "qsnn.models", modules=("torch",))  # a message naming the extra, not a bare ModuleNotFoundError
 
@@ -31,7 +31,7 @@ from torch import nn
 from .nn import LIF, BinaryConv2d, QuantConv2d, QuantLinear
 from .nn.fused import batchnorm_lif, can_fuse
 from .nn.pooling import AdaptiveAvgPool2d, AvgPool2d
-from .lifspec import LIFSpec
+from .nn.lifspec import LIFSpec
 from .nn.quantizers import WEIGHT_ESTIMATORS, check_regulation
 
 __all__ = ["MODELS", "DEFAULT_WIDTHS", "build", "SpikingModel", "spiking_layers"]

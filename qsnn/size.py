@@ -17,14 +17,14 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from ._extras import require_extra
+from ._core.extras import require_extra
 
 require_extra("torch", "qsnn.size", modules=("torch",))  # a message naming the extra, not a bare ModuleNotFoundError
 
 import torch
 from torch import nn
 
-from ._validation import check_choice, check_int
+from ._core.validation import check_choice, check_int
 from .nn import LIF, QuantConv2d, QuantLinear
 from .nn.layers import _BinaryMixin
 

@@ -45,7 +45,7 @@ subclass :class:`DatasetIncompleteError`; a corrupt or foreign file raises
 :class:`DatasetFileError` (a ``ValueError``) naming the file. Nothing is downloaded.
 """
 
-from .._extras import require_extra
+from .._core.extras import require_extra
 
 require_extra("torch", "qsnn.data", modules=("torch",))  # a message naming the extra, not a bare ModuleNotFoundError
 

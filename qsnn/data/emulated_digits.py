@@ -10,7 +10,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from .._validation import check_bool, check_int
+from .._core.validation import check_bool, check_int
 from .cache import DataCache
 from .digits import DIGITS_SPLIT_SEED, load_digits_arrays
 from .emulator import EMULATOR_DEFAULTS, emulate_many, resolve_path, validate_settings

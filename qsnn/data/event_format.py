@@ -11,7 +11,7 @@ import numbers
 
 import numpy as np
 
-from .._validation import check_int, check_real
+from .._core.validation import check_int, check_real
 
 EVENT_DTYPE = np.dtype([("x", int), ("y", int), ("t", int), ("p", int)])
 """Structured dtype of an event stream: the one ``tonic.datasets.NMNIST`` returns."""

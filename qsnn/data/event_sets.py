@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-from .._validation import check_bool, check_choice, check_int
+from .._core.validation import check_bool, check_choice, check_int
 from .cache import DataCache
 from .digits import DIGITS_SPLIT_SEED
 from .emulated_digits import DIGITS_EMULATOR_DEFAULTS, EmulatedDigits

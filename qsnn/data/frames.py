@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import check_int
+from .._core.validation import check_int
 from .event_format import check_events, check_positive, check_seed, check_sensor_size, import_tonic
 
 __all__ = ["FrameTransform", "ToFrames", "event_statistics", "events_to_frames", "frame_transform",

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 
-from .._validation import check_int
+from .._core.validation import check_int
 from .info import DatasetInfo
 from .registry import dataset_info, load_dataset
 

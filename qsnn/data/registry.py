@@ -22,8 +22,8 @@ from typing import Any, Callable, Mapping
 
 from torch.utils.data import Dataset
 
-from .._extras import require_extra
-from .._validation import check_choice, check_int
+from .._core.extras import require_extra
+from .._core.validation import check_choice, check_int
 from . import event_sets
 from .digits import DIGITS_INFO, DIGITS_TEST_SIZE, load_digits_arrays
 from .images import ImageDataset

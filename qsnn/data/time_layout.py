@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from .._validation import check_int
+from .._core.validation import check_int
 
 __all__ = ["repeat_time", "to_time_first"]
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._validation import check_bool
+from .._core.validation import check_bool
 from .emulated_digits import EmulatedDigits
 from .event_format import import_tonic
 from .info import DatasetIncompleteError, DatasetNotFoundError

@@ -1,7 +1,7 @@
 """A deployable Q-SNN: the packed file (:mod:`.format`), export from PyTorch (:mod:`.export`), the engine
 that computes from packed bits (:mod:`.engine`) and its measurements (:mod:`.report`)."""
 
-from .._extras import require_extra
+from .._core.extras import require_extra
 
 require_extra("torch", "qsnn.deploy", modules=("torch",))  # a message naming the extra, not a bare ModuleNotFoundError
 

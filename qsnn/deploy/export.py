@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..models import BasicBlock, ConvBNLIF, PerStep, SpikingModel
 from ..nn import LIF, BinaryConv2d, QuantConv2d, QuantLinear
 from ..nn.quantizers import levels_per_side
 from .format import lif_entry, write_packed
@@ -162,8 +163,6 @@ def _pool(module: nn.Module) -> dict:
 
 def build_program(model) -> tuple[dict, dict[str, np.ndarray]]:
     """The manifest and the arrays of ``model`` (a :class:`qsnn.models.SpikingModel` Q-SNN)."""
-    from ..models import BasicBlock, ConvBNLIF, PerStep, SpikingModel
-
     if not isinstance(model, SpikingModel):
         _refuse(f"it is a {type(model).__name__}, not a qsnn.models.SpikingModel (build one with qsnn.models.build)")
     lif = _lif_options(model)

@@ -30,8 +30,8 @@ from typing import Mapping
 
 import numpy as np
 
-from ..atomic import atomic_write_bytes
-from ..lifspec import LIFSpec
+from .._core.atomic import atomic_write_bytes
+from ..nn.lifspec import LIFSpec
 
 __all__ = ["MAGIC", "VERSION", "HEADER", "DTYPES", "PackedFileError", "write_packed", "read_packed", "header_fields",
            "lif_entry", "lif_spec"]
@@ -156,14 +156,14 @@ def read_packed(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
 
 
 def lif_entry(spec: LIFSpec) -> dict:
-    """The manifest's ``"lif"`` entry of a :class:`qsnn.lifspec.LIFSpec`: what inference needs (decay,
+    """The manifest's ``"lif"`` entry of a :class:`qsnn.nn.lifspec.LIFSpec`: what inference needs (decay,
     threshold, reset, membrane bits and quantizer; the scale of every layer is stored with the layer)."""
     return {"decay": spec.decay, "threshold": spec.threshold, "reset": spec.reset, "membrane_bits": spec.bits,
             "quantizer": spec.active_quantizer}
 
 
 def lif_spec(entry: Mapping) -> LIFSpec:
-    """The :class:`qsnn.lifspec.LIFSpec` of a manifest's ``"lif"`` entry (surrogate and detach_reset, which
+    """The :class:`qsnn.nn.lifspec.LIFSpec` of a manifest's ``"lif"`` entry (surrogate and detach_reset, which
     inference does not use, at their defaults).
 
     Raises

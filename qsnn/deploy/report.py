@@ -13,9 +13,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
+from ..data import to_time_first
 from .engine import PackedModel
-from .format import HEADER, header_fields
+from .format import HEADER, header_fields, read_packed
 
 __all__ = ["AC_PJ", "MAC_PJ", "anatomy", "anatomy_summary", "agreement", "operation_counts", "throughput"]
 
@@ -33,8 +35,6 @@ def _kind(name: str) -> str:
 
 def anatomy(path) -> list[dict]:
     """Every region of a packed file, in file order: ``{"offset", "bytes", "region", "what"}``."""
-    from .format import read_packed
-
     path = Path(path)
     data = path.read_bytes()
     h = header_fields(data, str(path))
@@ -80,10 +80,6 @@ def agreement(model, packed: PackedModel, dataset, time_steps: int, *, batch_siz
     images whose PyTorch margin (best minus second mean readout) is at most twice that difference, the
     only ones whose prediction a difference of that size can change; and ``disagreeing`` (indices).
     """
-    import torch
-
-    from ..data import to_time_first
-
     n = len(dataset) if limit is None else min(int(limit), len(dataset))
     same = correct_t = correct_e = 0
     worst = 0.0
@@ -165,8 +161,6 @@ def operation_counts(packed: PackedModel, x: np.ndarray, *, threads: int = 2) ->
 def throughput(packed: PackedModel, model, x: np.ndarray, *, repeats: int = 5, threads: int = 2) -> dict:
     """Median seconds of the engine and of PyTorch fp32 inference (eval, ``no_grad``) of ``model`` on the
     same x [T, B, C, H, W], interleaved, after one warm-up each; ``ratio`` = torch / engine."""
-    import torch
-
     old = torch.get_num_threads()
     torch.set_num_threads(threads)
     xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))

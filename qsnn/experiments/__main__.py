@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from .._cli import IMPORT_HELP, import_modules, version_text
+from .._core.cli import IMPORT_HELP, import_modules, version_text
 from .runs import StaleRunsError, run_experiment, stale_runs, status
 from .spec import Experiment
 from .summary import format_summary, summarize
@@ -109,6 +109,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from qsnn._cli import experiments as _command  # the extras check, Ctrl-C and closed pipes (qsnn._cli)
+    from qsnn._core.cli import experiments as _command  # the extras check, Ctrl-C and closed pipes (qsnn._core.cli)
 
     sys.exit(_command())

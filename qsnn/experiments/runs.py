@@ -12,7 +12,7 @@ only when all three files are written, so a folder ``seed<k>`` is always complet
 moment leaves at most a partial folder, which the next runner of that run deletes. Each epoch of a run in
 progress is checkpointed into ``<root>/<arm>/.seed<k>.checkpoint/``, from which the next runner of that run
 resumes exactly; a killed runner loses at most the epoch it was training. Before training, a
-runner claims the run (a lock held by its pid, ``qsnn._lock``); a second runner skips runs claimed by a
+runner claims the run (a lock held by its pid, ``qsnn._core.lock``); a second runner skips runs claimed by a
 live process, so two runners of one grid share the work and never train a run twice. A claim left by a
 killed runner is taken over.
 
@@ -36,12 +36,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from .._json import to_jsonable
-from .._lock import FolderBusyError, acquire, release
+from .._core.jsonio import to_jsonable
+from .._core.lock import FolderBusyError, acquire, is_held, release
 from .spec import Experiment
 
-__all__ = ["StaleRunsError", "stale_runs", "run_differences", "Run", "RunOutcome", "PREDICTION_SLICE", "slice_predictions", "run_folder", "checkpoint_folder", "run_experiment", "status", "load_run", "load_runs", "open_grid", "locate", "is_complete",
-           "RUN_FILES"]
+__all__ = ["StaleRunsError", "stale_runs", "run_differences", "Run", "RunOutcome", "PREDICTION_SLICE",
+           "slice_predictions", "run_folder", "checkpoint_folder", "run_experiment", "status", "load_run", "load_runs",
+           "open_grid", "locate", "is_complete", "RUN_FILES"]
 
 RUN_FILES = ("config.yaml", "metrics.json", "model.pt")
 
@@ -71,7 +72,7 @@ def _recorded_config(folder: Path) -> dict:
 def run_differences(experiment: Experiment, root: str | os.PathLike, arm: str, seed: int) -> dict:
     """``{setting: (recorded, grid)}`` where the finished run (``arm``, ``seed``) under ``root`` was trained with
     other settings than ``experiment`` gives it now (empty: current); see ``qsnn.train.config_differences``."""
-    from ..train.config import config_differences
+    from ..train.config import config_differences  # torch, only to train or load
 
     return config_differences(_recorded_config(run_folder(root, arm, seed)), experiment.config(arm, seed))
 
@@ -121,8 +122,8 @@ def slice_predictions(model, config, count: int = PREDICTION_SLICE) -> list[int]
     (fewer if the split is smaller), in order, in batches of 250."""
     from torch.utils.data import DataLoader, Subset
 
-    from ..data import load_dataset
-    from ..train import predict
+    from ..data import load_dataset  # torch, only to train or load
+    from ..train import predict  # torch, only to train or load
 
     test = load_dataset(config.dataset, config.data_dir, "test", augment=False, seed=config.seed,
                         time_steps=config.time_steps, dataset_kwargs=config.dataset_kwargs)
@@ -180,8 +181,8 @@ def checkpoint_folder(root: str | os.PathLike, arm: str, seed: int) -> Path:
 def _train_one(exp: Experiment, root: Path, arm: str, seed: int, on_epoch, retrain_stale: bool = False) -> dict:
     import dataclasses
 
-    from ..train import fit
-    from ..train.config import config_differences
+    from ..train import fit  # torch, only to train or load
+    from ..train.config import config_differences  # torch, only to train or load
 
     final = run_folder(root, arm, seed)
     for stale in final.parent.glob(f".seed{int(seed)}.partial-*"):  # left by a killed runner of this run
@@ -195,7 +196,7 @@ def _train_one(exp: Experiment, root: Path, arm: str, seed: int, on_epoch, retra
     config = exp.config(arm, seed)
     saved = checkpoint / "last.pt"
     if saved.is_file():  # a run in progress of another configuration is stale too
-        from ..checkpoint import load_checkpoint
+        from ..checkpoint import load_checkpoint  # torch, only to train or load
 
         differ = config_differences(load_checkpoint(saved).get("config", {}), config)
         if differ and not retrain_stale:
@@ -235,7 +236,7 @@ def _train_one(exp: Experiment, root: Path, arm: str, seed: int, on_epoch, retra
 def _find_same(config, roots) -> Path | None:
     """A finished run folder under one of ``roots`` trained with ``config`` (up to settings that do not change
     the numbers)."""
-    from ..train.config import config_differences
+    from ..train.config import config_differences  # torch, only to train or load
 
     for root in roots:
         for folder in sorted(Path(root).glob(f"*/seed{config.seed}")):
@@ -360,8 +361,6 @@ def _set_aside(path: Path) -> Path:
 def status(experiment: Experiment, root: str | os.PathLike) -> dict:
     """``{(arm, seed): "done" | "stale" | "running" | "missing"}`` for every run of ``experiment`` under ``root``
     ("stale": finished with another configuration than the grid now gives it, see :func:`run_differences`)."""
-    from .._lock import is_held
-
     out = {}
     for arm, seed in experiment.runs():
         if is_complete(run_folder(root, arm, seed)):
@@ -394,7 +393,7 @@ class Run:
 def build_model(config):
     """The untrained network of ``config`` (its data set decides classes, channels and input size): the one
     :meth:`qsnn.train.TrainConfig.build_model` builds for the data set's description."""
-    from ..data import dataset_info
+    from ..data import dataset_info  # torch, only to train or load
 
     return config.build_model(dataset_info(config.dataset, config.dataset_kwargs))
 
@@ -427,7 +426,7 @@ def load_run(folder: str | os.PathLike) -> Run:
         If its configuration is invalid or its weights do not fit the model the configuration builds; the
         folder is left as it is.
     """
-    from ..train import TrainConfig
+    from ..train import TrainConfig  # torch, only to train or load
 
     folder = Path(folder)
     missing = [name for name in RUN_FILES if not (folder / name).is_file()]
@@ -456,7 +455,7 @@ def load_runs(experiment: Experiment, root: str | os.PathLike) -> dict:
 
 def locate(path: str | os.PathLike) -> Path:
     """``path`` if it exists; a relative one not found in the current directory is looked up in the folders
-    above it, as ``<folder>/<path>`` and ``<folder>/book/<path>`` (a chapter executed by ``python -m qsnn.run
+    above it, as ``<folder>/<path>`` and ``<folder>/book/<path>`` (a chapter executed by ``python -m qsnn.book
     chapter`` runs in a fresh folder under the repository, not in the book's folder).
 
     Raises
@@ -470,7 +469,7 @@ def locate(path: str | os.PathLike) -> Path:
             raise FileNotFoundError(f"{path} does not exist")
         return path
     folders = [Path.cwd(), *Path.cwd().parents]
-    if os.environ.get("QSNN_BOOK"):  # set by python -m qsnn.run for the chapter it executes
+    if os.environ.get("QSNN_BOOK"):  # set by python -m qsnn.book for the chapter it executes
         book = Path(os.environ["QSNN_BOOK"])
         folders += [book, book.parent]
     for folder in folders:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from .._yaml import apply_overrides, read_mapping
+from .._core.yamlio import apply_overrides, read_mapping
 
 __all__ = ["Experiment", "RUN_SETTINGS"]
 

@@ -8,13 +8,11 @@ initialisation and the data order), which an unpaired comparison of the two mean
 
 from __future__ import annotations
 
-import math
 import os
+from pathlib import Path
 from typing import Mapping, Sequence
 
 from ..stats import arm_summary, mean_std, paired_difference  # noqa: F401  (re-exported by qsnn.experiments)
-from pathlib import Path
-
 from .runs import _stale_error, is_complete, run_folder, stale_runs
 from .spec import Experiment
 

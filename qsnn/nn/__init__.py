@@ -4,7 +4,7 @@ low-bit membranes, binary and 8-bit conv/linear layers, their quantizers and the
 Tensors are time-first, ``[T, B, ...]``.
 """
 
-from .._extras import require_extra
+from .._core.extras import require_extra
 
 require_extra("torch", "qsnn.nn", modules=("torch",))  # a message naming the extra, not a bare ModuleNotFoundError
 
@@ -16,7 +16,7 @@ from .layers import (
     binary_layers,
     set_ede_progress,
 )
-from ..lifspec import LIFSpec
+from .lifspec import LIFSpec
 from .neurons import LIF, RESETS, lif_multistep
 from .quantizers import (
     MEMBRANE_QUANTIZERS,

@@ -8,7 +8,7 @@ the tanh quantizer, one scale per step is saved between the passes.
 
 Every (reset, quantizer, surrogate, detach_reset) combination, dtype and BatchNorm fusion is its own
 compiled kernel: the options are module constants of a specialised copy of
-:mod:`qsnn.nn._lif_specialised` (:func:`qsnn._specialise.specialise`), so the inner loops have no
+:mod:`qsnn.nn._lif_specialised` (:func:`qsnn._core.specialise.specialise`), so the inner loops have no
 branches on them, and numba's disk cache keeps every compiled kernel for the next process.
 
 Blocks run in parallel (``prange``) on numba's threads, as many as torch's intra-op threads, in
@@ -35,8 +35,8 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from .._resets import RESET_CODES
-from .._specialise import specialise
+from .._core.resets import RESET_CODES
+from .._core.specialise import specialise
 from .surrogate import ATAN_ALPHA, SIGMOID_ALPHA
 
 SURROGATE_CODES = {"triangle": 0, "sigmoid": 1, "atan": 2}
@@ -114,7 +114,7 @@ def surrogate_constants(sigmoid_alpha: float, atan_alpha: float) -> tuple[float,
 
 
 def scalars(spec, scale: float, float32: bool) -> np.ndarray:
-    """The kernels' scalar argument ``p`` for a :class:`qsnn.lifspec.LIFSpec` and the quantizer's current
+    """The kernels' scalar argument ``p`` for a :class:`qsnn.nn.lifspec.LIFSpec` and the quantizer's current
     scale: decay, threshold, n, scale, step = scale / n, the surrogates' a, c, a / 2, then 0 and 1, each
     rounded once from its float64 value to the data's dtype (the torch path's constants)."""
     a, c, half_a = surrogate_constants(SIGMOID_ALPHA, ATAN_ALPHA)

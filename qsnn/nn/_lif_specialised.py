@@ -1,6 +1,6 @@
 """The LIF layer's kernels for one combination of options: the source that :mod:`qsnn.nn._lif_kernels` specialises.
 
-This file is a template. :func:`qsnn._specialise.specialise` writes a copy of it with the options below
+This file is a template. :func:`qsnn._core.specialise.specialise` writes a copy of it with the options below
 replaced by one combination (reset, quantizer, surrogate, detach_reset, dtype, BatchNorm fused or not)
 into a cache folder and imports that copy. The options are then plain module constants, which numba
 compiles as constants, so the inner loops have no branches on them; and since every function is a
@@ -30,7 +30,7 @@ from numba import njit, prange
 from qsnn.nn._lif_kernels import BLOCK, _block_channel_sums, _peak_bits, _tanh64, _tanh_scale, tanh32
 
 # --- specialisation: the loader replaces the lines up to the end marker ---
-RESET = 0  # qsnn._resets.RESET_CODES: 0 zero, 1 subtract, 2 mod
+RESET = 0  # qsnn._core.resets.RESET_CODES: 0 zero, 1 subtract, 2 mod
 QUANTIZER = 1  # 0 none (full precision), 1 uniform with a fixed scale, 2 tanh (scale per step)
 SURROGATE = 0  # 0 triangle, 1 sigmoid, 2 atan; -1 in forward-only copies
 DETACH = False  # detach_reset

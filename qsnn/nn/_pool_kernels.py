@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 
-from .._specialise import specialise
+from .._core.specialise import specialise
 
 
 @functools.lru_cache(maxsize=None)

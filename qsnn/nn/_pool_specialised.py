@@ -1,5 +1,5 @@
 """Average pooling over kh x kw windows for one window size: the source that :mod:`qsnn.nn._pool_kernels`
-specialises (:func:`qsnn._specialise.specialise` sets the constants below and imports the copy, whose
+specialises (:func:`qsnn._core.specialise.specialise` sets the constants below and imports the copy, whose
 compiled functions numba keeps on disk). Imports as it is with the defaults.
 
 ``forward(x, out)``: x [P, H, W] -> out [P, H // KH, W // KW]; ``backward(grad_out, grad_x)``: grad_out

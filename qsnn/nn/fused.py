@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from . import neurons
+from . import _lif_kernels as k
 from .neurons import LIF
 
 __all__ = ["FUSE_BATCHNORM", "can_fuse", "batchnorm_lif"]
@@ -49,8 +50,6 @@ def can_fuse(bn: nn.Module, lif: nn.Module, y: torch.Tensor) -> bool:
 def batchnorm_lif(y: torch.Tensor, bn: nn.BatchNorm2d, lif: LIF, steps: int) -> torch.Tensor:
     """Spikes [T, B, C, H, W] of ``lif(bn(y))`` for the convolution output y [T * B, C, H, W] (T = steps),
     BatchNorm in training mode: batch statistics, running statistics updated. Requires :func:`can_fuse`."""
-    from . import _lif_kernels as k
-
     n, c, h, w = y.shape
     y3 = y.contiguous().view(steps, (n // steps) * c, h * w)  # [T, P, HW], P = B * C planes
     neurons._kernel_threads()
@@ -75,8 +74,6 @@ class _BatchNormLIF(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, y3, weight, bias, mean, invstd, steps, spec, scale, keep):
-        from . import _lif_kernels as k
-
         dtype = y3.dtype
         float32 = dtype == torch.float32
         y3 = y3.detach()
@@ -96,8 +93,6 @@ class _BatchNormLIF(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_spikes):
-        from . import _lif_kernels as k
-
         y3, scales = ctx.saved_tensors
         alpha, beta, mean, invstd, w64 = ctx.consts
         dtype = y3.dtype

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._validation import check_choice
+from .._core.validation import check_choice
 from .quantizers import (
     EDE_T_MIN,
     WEIGHT_ESTIMATORS,

@@ -46,9 +46,10 @@ import os
 import torch
 from torch import nn
 
-from .._resets import RESETS
-from .._validation import check_real
-from ..lifspec import LIFSpec
+from .._core.resets import RESETS
+from .._core.validation import check_real
+from . import _lif_kernels as k
+from .lifspec import LIFSpec
 from .surrogate import surrogate_grad
 
 __all__ = ["RESETS", "LIF", "LIFSpec", "lif_multistep"]
@@ -111,8 +112,6 @@ def _flat(x: torch.Tensor) -> torch.Tensor:
 
 
 def _forward_kernel(x2: torch.Tensor, spec: LIFSpec, scale: float):
-    from . import _lif_kernels as k
-
     spikes = torch.empty_like(x2)
     scales = torch.empty(x2.shape[0], dtype=x2.dtype)
     float32 = x2.dtype == torch.float32
@@ -123,8 +122,6 @@ def _forward_kernel(x2: torch.Tensor, spec: LIFSpec, scale: float):
 
 
 def _backward_kernel(x2: torch.Tensor, scales: torch.Tensor, grad: torch.Tensor, spec: LIFSpec, scale: float):
-    from . import _lif_kernels as k
-
     g2 = grad.reshape(x2.shape)
     if not g2.is_contiguous():
         g2 = g2.contiguous()
@@ -287,7 +284,7 @@ class LIF(nn.Module):
 
     Notes
     -----
-    The eight settings are kept, validated once, as one :class:`~qsnn.lifspec.LIFSpec` in ``spec`` (read-only
+    The eight settings are kept, validated once, as one :class:`~qsnn.nn.lifspec.LIFSpec` in ``spec`` (read-only
     attributes under the arguments' names mirror it); :meth:`from_spec` builds the layer of a spec.
 
     Raises

@@ -15,6 +15,7 @@ from torch import nn
 from torch.autograd.function import once_differentiable
 
 from . import neurons
+from ._pool_kernels import window_mean_kernels
 
 __all__ = ["AvgPool2d", "AdaptiveAvgPool2d", "window_mean"]
 
@@ -44,8 +45,6 @@ def window_mean(x: torch.Tensor, kh: int, kw: int, adaptive: bool = False) -> to
 class _WindowMean(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, kh, kw, adaptive):
-        from ._pool_kernels import window_mean_kernels
-
         h, w = x.shape[-2:]
         out = x.new_empty(*x.shape[:-2], h // kh, w // kw)
         neurons._kernel_threads()
@@ -57,8 +56,6 @@ class _WindowMean(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_out):
-        from ._pool_kernels import window_mean_kernels
-
         kh, kw, adaptive, shape = ctx.cfg
         h, w = shape[-2:]
         g = grad_out.contiguous()

@@ -20,7 +20,7 @@ import math
 
 import torch
 
-from ..lifspec import MEMBRANE_QUANTIZERS, check_bits, levels_per_side
+from .lifspec import MEMBRANE_QUANTIZERS, check_bits, levels_per_side
 
 __all__ = [
     "MEMBRANE_QUANTIZERS",

@@ -7,7 +7,7 @@ from typing import Sequence
 
 import torch
 
-from .._validation import check_real
+from .._core.validation import check_real
 
 __all__ = ["spike_rate_loss"]
 

@@ -18,7 +18,7 @@ import math
 
 import torch
 
-from ..lifspec import SURROGATES
+from .lifspec import SURROGATES
 
 __all__ = ["SURROGATES", "surrogate_grad", "check_surrogate"]
 

@@ -20,6 +20,8 @@ The names load PyTorch on first use (the ``torch`` extra), so ``python -m qsnn.t
 without it says which extra to install instead of failing on an import.
 """
 
+from .._core.extras import require_extra
+
 # Name -> the submodule that defines it; loaded on first use (PEP 562).
 _NAMES = {
     "MODEL_NAMES": "config",
@@ -70,8 +72,6 @@ def __getattr__(name):
     import importlib
 
     if name in _NAMES:
-        from .._extras import require_extra
-
         require_extra("torch", f"qsnn.train.{name}", modules=("torch",))
         return getattr(importlib.import_module(f".{_NAMES[name]}", __name__), name)
     raise AttributeError(f"module 'qsnn.train' has no attribute {name!r}")

@@ -2,6 +2,6 @@
 
 import sys
 
-from qsnn._cli import train
+from qsnn._core.cli import train
 
 sys.exit(train())

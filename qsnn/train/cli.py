@@ -14,10 +14,10 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from .._cli import IMPORT_HELP, import_modules, version_text
-from .._extras import MissingExtraError
-from .._lock import FolderBusyError
-from .._yaml import apply_overrides, parse_overrides, read_mapping
+from .._core.cli import IMPORT_HELP, import_modules, version_text
+from .._core.extras import MissingExtraError
+from .._core.lock import FolderBusyError
+from .._core.yamlio import apply_overrides, parse_overrides, read_mapping
 from ..data import DatasetNotFoundError
 from .config import MODEL_NAMES, TrainConfig
 from .loop import fit

@@ -16,8 +16,8 @@ from dataclasses import asdict, dataclass, field, fields
 from torch import nn
 
 from .. import models
-from .._validation import check_bool, check_choice, check_int, check_real
-from .._yaml import read_mapping
+from .._core.validation import check_bool, check_choice, check_int, check_real
+from .._core.yamlio import read_mapping
 from ..data import check_dataset_kwargs, dataset_record
 from .loss import EDE_SCHEDULES
 

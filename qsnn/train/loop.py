@@ -26,8 +26,8 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from .._json import to_jsonable
-from .._lock import FolderBusyError
+from .._core.jsonio import to_jsonable
+from .._core.lock import FolderBusyError
 from ..checkpoint import get_rng_state, load_checkpoint, save_checkpoint, set_rng_state
 from ..data import get_loaders, set_epoch, to_time_first
 from ..nn import set_ede_progress

@@ -4,7 +4,7 @@ finished work is lost.
 ``checkpoint_dir`` receives ``last.pt`` after every epoch; ``output_dir`` receives ``config.yaml``
 when the run starts, and ``model.pt`` then ``metrics.json`` when it ends (``metrics.json`` last, so
 its presence means a finished run). Before anything is loaded or trained, every configured folder is
-created and tried for writing, and held with a lock file (``qsnn._lock``) for the duration of
+created and tried for writing, and held with a lock file (``qsnn._core.lock``) for the duration of
 the run: a second run on the same folder stops at once with a message naming the folder and the
 holder. A run that does not resume refuses to replace an earlier run's ``last.pt``, ``metrics.json``
 or ``model.pt`` unless ``overwrite: true`` says so.
@@ -21,8 +21,8 @@ from typing import Iterator
 
 import yaml
 
-from .._lock import hold_folder, held_here
-from ..atomic import atomic_write_text
+from .._core.lock import hold_folder, held_here
+from .._core.atomic import atomic_write_text
 from ..checkpoint import save_checkpoint
 from .config import TrainConfig
 

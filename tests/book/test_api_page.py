@@ -50,17 +50,17 @@ def test_api_pages_are_in_the_table_of_contents():
 def test_api_extensions_are_configured():
     config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
     extensions = config["sphinx"]["extra_extensions"]
-    for name in ("sphinx.ext.autodoc", "sphinx.ext.napoleon", "qsnn._apidoc"):
+    for name in ("sphinx.ext.autodoc", "sphinx.ext.napoleon", "qsnn.book.apidoc"):
         assert name in extensions
     assert config["sphinx"]["config"]["nitpicky"] is True
 
 
 def test_every_exported_name_has_one_home_on_the_pages():
     """Re-exported names (``qsnn.alexiewicz_norm``) lead to one documented place, in a documented module."""
-    from qsnn._apidoc import homes
+    from qsnn.book.apidoc import homes
 
     on_pages = set(documented())
     for path, home in homes().items():
         assert home.rsplit(".", 1)[0] in on_pages, (path, home)
-    assert homes()["qsnn.alexiewicz_norm"] == "qsnn.alexiewicz.alexiewicz_norm"
+    assert homes()["qsnn.alexiewicz_norm"] == "qsnn.spiketrains.alexiewicz.alexiewicz_norm"
     assert homes()["qsnn.train.fit"] == "qsnn.train.loop.fit"

@@ -1,7 +1,7 @@
 """The README's commands run as written: each one is checked against what it calls.
 
 ``make`` commands name existing targets (``make run``: the chapter and its parameter file's names against
-the chapter's parameters cell); ``python -m qsnn.run`` commands parse with the runner's own command
+the chapter's parameters cell); ``python -m qsnn.book`` commands parse with the runner's own command
 line and name real chapters and parameters (``list`` and ``config`` are run); ``python -m qsnn.train``
 and ``torchrun`` commands use options the trainer has, and their configuration files with the ``--set``
 values make a valid training configuration; ``pip install`` names extras pyproject.toml defines; the
@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from qsnn import run
-from qsnn._yaml import apply_overrides, parse_overrides, read_mapping
+from qsnn.book import runner as run
+from qsnn._core.yamlio import apply_overrides, parse_overrides, read_mapping
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -71,7 +71,7 @@ def _make_targets() -> set[str]:
 
 
 MAKE = _commands(lambda c: c.startswith("make "))
-RUNNER = [(c, k) for c, k in _commands(lambda c: True) if _module_args(c, "qsnn.run") is not None]
+RUNNER = [(c, k) for c, k in _commands(lambda c: True) if _module_args(c, "qsnn.book") is not None]
 TRAIN = [(c, k) for c, k in _commands(lambda c: True) if _module_args(c, "qsnn.train") is not None]
 
 
@@ -110,9 +110,9 @@ def test_make_run_examples_match_the_chapter(command, comment):
 
 @pytest.mark.parametrize("command", [c for c, _ in RUNNER])
 def test_runner_commands_parse_and_name_real_chapters_and_parameters(command, tmp_path, capsys):
-    """python -m qsnn.run: parses with the runner's options; a chapter command names a chapter and
+    """python -m qsnn.book: parses with the runner's options; a chapter command names a chapter and
     parameters it has; list and config are cheap, so they are run."""
-    args = _module_args(command, "qsnn.run")
+    args = _module_args(command, "qsnn.book")
     parsed = run.build_parser().parse_args(args)
     book = ROOT / "book"
     if parsed.command == "chapter":

@@ -211,4 +211,4 @@ def test_make_run_without_chapter_prints_usage_before_any_set_up(tmp_path):
     assert not venv.exists()
     planned = subprocess.run(["make", "-n", "-C", str(ROOT), "run", "CHAPTER=03", f"VENV={venv}"], env=env,
                              capture_output=True, text=True, timeout=60)
-    assert "pip install" in planned.stdout and "qsnn.run chapter \"03\"" in planned.stdout
+    assert "pip install" in planned.stdout and "qsnn.book chapter \"03\"" in planned.stdout

@@ -43,7 +43,7 @@ def book(tmp_path):
 
 
 @pytest.mark.parametrize("module, prog", [("qsnn.train", "qsnn-train"), ("qsnn.experiments", "qsnn-experiments"),
-                                          ("qsnn.run", "qsnn-run")])
+                                          ("qsnn.book", "qsnn-book")])
 def test_each_command_line_prints_its_version(module, prog):
     """--version prints '<prog> <version>' and exits 0."""
     done = _python("-m", module, "--version")
@@ -51,16 +51,16 @@ def test_each_command_line_prints_its_version(module, prog):
 
 
 def test_the_three_console_scripts_are_declared():
-    """pyproject.toml installs qsnn-train, qsnn-run and qsnn-experiments."""
+    """pyproject.toml installs qsnn-train, qsnn-book and qsnn-experiments."""
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
-    assert {"qsnn-train", "qsnn-run", "qsnn-experiments"} <= set(scripts)
+    assert {"qsnn-train", "qsnn-book", "qsnn-experiments"} <= set(scripts)
 
 
 @pytest.mark.parametrize("hidden, command, extra", [
-    ("torch", "from qsnn._cli import train; sys.exit(train(['--set', 'epochs=1']))", "torch"),
-    ("torch", "from qsnn._cli import experiments; sys.exit(experiments(['status', 'x.yaml']))", "torch"),
-    ("papermill", "from qsnn._cli import run; sys.exit(run(['list']))", "book"),
-    ("tonic", "from qsnn._cli import train; sys.exit(train(['--set', 'dataset=nmnist', '--set', 'data_dir=/nowhere', "
+    ("torch", "from qsnn._core.cli import train; sys.exit(train(['--set', 'epochs=1']))", "torch"),
+    ("torch", "from qsnn._core.cli import experiments; sys.exit(experiments(['status', 'x.yaml']))", "torch"),
+    ("papermill", "from qsnn._core.cli import run; sys.exit(run(['list']))", "book"),
+    ("tonic", "from qsnn._core.cli import train; sys.exit(train(['--set', 'dataset=nmnist', '--set', 'data_dir=/nowhere', "
               "'--output-dir', sys.argv[1]]))", "events"),
 ])
 def test_a_missing_extra_is_named_with_exit_2(hidden, command, extra, tmp_path):
@@ -81,8 +81,8 @@ def test_importing_part_two_without_torch_names_the_extra(module):
 
 
 def test_a_closed_pipe_ends_the_listing_quietly():
-    """qsnn-run list | head -1: the first line, and nothing on stderr."""
-    done = subprocess.run(f"{shlex_quote(sys.executable)} -m qsnn.run --book {shlex_quote(str(ROOT))} list | head -1",
+    """qsnn-book list | head -1: the first line, and nothing on stderr."""
+    done = subprocess.run(f"{shlex_quote(sys.executable)} -m qsnn.book --book {shlex_quote(str(ROOT))} list | head -1",
                           shell=True, capture_output=True, text=True, cwd=ROOT, env=ENV, timeout=300)
     assert done.stdout.strip() == "01_alexiewicz_norm" and done.stderr == ""
 
@@ -95,19 +95,19 @@ def shlex_quote(s: str) -> str:
 
 def test_book_works_after_the_subcommand(book):
     """--book may follow the subcommand."""
-    done = _python("-m", "qsnn.run", "list", "--book", book)
+    done = _python("-m", "qsnn.book", "list", "--book", book)
     assert done.returncode == 0 and done.stdout.startswith("01_tiny")
 
 
 def test_a_book_folder_without_a_book_says_so(tmp_path):
     """--book naming a folder with no book exits 2 saying it is not a book."""
-    done = _python("-m", "qsnn.run", "--book", tmp_path, "list")
+    done = _python("-m", "qsnn.book", "--book", tmp_path, "list")
     assert done.returncode == 2 and "is not a book" in done.stderr
 
 
 def test_a_parameter_whose_default_is_none_is_checked_by_its_annotation(book, tmp_path):
     """limit: int | None = None refuses 'abc' before anything runs, and takes 5 or null."""
-    done = _python("-m", "qsnn.run", "--book", book, "chapter", "01", "--set", "limit=abc", "--out", tmp_path / "o")
+    done = _python("-m", "qsnn.book", "--book", book, "chapter", "01", "--set", "limit=abc", "--out", tmp_path / "o")
     assert done.returncode == 2 and "parameter 'limit' must be of type int or None" in done.stderr
     assert not (tmp_path / "o").exists()
     chapter = run.find_chapter("01", book)
@@ -129,7 +129,7 @@ def test_a_path_parameter_resolves_as_the_defaults_are_written(book, tmp_path, m
 @pytest.mark.slow
 def test_a_chapter_run_does_not_show_the_kernel_transport_warning(book, tmp_path):
     """The kernel's 'running over TCP without encryption' notice does not reach the user."""
-    done = _python("-m", "qsnn.run", "--book", book, "chapter", "01", "--no-progress", "--out", tmp_path / "r")
+    done = _python("-m", "qsnn.book", "--book", book, "chapter", "01", "--no-progress", "--out", tmp_path / "r")
     assert done.returncode == 0, done.stderr
     assert "without encryption" not in done.stderr
 
@@ -139,7 +139,7 @@ def test_ctrl_c_during_a_chapter_prints_one_line(book, tmp_path):
     """Ctrl-C (SIGINT to the whole process group, as a terminal sends it) ends the run with exit 130 and one
     line on stderr; no folder is left."""
     runs = tmp_path / "runs"
-    proc = subprocess.Popen([sys.executable, "-m", "qsnn.run", "--book", str(book), "chapter", "01", "--no-progress",
+    proc = subprocess.Popen([sys.executable, "-m", "qsnn.book", "--book", str(book), "chapter", "01", "--no-progress",
                              "--out", str(runs / "r"), "--set", "pause=60"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=ENV, start_new_session=True,
                             preexec_fn=as_from_a_shell)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from qsnn._lock import acquire, release
+from qsnn._core.lock import acquire, release
 from qsnn.experiments import (Experiment, checkpoint_folder, is_complete, load_run, paired_difference, run_experiment, run_folder,
                               status, summarize)
 from qsnn.experiments.__main__ import main
@@ -375,7 +375,7 @@ def test_locate_finds_book_files_from_a_folder_below_the_repository(tmp_path, mo
     (tmp_path / "book" / "experiments" / "g").mkdir(parents=True)
     (tmp_path / "book" / "experiments" / "g" / "experiment.yaml").write_text("x: 1\n")
     (tmp_path / "runs" / "ch-1").mkdir(parents=True)
-    monkeypatch.chdir(tmp_path / "runs" / "ch-1")  # where python -m qsnn.run chapter executes
+    monkeypatch.chdir(tmp_path / "runs" / "ch-1")  # where python -m qsnn.book chapter executes
     found = locate("experiments/g/experiment.yaml")
     assert found.resolve() == (tmp_path / "book" / "experiments" / "g" / "experiment.yaml").resolve()
     with pytest.raises(FileNotFoundError, match="nothing/here.yaml not found"):

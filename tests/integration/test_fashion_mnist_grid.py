@@ -70,7 +70,7 @@ def test_one_epoch_on_a_fixed_subset_reproduces_the_reference(grid):
 if __name__ == "__main__":  # regenerate the references after an intended change of training
     import sys
 
-    from qsnn._json import to_jsonable
+    from qsnn._core.jsonio import to_jsonable
 
     for grid in sys.argv[1:] or sorted(GRIDS):
         _reference(grid).write_text(json.dumps(to_jsonable(_record(grid)), indent=1) + "\n", encoding="utf-8")

@@ -1,4 +1,4 @@
-"""Tests of qsnn.run: chapters re-run through papermill with other parameters."""
+"""Tests of qsnn.book.runner: chapters re-run through papermill with other parameters."""
 
 import datetime as dt
 import json
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from qsnn import run
+from qsnn.book import runner as run
 
 from _processes import as_from_a_shell
 
@@ -195,17 +195,17 @@ def _site(tmp_path):
 
 @pytest.mark.slow
 def test_runner_works_from_a_non_editable_install(tmp_path, checkout):
-    """Installed into a folder of its own, ``python -m qsnn.run list`` finds the book from the current
+    """Installed into a folder of its own, ``python -m qsnn.book list`` finds the book from the current
     directory (the repository root) and, from anywhere else, through --book."""
     site = _site(tmp_path)
     # PYTHONSAFEPATH: `python -m` must not put the current directory (the checkout's own qsnn/) first.
     env = dict(os.environ, PYTHONPATH=str(site), PYTHONSAFEPATH="1")
 
     def cli(*args, cwd):
-        return subprocess.run([sys.executable, "-m", "qsnn.run", *args], cwd=cwd, env=env, capture_output=True,
+        return subprocess.run([sys.executable, "-m", "qsnn.book", *args], cwd=cwd, env=env, capture_output=True,
                               text=True, timeout=120)
 
-    where = subprocess.run([sys.executable, "-c", "import qsnn.run; print(qsnn.run.__file__)"], cwd=ROOT, env=env,
+    where = subprocess.run([sys.executable, "-c", "import qsnn.book.runner; print(qsnn.book.runner.__file__)"], cwd=ROOT, env=env,
                            capture_output=True, text=True, check=True).stdout.strip()
     assert Path(where).is_relative_to(site)
     listed = cli("list", cwd=ROOT)
@@ -241,7 +241,7 @@ def test_default_run_folder_names_differ_between_processes(monkeypatch):
 
 def _start(book, out, *extra, cwd=None):
     where = [] if out is None else ["--out", str(out)]
-    return subprocess.Popen([sys.executable, "-m", "qsnn.run", "--book", str(book), "chapter", "01", "--no-progress",
+    return subprocess.Popen([sys.executable, "-m", "qsnn.book", "--book", str(book), "chapter", "01", "--no-progress",
                              *where, *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd,
                             env=dict(os.environ, PYTHONPATH=str(ROOT)), preexec_fn=as_from_a_shell)
 

@@ -635,7 +635,7 @@ def test_second_run_on_a_held_folder_stops_and_a_dead_holders_lock_is_taken_over
     import sys
     from pathlib import Path
 
-    from qsnn._lock import FolderBusyError
+    from qsnn._core.lock import FolderBusyError
 
     out, ckpt = tmp_path / "out", tmp_path / "ckpt"
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]), OMP_NUM_THREADS="1")
@@ -660,7 +660,7 @@ def test_second_run_on_a_held_folder_stops_and_a_dead_holders_lock_is_taken_over
 
 def test_fit_inside_a_caller_that_holds_the_folder(tmp_path):
     """A caller (an experiment runner) holding output_dir may call fit on it; the lock stays the caller's."""
-    from qsnn._lock import hold_folder
+    from qsnn._core.lock import hold_folder
 
     with hold_folder(tmp_path, "experiment") as lock:
         fit(_cfg(epochs=1, output_dir=str(tmp_path)))

@@ -1,4 +1,4 @@
-"""Tests of qsnn.alexiewicz: the (leaky) Alexiewicz norm, its O(N) recursion and its properties."""
+"""Tests of qsnn.spiketrains.alexiewicz: the (leaky) Alexiewicz norm, its O(N) recursion and its properties."""
 
 import math
 
@@ -232,7 +232,7 @@ def test_exp_neg_is_within_one_ulp_of_math_exp_and_its_python_twin_is_bit_equal(
     version used by the references gives the same bits."""
     from numba import njit
 
-    from qsnn._exp import exp_neg, exp_neg_py
+    from qsnn.spiketrains._exp import exp_neg, exp_neg_py
 
     rng = np.random.default_rng(3)
     x = np.concatenate([-rng.uniform(0, 1, 20000), -rng.uniform(0, 746, 20000), -10.0 ** rng.uniform(-300, 0, 2000),
@@ -251,7 +251,7 @@ def test_batch_does_not_depend_on_the_thread_count(alpha, monkeypatch):
     """Large batches run rows in parallel; serial, one thread and all threads give the same bits."""
     import numba
 
-    from qsnn import _kernels, quantization_error_batch
+    from qsnn.spiketrains import _kernels, quantization_error_batch
 
     t, a = random_trains(37, 301, amplitude=2.0, seed=4)
     a[::5, ::7] = 0.0

@@ -1,4 +1,4 @@
-"""Tests of qsnn.analysis: mean +- std (one rule for non-finite values), the variants table, per-layer rates
+"""Tests of qsnn.book.analysis: mean +- std (one rule for non-finite values), the variants table, per-layer rates
 and their entropy, sign-balance statistics."""
 
 import math
@@ -9,8 +9,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qsnn.analysis import (ablation_effects, balance_summary, effects_text, layer_rates, mean_std, paper_table, rates_table,
-                           sign_balance_stats, variants_table)
+from qsnn.book.analysis import (ablation_effects, balance_summary, effects_text, layer_rates, paper_table, rates_table,
+                                sign_balance_stats, variants_table)
+from qsnn.stats import mean_std
 
 
 def test_mean_std_golden_values():
@@ -89,7 +90,7 @@ def test_balance_summary():
 
 
 def test_model_size_table_reproduces_the_papers_vgg11_sizes():
-    from qsnn.analysis import model_size_table
+    from qsnn.book.analysis import model_size_table
 
     sizes, models, text = model_size_table([("VGG-11, CIFAR-10", "vgg11", 10, (3, 32, 32))])
     s = sizes["VGG-11, CIFAR-10"]
@@ -103,7 +104,7 @@ def test_model_size_table_reproduces_the_papers_vgg11_sizes():
 
 
 def test_membrane_memory_table_counts_one_value_per_lif_neuron():
-    from qsnn.analysis import membrane_memory_table
+    from qsnn.book.analysis import membrane_memory_table
     from qsnn.models import build
 
     model = build("small", weight_bits=1, membrane_bits=2, num_classes=10, in_channels=1, input_size=(8, 8))
@@ -117,7 +118,7 @@ def test_membrane_memory_table_counts_one_value_per_lif_neuron():
 
 
 def _sweep(mod, zero):
-    from qsnn.sweeps import ErrorSweep
+    from qsnn.spiketrains.sweeps import ErrorSweep
 
     return ErrorSweep(n_spikes=np.array([5, 10, 20]), errors={"mod": np.array(mod), "subtract": np.array(mod), "zero": np.array(zero)},
                       threshold=1.0, alpha=1.0, amplitude=1.0, gap=(0.2, 1.0), n_runs=2, seed=0)
@@ -127,7 +128,7 @@ SWEEP = _sweep([[0.2, 0.4], [0.5, 0.7], [0.5, 0.9]], [[0.2, 1.4], [1.5, 0.7], [1
 
 
 def test_sweep_table_rows_by_hand():
-    from qsnn.analysis import sweep_table
+    from qsnn.book.analysis import sweep_table
 
     header, mod, zero = sweep_table({(1.0, 0.1): SWEEP}, ("mod", "zero")).split("\n")
     assert ">theta @n=5" in header and ">theta @n=20" in header
@@ -138,8 +139,8 @@ def test_sweep_table_rows_by_hand():
 
 
 def test_concentration_table_reads_the_quantile_levels():
-    from qsnn.analysis import concentration_table
-    from qsnn.sweeps import concentration
+    from qsnn.book.analysis import concentration_table
+    from qsnn.spiketrains.sweeps import concentration
 
     c = concentration(SWEEP["mod"])
     lines = concentration_table(c, SWEEP.n_spikes).split("\n")
@@ -150,7 +151,7 @@ def test_concentration_table_reads_the_quantile_levels():
 
 
 def test_sweep_headline_and_seeds_table():
-    from qsnn.analysis import seeds_table, sweep_headline
+    from qsnn.book.analysis import seeds_table, sweep_headline
 
     h = sweep_headline(SWEEP, np.array([False, True, True]))
     assert h["zero_half"] == 5 and h["subtract_half"] is None  # half of the runs above theta from n = 5 on
@@ -164,7 +165,7 @@ def test_sweep_headline_and_seeds_table():
 
 
 def test_lambda_table_distance_of_the_middle_layers_to_one_half():
-    from qsnn.analysis import lambda_table
+    from qsnn.book.analysis import lambda_table
 
     table, text = lambda_table({0.0: {"test_acc": 0.9, "test_rates": [0.3, 0.1, 0.2, 0.05]},
                                 0.01: {"test_acc": 0.85, "test_rates": [0.3, 0.4, 0.5, 0.05]}})
@@ -175,7 +176,7 @@ def test_lambda_table_distance_of_the_middle_layers_to_one_half():
 
 
 def test_standardization_balance_centres_every_filter():
-    from qsnn.analysis import standardization_balance
+    from qsnn.book.analysis import standardization_balance
     from qsnn.models import build
 
     torch.manual_seed(0)
@@ -205,7 +206,7 @@ class _Events:
 
 
 def test_event_set_statistics_by_hand():
-    from qsnn.analysis import event_set_statistics, event_statistics_text
+    from qsnn.book.analysis import event_set_statistics, event_statistics_text
 
     frames = torch.zeros(2, 1, 2, 1, 2)  # [N, T, P, H, W]
     frames[0, 0, 1, 0, 0] = 2
@@ -222,7 +223,7 @@ def test_event_set_statistics_by_hand():
 
 
 def test_stepwise_lif_by_hand():
-    from qsnn.analysis import stepwise_lif
+    from qsnn.book.analysis import stepwise_lif
 
     h, u, s = stepwise_lif(torch.tensor([0.6, 0.6, 0.2]), decay=0.5, threshold=1.0, bits=None)
     # H = 0.6 (no spike, U = 0.6), H = 0.3 + 0.6 = 0.9 (no spike), H = 0.45 + 0.2 = 0.65
@@ -233,7 +234,7 @@ def test_stepwise_lif_by_hand():
 
 
 def test_config_table_sizes_the_papers_vgg11():
-    from qsnn.analysis import config_table
+    from qsnn.book.analysis import config_table
     from qsnn.train import TrainConfig
 
     cfg = TrainConfig(model="vgg11", dataset="cifar10", model_kwargs=dict(weight_bits=1, membrane_bits=2))
@@ -244,7 +245,7 @@ def test_config_table_sizes_the_papers_vgg11():
 
 
 def test_denoise_table_counts_signal_and_noise_events():
-    from qsnn.analysis import denoise_table
+    from qsnn.book.analysis import denoise_table
 
     image = np.zeros((8, 8))
     image[2:6, 3:5] = 1.0
@@ -260,8 +261,8 @@ def test_denoise_table_counts_signal_and_noise_events():
 
 
 def test_sweep_and_concentration_results_by_hand():
-    from qsnn.analysis import concentration_results, sweep_results
-    from qsnn.sweeps import concentration
+    from qsnn.book.analysis import concentration_results, sweep_results
+    from qsnn.spiketrains.sweeps import concentration
 
     r = sweep_results({(1.0, 0.1): SWEEP})
     tag = "range_1_alpha_0.1"

@@ -1,4 +1,4 @@
-"""Tests of qsnn.atomic: whole files or nothing, with the permissions of an ordinary new file."""
+"""Tests of qsnn._core.atomic: whole files or nothing, with the permissions of an ordinary new file."""
 
 import os
 import stat
@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from qsnn.atomic import atomic_write, atomic_write_bytes, atomic_write_text, new_file_mode
+from qsnn._core.atomic import atomic_write, atomic_write_bytes, atomic_write_text, new_file_mode
 
 
 def _mode(path):
@@ -34,7 +34,7 @@ def test_written_files_get_the_usual_permissions(tmp_path, umask):
 
 def test_umask_is_read_in_a_fresh_process(tmp_path):
     """The mode follows the umask of the process that writes (here a child started with umask 002)."""
-    code = ("import os; os.umask(0o002); from qsnn.atomic import atomic_write_text; "
+    code = ("import os; os.umask(0o002); from qsnn._core.atomic import atomic_write_text; "
             f"atomic_write_text({str(tmp_path / 'c.txt')!r}, 'x')")
     subprocess.run([sys.executable, "-c", code], check=True)
     assert _mode(tmp_path / "c.txt") == 0o664

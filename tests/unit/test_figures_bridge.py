@@ -1,4 +1,4 @@
-"""Tests of chapter 8's figures (qsnn.figures_bridge): what each panel draws."""
+"""Tests of chapter 8's figures (qsnn.book.figures.bridge): what each panel draws."""
 
 import matplotlib
 
@@ -6,7 +6,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from qsnn import figures_bridge as figs  # noqa: E402
+from qsnn.book.figures import bridge as figs  # noqa: E402
 from qsnn.bridge import run_both  # noqa: E402
 
 

@@ -1,4 +1,4 @@
-"""Tests of chapter 9's figures (qsnn.figures_deploy): what each panel draws."""
+"""Tests of chapter 9's figures (qsnn.book.figures.deploy): what each panel draws."""
 
 import matplotlib
 
@@ -6,7 +6,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from qsnn import figures_deploy as figs  # noqa: E402
+from qsnn.book.figures import deploy as figs  # noqa: E402
 
 
 def test_file_bytes_figure_stacks_the_parts_beside_the_references():

@@ -1,4 +1,4 @@
-"""Test of the EDE schedule comparison figure of chapter 4 (qsnn.figures_building_blocks.ede_schedules_figure)."""
+"""Test of the EDE schedule comparison figure of chapter 4 (qsnn.book.figures.building_blocks.ede_schedules_figure)."""
 
 import matplotlib
 
@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 import qsnn.nn as qnn  # noqa: E402
-from qsnn import figures_building_blocks as figs  # noqa: E402
+from qsnn.book.figures import building_blocks as figs  # noqa: E402
 from qsnn.train import ede_progress  # noqa: E402
 
 

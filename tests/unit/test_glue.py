@@ -1,9 +1,9 @@
-"""Tests of qsnn.results.glue: values stored for the prose the way MyST-NB's glue stores them."""
+"""Tests of qsnn.book.results.glue: values stored for the prose the way MyST-NB's glue stores them."""
 
 import numpy as np
 import pytest
 
-from qsnn import results
+from qsnn.book import results
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Tests of qsnn.lifspec.LIFSpec: checked once where it is made, the values derived from it, its dict form,
+"""Tests of qsnn.nn.lifspec.LIFSpec: checked once where it is made, the values derived from it, its dict form,
 and its use by the layer, models.build and the packed format."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import dataclasses
 
 import pytest
 
-from qsnn.lifspec import LIFSpec
+from qsnn.nn.lifspec import LIFSpec
 
 
 def test_defaults_are_the_q_snn_neuron():

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from qsnn._lock import LOCK_NAME, FolderBusyError, acquire, hold_folder, release
+from qsnn._core.lock import LOCK_NAME, FolderBusyError, acquire, hold_folder, release
 
 
 def test_second_holder_is_refused_with_folder_and_pid(tmp_path):

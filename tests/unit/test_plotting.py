@@ -1,4 +1,4 @@
-"""Tests of qsnn.plotting: the book style and the shared figure helpers."""
+"""Tests of qsnn.book.plotting: the book style and the shared figure helpers."""
 
 import matplotlib
 
@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from qsnn.plotting import RESET_COLORS, plot_error_sweep  # noqa: E402
+from qsnn.book.plotting import RESET_COLORS, plot_error_sweep  # noqa: E402
 
 
 def test_error_sweep_panel_draws_every_run_the_median_and_the_bound():

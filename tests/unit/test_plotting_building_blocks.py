@@ -1,4 +1,4 @@
-"""Tests of the chapter-4 figures (qsnn.figures_building_blocks): panels and curves drawn."""
+"""Tests of the chapter-4 figures (qsnn.book.figures.building_blocks): panels and curves drawn."""
 
 import matplotlib
 
@@ -8,7 +8,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import qsnn.nn as qnn  # noqa: E402
-from qsnn import figures_building_blocks as figs  # noqa: E402
+from qsnn.book.figures import building_blocks as figs  # noqa: E402
 
 
 def test_block_diagram_draws_a_box_per_block_and_arrows_between():

@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from qsnn.plotting import VARIANT_COLORS, ablation_bars, layer_rates_bars, mean_curves  # noqa: E402
+from qsnn.book.plotting import VARIANT_COLORS, ablation_bars, layer_rates_bars, mean_curves  # noqa: E402
 
 ACC = {"fp_snn": {"mean": 0.99, "std": 0.01, "per_seed": [0.98, 0.99, 1.0]},
        "qsnn": {"mean": 0.9, "std": 0.02, "per_seed": [0.88, 0.9, 0.92]}}

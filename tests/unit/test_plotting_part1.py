@@ -1,4 +1,4 @@
-"""Tests of the Part I chapter figures (qsnn.figures_part1): panels, curves and the numbers in their titles."""
+"""Tests of the Part I chapter figures (qsnn.book.figures.part1): panels, curves and the numbers in their titles."""
 
 import matplotlib
 
@@ -8,7 +8,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import qsnn  # noqa: E402
-from qsnn import figures_part1 as figs  # noqa: E402
+from qsnn.book.figures import part1 as figs  # noqa: E402
 
 TRAIN = qsnn.SpikeTrain([0.0, 1.0, 2.0, 3.0, 4.0], [0.8, 0.9, 2.4, -0.5, 0.6])
 

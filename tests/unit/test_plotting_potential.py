@@ -1,9 +1,9 @@
-"""Tests of qsnn.plotting.potential_path: the LIF potential as a polyline with jumps and resets."""
+"""Tests of qsnn.book.plotting.potential_path: the LIF potential as a polyline with jumps and resets."""
 
 import numpy as np
 import pytest
 
-from qsnn.plotting import potential_path
+from qsnn.book.plotting import potential_path
 
 
 def test_path_jumps_then_resets_at_each_input():

@@ -1,4 +1,4 @@
-"""Tests of the figures of chapters 5 to 7 (qsnn.figures_training): panels, bars and points drawn."""
+"""Tests of the figures of chapters 5 to 7 (qsnn.book.figures.training): panels, bars and points drawn."""
 
 import matplotlib
 
@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from qsnn import figures_training as figs  # noqa: E402
+from qsnn.book.figures import training as figs  # noqa: E402
 
 LABELS = {"fp_snn": "FP", "qsnn": "Q", "qsnn_wsdr": "Q+W"}
 
@@ -57,7 +57,7 @@ def test_rates_entropy_figure_has_a_bar_per_variant_and_layer_in_each_panel():
 
 
 def test_effects_figure_draws_bars_intervals_and_seeds():
-    from qsnn.analysis import ablation_effects
+    from qsnn.book.analysis import ablation_effects
 
     arms = {"fp_snn": {0: 0.9, 1: 0.92}, "qsnn": {0: 0.8, 1: 0.84}, "qsnn_wr": {0: 0.83, 1: 0.85},
             "qsnn_sr": {0: 0.81, 1: 0.84}, "qsnn_wsdr": {0: 0.86, 1: 0.88}}

@@ -1,9 +1,9 @@
-"""Tests of qsnn.provenance: what a chapter's last cell reports."""
+"""Tests of qsnn.book.provenance: what a chapter's last cell reports."""
 
 import subprocess
 
 import qsnn
-from qsnn import provenance
+from qsnn.book import provenance
 
 
 def test_collect_records_seed_parameters_and_versions():
@@ -77,7 +77,7 @@ def test_report_reads_the_notebook_from_the_current_directory(tmp_path, monkeypa
 def test_report_reads_the_callers_globals(tmp_path, monkeypatch, capsys):
     _notebook(tmp_path / "ch.ipynb", ["seed = 0\n", "threads = 3\n"])
     monkeypatch.chdir(tmp_path)
-    code = "import qsnn.provenance as p\nseed = 11\nthreads = 2\np.report('ch')\n"
+    code = "import qsnn.book.provenance as p\nseed = 11\nthreads = 2\np.report('ch')\n"
     exec(compile(code, "<cell>", "exec"), {})
     assert "seed=11, threads=2" in capsys.readouterr().out
 

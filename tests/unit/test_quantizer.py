@@ -1,4 +1,4 @@
-"""Tests of qsnn.quantizer: the two-sided LIF neuron with three resets as a quantizer of spike trains."""
+"""Tests of qsnn.spiketrains.lif_quantizer: the two-sided LIF neuron with three resets as a quantizer of spike trains."""
 
 import dataclasses
 import math

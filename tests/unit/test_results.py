@@ -1,11 +1,11 @@
-"""Tests of qsnn.results: atomic JSON of a chapter's headline numbers."""
+"""Tests of qsnn.book.results: atomic JSON of a chapter's headline numbers."""
 
 import json
 
 import numpy as np
 import pytest
 
-from qsnn import results
+from qsnn.book import results
 
 
 def test_save_then_load_round_trips_numpy_values(tmp_path):
@@ -35,7 +35,7 @@ def test_failed_write_keeps_previous_file_and_no_temporary(tmp_path, monkeypatch
     def broken(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr("qsnn.atomic.os.replace", broken)
+    monkeypatch.setattr("qsnn._core.atomic.os.replace", broken)
     with pytest.raises(OSError):
         results.save("c", {"v": 2}, tmp_path)
     assert results.load("c", tmp_path) == {"v": 1}

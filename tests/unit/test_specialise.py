@@ -1,4 +1,4 @@
-"""Tests of qsnn._specialise: a template module's constants set on disk, written once, in a writable
+"""Tests of qsnn._core.specialise: a template module's constants set on disk, written once, in a writable
 cache folder outside the package."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-import qsnn._specialise as sp
+import qsnn._core.specialise as sp
 
 TEMPLATE = textwrap.dedent('''
     from numba import njit
@@ -98,6 +98,36 @@ def test_unwritable_candidates_are_skipped(template, tmp_path, monkeypatch):
     sp.cache_dir.cache_clear()
     folder = sp.cache_dir()
     assert not str(folder).startswith(str(blocker)) and os.access(folder, os.W_OK)
+
+
+def test_a_folder_others_may_write_into_is_refused(template, tmp_path):
+    """numba's pickled index files and the imported sources must not come from a folder another user can
+    change: a cache folder writable by group or others is skipped, and one made private is used."""
+    shared = tmp_path / "cache" / "qsnn" / "kernels"
+    shared.mkdir(parents=True)
+    shared.chmod(0o777)
+    sp.cache_dir.cache_clear()
+    assert sp.cache_dir() != shared
+    shared.chmod(0o755)
+    sp.cache_dir.cache_clear()
+    assert sp.cache_dir() == shared
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid"), reason="ownership is a POSIX notion")
+def test_a_folder_owned_by_another_user_is_refused(template, tmp_path, monkeypatch):
+    """A cache folder made first by another user (here: this user seen as someone else) is skipped, and
+    the folder used instead is this user's own."""
+    mine = tmp_path / "cache" / "qsnn" / "kernels"
+    mine.mkdir(parents=True)
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(sp.tempfile, "tempdir", str(tmp_path / "tmp"))  # the fallbacks stay in tmp_path
+    me = os.getuid()
+    monkeypatch.setattr(sp.os, "getuid", lambda: me + 1)
+    sp.cache_dir.cache_clear()
+    assert sp.cache_dir() != mine
+    monkeypatch.setattr(sp.os, "getuid", lambda: me)
+    sp.cache_dir.cache_clear()
+    assert sp.cache_dir() == mine
 
 
 def test_constants_must_match_the_template(template):

@@ -1,4 +1,4 @@
-"""Tests of qsnn.spikes: construction, merging, vector-space arithmetic, the random generator."""
+"""Tests of qsnn.spiketrains.spikes: construction, merging, vector-space arithmetic, the random generator."""
 
 import math
 

@@ -1,4 +1,4 @@
-"""Tests of qsnn.sweeps: the error sweeps of Figs. 4/5 of Part I and their concentration statistics."""
+"""Tests of qsnn.spiketrains.sweeps: the error sweeps of Figs. 4/5 of Part I and their concentration statistics."""
 
 import math
 
@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 
-from qsnn.quantizer import RESETS, quantization_error
-from qsnn.spikes import SpikeTrain
-from qsnn.sweeps import (ErrorSweep, concentration, error_sweep, spike_count_grid, sweep_seed,
+from qsnn.spiketrains.lif_quantizer import RESETS, quantization_error
+from qsnn.spiketrains.spikes import SpikeTrain
+from qsnn.spiketrains.sweeps import (ErrorSweep, concentration, error_sweep, spike_count_grid, sweep_seed,
                          sweep_trains)
 
 GRID = (5, 12, 40)

@@ -1,4 +1,4 @@
-"""Tests of qsnn.symbolic: each displayed derivation of Part I simplifies to what arXiv:2305.08012 states."""
+"""Tests of qsnn.spiketrains.symbolic: each displayed derivation of Part I simplifies to what arXiv:2305.08012 states."""
 
 import numpy as np
 import pytest

@@ -1,10 +1,10 @@
-"""Tests of qsnn.theorem_checks: the batch checks agree with hand computations and with per-train definitions."""
+"""Tests of qsnn.spiketrains.theorem_checks: the batch checks agree with hand computations and with per-train definitions."""
 
 import numpy as np
 import pytest
 
 import qsnn
-from qsnn import theorem_checks as tc
+from qsnn.spiketrains import theorem_checks as tc
 
 GOLDEN = qsnn.SpikeTrain([0.0, 1.0, 2.0, 3.0, 4.0], [0.8, 0.9, 2.4, -0.5, 0.6])
 

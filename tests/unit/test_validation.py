@@ -5,9 +5,9 @@ import math
 import numpy as np
 import pytest
 
-from qsnn._resets import RESET_CODES, RESET_LABELS, RESETS
-from qsnn._validation import check_bool, check_choice, check_int, check_real
-from qsnn._yaml import parse_overrides, read_mapping
+from qsnn._core.resets import RESET_CODES, RESET_LABELS, RESETS
+from qsnn._core.validation import check_bool, check_choice, check_int, check_real
+from qsnn._core.yamlio import parse_overrides, read_mapping
 
 
 def test_check_int_accepts_integers_and_numpy_integers():

@@ -1,4 +1,4 @@
-"""Tests of the verdict helpers of qsnn.analysis: p-values, Holm's adjustment, and the words a chapter may use
+"""Tests of the verdict helpers of qsnn.stats: p-values, Holm's adjustment, and the words a chapter may use
 for an interval (in line with the paper, opposite, not distinguishable, level, below, above)."""
 
 import math
@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qsnn.analysis import (difference_word, direction_verdict, effect_verdict, holm, interval_text, level_verdict,
-                           paired_p_value, polarity_inversion, status_from_verdict, with_holm)
+from qsnn.book.analysis import polarity_inversion
+from qsnn.stats import (difference_word, direction_verdict, effect_verdict, holm, interval_text, level_verdict,
+                        paired_p_value, status_from_verdict, with_holm)
 from qsnn.experiments import paired_difference
 
 

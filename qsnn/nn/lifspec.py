@@ -15,8 +15,8 @@ from __future__ import annotations
 import dataclasses
 import math
 
-from ._resets import RESETS
-from ._validation import check_bool, check_choice, check_threshold
+from .._core.resets import RESETS
+from .._core.validation import check_bool, check_choice, check_threshold
 
 __all__ = ["LIFSpec", "MEMBRANE_QUANTIZERS", "SURROGATES", "check_bits", "levels_per_side"]
 

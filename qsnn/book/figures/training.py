@@ -3,7 +3,7 @@ against membrane precision and model size, event recordings with their frames, t
 WS-DR ablation and the spike-regulation sweep.
 
 Each function draws one figure from values the chapter computed and returns the matplotlib ``Figure``;
-the chapter shows it and keeps its own checks. Colours are :data:`qsnn.plotting.VARIANT_COLORS`. The
+the chapter shows it and keeps its own checks. Colours are :data:`qsnn.book.plotting.VARIANT_COLORS`. The
 reported numbers drawn are those of Wei et al., "Q-SNNs: Quantized Spiking Neural Networks" (arXiv:2406.13672),
 as tabulated by Liang et al., "BSO: Binary Spiking Online Optimization Algorithm" (ICML 2025).
 """
@@ -15,7 +15,7 @@ from typing import Mapping
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .plotting import VARIANT_COLORS
+from ..plotting import VARIANT_COLORS, ablation_bars, layer_rates_bars
 
 __all__ = ["sign_balance_hists", "membrane_sweep_figure", "size_accuracy_figure", "events_figure",
            "rates_entropy_figure", "effects_figure", "membrane_quantizers_figure", "sign_entropy_figure",
@@ -25,7 +25,7 @@ __all__ = ["sign_balance_hists", "membrane_sweep_figure", "size_accuracy_figure"
 def sign_balance_hists(stats: Mapping[str, list], labels: Mapping[str, str]):
     """Histograms over all filters of the +1 fraction (left) and of the latent drift ``mu_c / sigma_c`` (right).
 
-    ``stats`` maps a variant to its per-layer records from :func:`qsnn.analysis.sign_balance_stats`
+    ``stats`` maps a variant to its per-layer records from :func:`qsnn.book.analysis.sign_balance_stats`
     (``"fractions"`` and ``"drift"`` per filter).
     """
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
@@ -106,9 +106,7 @@ def events_figure(scatter: Mapping[str, np.ndarray], frames, duration_us: float)
 
 def rates_entropy_figure(rates: Mapping[str, object], labels: Mapping[str, str]):
     """Per spiking layer, the mean firing rate over seeds (left) and the entropy of a spike at that rate (right),
-    grouped by variant (:func:`qsnn.plotting.layer_rates_bars`); ``rates`` maps a variant to ``[seeds, layers]``."""
-    from .plotting import layer_rates_bars
-
+    grouped by variant (:func:`qsnn.book.plotting.layer_rates_bars`); ``rates`` maps a variant to ``[seeds, layers]``."""
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
     layer_rates_bars(axes[0], rates, labels)
     layer_rates_bars(axes[1], rates, labels, values="entropy")
@@ -119,10 +117,8 @@ def rates_entropy_figure(rates: Mapping[str, object], labels: Mapping[str, str])
 
 
 def effects_figure(accuracy: Mapping[str, Mapping], effects: Mapping[str, Mapping], labels: Mapping[str, str]):
-    """Left: the ablation's arms (:func:`qsnn.plotting.ablation_bars`); right: the paired effects of
-    :func:`qsnn.analysis.ablation_effects` in points, mean and 95 % interval, a dot per seed."""
-    from .plotting import ablation_bars
-
+    """Left: the ablation's arms (:func:`qsnn.book.plotting.ablation_bars`); right: the paired effects of
+    :func:`qsnn.book.analysis.ablation_effects` in points, mean and 95 % interval, a dot per seed."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), gridspec_kw={"width_ratios": [1.2, 1]})
     ticks = {n: labels[n].replace("full-precision ", "full-precision\n").replace(" + ", "\n+ ").replace(", ", ",\n")
              for n in accuracy}
@@ -158,7 +154,7 @@ def membrane_quantizers_figure(results: Mapping[str, Mapping[int, float]]):
 def sign_entropy_figure(entropy: Mapping[str, object], labels: Mapping[str, str]):
     """Per binary layer, the entropy of the weight signs in bits (mean over seeds, whiskers the range);
     ``entropy`` maps a variant to ``[seeds, binary layers]``."""
-    from .plotting import VARIANT_COLORS as colors
+    from ..plotting import VARIANT_COLORS as colors
 
     names = list(entropy)
     width = 0.8 / len(names)
@@ -179,7 +175,7 @@ def sign_entropy_figure(entropy: Mapping[str, object], labels: Mapping[str, str]
 def lambda_sweep_figure(table: Mapping[float, Mapping]):
     """Left: test accuracy (percent) against the spike-rate weight; right: the firing rate of every regulated
     (middle) layer and their mean distance from 1/2. ``table`` is the first value of
-    :func:`qsnn.analysis.lambda_table`. The weights sit at equal spacing in their sorted order, so
+    :func:`qsnn.book.analysis.lambda_table`. The weights sit at equal spacing in their sorted order, so
     ``lambda = 0`` has a place beside the positive values of a log scale."""
     lams = sorted(table)
     xs = np.arange(len(lams))

@@ -4,7 +4,7 @@ Each function draws one figure of a chapter from values the chapter computed and
 ``Figure``; the chapter shows it and keeps its own checks. The quantities drawn follow Moser & Lunglmayr,
 "Quantization in Spiking Neural Networks" (arXiv:2305.08012): the leaky partial sums that define the norm
 (eq. 2), the LIF output as a quantization of its input (Sec. III, Fig. 1), the error partial sums of
-Theorem 1 and the quasi-isometry band of Theorem 2. Colours are :data:`qsnn.plotting.RESET_COLORS`.
+Theorem 1 and the quasi-isometry band of Theorem 2. Colours are :data:`qsnn.book.plotting.RESET_COLORS`.
 """
 
 from __future__ import annotations
@@ -12,17 +12,18 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ._resets import RESET_LABELS
-from .alexiewicz import alexiewicz_norm, leaky_partial_sums
-from .plotting import RESET_COLORS, potential_path
-from .quantizer import lif_trace
+from ..._core.resets import RESET_LABELS
+from ...spiketrains.alexiewicz import alexiewicz_norm, leaky_partial_sums
+from ...spiketrains.lif_quantizer import lif_trace
+from ...spiketrains.spikes import SpikeTrain
+from ..plotting import RESET_COLORS, plot_error_sweep, potential_path
 
 __all__ = ["RESET_NAMES", "free_potential_figure", "superposition_figure", "reset_panels_figure",
            "error_partial_sums_figure", "quasi_isometry_figure", "error_sweep_figure", "share_above_figure",
            "concentration_figure", "superposition_example"]
 
 #: Display names of the three reset variants in Part I.
-RESET_NAMES = RESET_LABELS  # one source for the names of the resets (qsnn._resets)
+RESET_NAMES = RESET_LABELS  # one source for the names of the resets (qsnn._core.resets)
 
 
 def _threshold_lines(ax, theta: float, *, band: bool = True) -> None:
@@ -168,8 +169,6 @@ def quasi_isometry_figure(d_in, d_out, n_perturbed: int, theta: float, alpha_lab
 def error_sweep_figure(sweeps, grid, alphas, title: str, resets=("mod", "subtract", "zero")):
     """Figs. 4 and 5 of the paper: the error of every run against the spike count, one row per leak rate and
     one column per reset. ``sweeps[alpha]`` is the :class:`qsnn.ErrorSweep` of that leak rate."""
-    from .plotting import plot_error_sweep
-
     fig, axes = plt.subplots(len(alphas), len(resets), figsize=(10, 3.1 * len(alphas)), squeeze=False)
     for row, a in enumerate(alphas):
         for col, reset in enumerate(resets):
@@ -251,8 +250,6 @@ def superposition_example(rng, steps: int, n_inputs: int, rate: float, weight: f
     """The example network of Fig. 1: ``n_inputs`` presynaptic trains of unit spikes on the integer grid
     ``1..steps`` (each step spikes with probability ``rate``), weights uniform in ``[-weight, 2 weight]`` (mostly
     excitatory), all drawn from ``rng``. Returns ``(weights, inputs, eta)``, ``eta`` the weighted sum."""
-    from .spikes import SpikeTrain
-
     grid = np.arange(1, steps + 1, dtype=float)
     weights = rng.uniform(-weight, 2.0 * weight, size=n_inputs)
     inputs = [SpikeTrain(grid[mask], np.ones(mask.sum())) for mask in rng.random((n_inputs, steps)) < rate]

@@ -2,7 +2,7 @@
 
 PyYAML follows YAML 1.1, where ``1e-3`` (no dot) is a string; YAML 1.2, and every reader of a
 configuration, takes it as a number. The loader below adds YAML 1.2's float rule, so a file, a
-``--set lr=1e-3`` of ``python -m qsnn.train`` and a ``--set`` of ``python -m qsnn.run`` read alike.
+``--set lr=1e-3`` of ``python -m qsnn.train`` and a ``--set`` of ``python -m qsnn.book`` read alike.
 """
 
 from __future__ import annotations

@@ -21,6 +21,8 @@ import sys
 from pathlib import Path
 from typing import Any, Mapping
 
+from .. import __version__
+
 __all__ = ["collect", "report", "git_state", "parameter_names", "parameters"]
 
 #: Packages whose versions decide the numbers a chapter prints.
@@ -123,7 +125,6 @@ def collect(seed: Any = None, parameters: Mapping[str, Any] | None = None) -> di
     """Gather provenance as a plain dict (see :func:`report` for the fields)."""
     versions = {name: _version(name) for name in PACKAGES}
     if versions["qsnn"] is None:
-        from . import __version__
         versions["qsnn"] = __version__
     return {
         "date_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),

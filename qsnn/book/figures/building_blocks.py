@@ -12,7 +12,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .plotting import VARIANT_COLORS
+from ...nn import binary_entropy, ede_grad, ede_t, levels_per_side, quantize_membrane
+from ..plotting import VARIANT_COLORS
 
 __all__ = ["block_diagram", "entropy_deficit_figure", "sign_balance_figure", "membrane_quantizer_figure",
            "lif_traces_figure", "ede_schedule_figure", "ede_schedules_figure"]
@@ -21,7 +22,7 @@ __all__ = ["block_diagram", "entropy_deficit_figure", "sign_balance_figure", "me
 def block_diagram(boxes):
     """A row of boxes joined by arrows: ``boxes`` is a list of ``(label, detail, colour key or None)``.
 
-    A colour key names an entry of :data:`qsnn.plotting.VARIANT_COLORS`; ``None`` draws a grey box.
+    A colour key names an entry of :data:`qsnn.book.plotting.VARIANT_COLORS`; ``None`` draws a grey box.
     """
     fig, ax = plt.subplots(figsize=(10, 2.0))
     ax.set_axis_off()
@@ -55,8 +56,6 @@ def sign_balance_figure(rows, seed: int = 0):
     ``rows`` is a list of ``(name, raw, standardized)``, the per-filter +1 fractions (tensors or arrays) of
     the raw signs and of the standardised weights; ``seed`` seeds the horizontal jitter of the dots.
     """
-    from .nn import binary_entropy
-
     colors = (VARIANT_COLORS["qsnn"], VARIANT_COLORS["qsnn_wsdr"])
     rng = np.random.default_rng(seed)
     fig, axes = plt.subplots(1, 2, figsize=(8, 3.2))
@@ -78,8 +77,6 @@ def sign_balance_figure(rows, seed: int = 0):
 
 def membrane_quantizer_figure(u, bits, threshold: float):
     """One panel per precision ``b``: the stored membrane value against ``u``, uniform (scale ``V_th``) and tanh."""
-    from .nn import levels_per_side, quantize_membrane
-
     fig, axes = plt.subplots(1, len(bits), figsize=(9, 3.0), sharey=True, squeeze=False)
     axes = axes[0]
     for ax, b in zip(axes, bits):
@@ -120,8 +117,6 @@ def ede_schedule_figure(t_sched, k_sched, progress_shown=(0.0, 0.25, 0.5, 0.75, 
     points of training ``progress_shown`` (fractions), against the straight-through estimator."""
     import torch
 
-    from .nn import ede_grad, ede_t
-
     epochs = np.arange(len(t_sched))
     x = torch.linspace(-2.5, 2.5, 1001)
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
@@ -147,8 +142,6 @@ def ede_schedules_figure(panels, progress_shown=(0.0, 0.25, 0.5, 0.75, 1.0)):
     ``qsnn.train.ede_progress``, e.g. the authors' ``log_up`` and ``endpoints``, at one number of epochs).
     """
     import torch
-
-    from .nn import ede_grad, ede_t
 
     x = torch.linspace(-2.5, 2.5, 1001)
     fig, axes = plt.subplots(1, len(panels) + 1, figsize=(4.2 * (len(panels) + 1), 3.2))

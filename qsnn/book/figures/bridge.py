@@ -12,8 +12,8 @@ from typing import Mapping
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ._resets import RESETS
-from .plotting import RESET_COLORS
+from ..._core.resets import RESETS
+from ..plotting import RESET_COLORS
 
 __all__ = ["side_by_side_figure", "bound_figure", "error_distributions_figure"]
 

@@ -5,7 +5,7 @@ Every public module of ``qsnn`` (a module without a leading underscore that defi
 defines it when that module is public, otherwise the deepest public module that exports it. A module
 that re-exports names (``qsnn``, ``qsnn.train``, ...) lists them in a table that links to their home, and
 a reference may name an object by any public path: ``qsnn.alexiewicz_norm``,
-``qsnn.alexiewicz.alexiewicz_norm``, ``qsnn.train.fit`` and ``qsnn.train.loop.fit`` all lead to the same
+``qsnn.spiketrains.alexiewicz.alexiewicz_norm``, ``qsnn.train.fit`` and ``qsnn.train.loop.fit`` all lead to the same
 entry.
 
 Types in docstrings that lie outside the package (``numpy.ndarray``, ``torch.Tensor``, ``pathlib.Path``)

@@ -26,8 +26,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from ._validation import check_choice, check_int, check_real
-from .quantizer import RESETS, quantization_error_batch
+from .._core.validation import check_choice, check_int, check_real
+from .lif_quantizer import RESETS, quantization_error_batch
 from .spikes import random_trains
 
 __all__ = ["ErrorSweep", "error_sweep", "sweep_trains", "sweep_seed", "spike_count_grid",

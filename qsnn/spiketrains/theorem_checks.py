@@ -14,9 +14,9 @@ import time
 
 import numpy as np
 
-from ._resets import RESET_LABELS
-from .alexiewicz import alexiewicz_norm, alexiewicz_norm_batch, alexiewicz_norm_reference
-from .quantizer import RESETS, lif, lif_batch, lif_trace, quantization_error_batch
+from .._core.resets import RESET_LABELS
+from .alexiewicz import alexiewicz_norm, alexiewicz_norm_batch, alexiewicz_norm_reference, discrepancy_norm
+from .lif_quantizer import FIRING_RTOL, RESETS, lif, lif_batch, lif_trace, quantization_error_batch
 from .spikes import SpikeTrain
 
 __all__ = ["norm_axioms", "invariance_diffs", "timing_against_definition", "max_error_grid",
@@ -169,8 +169,6 @@ def subthreshold_ball(times, amps, theta: float, alpha: float, rng, resets=RESET
     is within :data:`qsnn.FIRING_RTOL` of ``theta`` (where rounding decides), and per reset the number of
     trains where "silent" and "inside" disagree.
     """
-    from .quantizer import FIRING_RTOL
-
     norms = alexiewicz_norm_batch(times, amps, alpha)
     target = rng.uniform(0.5 * theta, 1.5 * theta, size=len(times))
     scaled = amps * (target / norms)[:, None]
@@ -214,7 +212,5 @@ def limit_differences(times, amps, large_alpha: float = 200.0) -> dict:
 def discrepancy_ratios(times, amps) -> np.ndarray:
     """``||x||_D / ||x||_{A,0}`` per train: Weyl's discrepancy norm over the Alexiewicz norm without leak
     (between 1 and 2)."""
-    from .alexiewicz import discrepancy_norm
-
     trains = [SpikeTrain(times[j], amps[j]) for j in range(len(times))]
     return np.array([discrepancy_norm(x) / alexiewicz_norm(x, 0.0) for x in trains])

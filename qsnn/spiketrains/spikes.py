@@ -14,7 +14,7 @@ import numbers
 
 import numpy as np
 
-from ._validation import check_finite_scalar, check_int, check_real, check_vector
+from .._core.validation import check_finite_scalar, check_int, check_real, check_vector
 
 __all__ = ["SpikeTrain", "random_trains"]
 

@@ -46,19 +46,10 @@ from fractions import Fraction
 
 import numpy as np
 
+from .._core.validation import RESET_CODES, RESETS, check_alpha, check_reset, check_threshold
 from . import _kernels
+from ._checks import as_batch_arrays, check_batch, check_train, raise_bad_batch_entry
 from ._exp import decay_py
-from ._validation import (
-    RESET_CODES,
-    RESETS,
-    as_batch_arrays,
-    check_batch,
-    check_alpha,
-    check_reset,
-    check_threshold,
-    check_train,
-    raise_bad_batch_entry,
-)
 from .spikes import SpikeTrain
 
 __all__ = [
@@ -165,7 +156,7 @@ def lif_batch(times, amplitudes, threshold: float = 1.0, alpha: float = 0.0, res
     Raises
     ------
     ValueError
-        For malformed arrays (see :func:`qsnn.alexiewicz.alexiewicz_norm_batch`) or parameters.
+        For malformed arrays (see :func:`qsnn.spiketrains.alexiewicz.alexiewicz_norm_batch`) or parameters.
     OverflowError
         As :func:`lif`.
     """
@@ -245,7 +236,7 @@ class LIFTrace:
 
     @property
     def output_train(self) -> SpikeTrain:
-        """The output spikes as a :class:`~qsnn.spikes.SpikeTrain` (equal to :func:`lif`)."""
+        """The output spikes as a :class:`~qsnn.spiketrains.spikes.SpikeTrain` (equal to :func:`lif`)."""
         keep = self.outputs != 0.0
         return SpikeTrain._trusted(self.times[keep], self.outputs[keep])
 
@@ -324,7 +315,7 @@ def lif_reference(train: SpikeTrain, threshold: float = 1.0, alpha: float = 0.0,
 
     It follows the definition of the module docstring literally, one input at a time: the potential in
     floats (``u <- exp(-alpha dt) u + a_k``, with the kernels' exp written out in Python,
-    ``qsnn._exp.exp_neg_py``, so that both see the same potential), the threshold test and the
+    ``qsnn.spiketrains._exp.exp_neg_py``, so that both see the same potential), the threshold test and the
     reset in exact rational arithmetic (:class:`fractions.Fraction`: the count ``floor(|u| / theta)``,
     the remainder and the rounding of the output), independently of the compiled kernels. Parameters, returns and errors as :func:`lif`.
     """

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from ._validation import check_choice, check_int
+from .._core.validation import check_choice, check_int
 
 __all__ = [
     "SpikeSymbols",

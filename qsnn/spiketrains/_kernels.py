@@ -1,6 +1,6 @@
 """Numba kernels of Part I: one fused pass over the spikes of a row, shared by single and batched forms.
 
-The public functions in :mod:`qsnn.alexiewicz` and :mod:`qsnn.quantizer` validate their arguments and
+The public functions in :mod:`qsnn.spiketrains.alexiewicz` and :mod:`qsnn.spiketrains.lif_quantizer` validate their arguments and
 call these kernels; a single train is a batch of one row. Parameters are trusted here (``threshold > 0``
 finite, ``alpha in [0, inf]``), and so are the entries of single trains; the batched norm and error
 kernels check finiteness and order of their entries in the pass that computes (a flag per row), so
@@ -9,9 +9,9 @@ that validation costs no pass of its own.
 A zero amplitude in a batch row is no spike (a train is a sum of weighted Dirac pulses, and a pulse of
 weight 0 is none): it neither jumps the potential nor is checked against the threshold, and the state
 keeps the time of the last real spike, so a row with zeros gives bit for bit what the merged
-:class:`~qsnn.spikes.SpikeTrain` without them gives.
+:class:`~qsnn.spiketrains.spikes.SpikeTrain` without them gives.
 
-Every decay is ``exp_neg(-alpha dt)`` (:mod:`qsnn._exp`), scalar in the single-row kernels and in
+Every decay is ``exp_neg(-alpha dt)`` (:mod:`qsnn.spiketrains._exp`), scalar in the single-row kernels and in
 vectorised chunks in the batched ones: the same operations, so the same bits. The batched kernels run
 rows in parallel (numba threads); each row's result does not depend on the thread count.
 

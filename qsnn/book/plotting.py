@@ -11,6 +11,8 @@ from typing import Mapping
 
 import matplotlib as mpl
 
+from .analysis import layer_rates
+
 __all__ = ["RESET_COLORS", "VARIANT_COLORS", "use_book_style", "potential_path", "plot_error_sweep",
            "ablation_bars", "layer_rates_bars", "mean_curves"]
 
@@ -121,7 +123,7 @@ def plot_error_sweep(ax, n_spikes, errors, reset: str, *, show_bound: bool = Tru
     n_spikes : array_like, shape [G]
         Spike counts of the sweep.
     errors : array_like, shape [G, R]
-        Quantization errors in units of theta (``qsnn.sweeps.ErrorSweep.errors[reset]``).
+        Quantization errors in units of theta (``qsnn.spiketrains.sweeps.ErrorSweep.errors[reset]``).
     reset : str
         The reset variant, for the colour (:data:`RESET_COLORS`) and the legend.
     show_bound : bool
@@ -160,7 +162,7 @@ def ablation_bars(ax, accuracy: Mapping[str, Mapping], labels: Mapping[str, str]
     ax : matplotlib.axes.Axes
     accuracy : mapping
         Variant name -> ``{"mean", "std", "per_seed"}`` (fractions), e.g. from
-        :func:`qsnn.analysis.variants_table`; the bars follow its order.
+        :func:`qsnn.book.analysis.variants_table`; the bars follow its order.
     labels : mapping
         Variant name -> tick label.
     colors : mapping, optional
@@ -219,8 +221,6 @@ def layer_rates_bars(ax, rates: Mapping[str, object], labels: Mapping[str, str],
     ``rates`` maps a variant to its rates ``[seeds, layers]``.
     """
     import numpy as np
-
-    from .analysis import layer_rates
 
     if values not in ("rate", "entropy"):
         raise ValueError(f"values must be 'rate' or 'entropy', got {values!r}")

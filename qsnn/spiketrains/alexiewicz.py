@@ -18,8 +18,9 @@ import math
 
 import numpy as np
 
+from .._core.validation import check_alpha
 from . import _kernels
-from ._validation import as_batch_arrays, check_alpha, check_train, raise_bad_batch_entry
+from ._checks import as_batch_arrays, check_train, raise_bad_batch_entry
 from .spikes import SpikeTrain
 
 __all__ = [
@@ -58,7 +59,7 @@ def alexiewicz_norm(train: SpikeTrain, alpha: float = 0.0) -> float:
     Raises
     ------
     TypeError
-        If ``train`` is not a :class:`~qsnn.spikes.SpikeTrain`.
+        If ``train`` is not a :class:`~qsnn.spiketrains.spikes.SpikeTrain`.
     ValueError
         If ``alpha`` is negative or NaN.
     """
@@ -162,7 +163,7 @@ def discrepancy_norm(train: SpikeTrain) -> float:
     Raises
     ------
     TypeError
-        If ``train`` is not a :class:`~qsnn.spikes.SpikeTrain`.
+        If ``train`` is not a :class:`~qsnn.spiketrains.spikes.SpikeTrain`.
     """
     check_train(train)
     s = np.concatenate(([0.0], np.cumsum(train.amplitudes)))

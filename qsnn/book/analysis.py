@@ -1,7 +1,7 @@
 """What the chapters compute from runs and networks: per-layer firing rates and their entropy, the sign balance
 of binary weights, tables of model variants over seeds, the WS-DR ablation's effects, sweep and event-set
 summaries. The statistics themselves (mean +- std, paired differences, Holm, verdicts) are in
-:mod:`qsnn.stats`, whose names this module also offers.
+:mod:`qsnn.stats`.
 
 Plain NumPy; :mod:`qsnn.nn` (and so torch) is imported only by the functions that take networks or need the
 binary entropy, so Part I chapters can use it without torch.
@@ -14,9 +14,8 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from .stats import (  # noqa: F401  (the statistics chapters import from here too)
-    difference_word, direction_verdict, effect_verdict, holm, interval_text, level_verdict, mean_std,
-    paired_difference, paired_p_value, status_from_verdict, with_holm)
+from ..spiketrains.sweeps import concentration
+from ..stats import mean_std, paired_difference
 
 __all__ = ["variants_table", "layer_rates", "rates_table", "sign_balance_stats",
            "balance_summary", "model_size_table", "membrane_memory_table", "event_set_statistics",
@@ -63,7 +62,7 @@ def variants_table(per_seed: Mapping[str, Sequence[float]], labels: Mapping[str,
 def layer_rates(rates: Sequence[Sequence[float]]) -> dict:
     """Per-layer statistics of firing rates ``[seeds, layers]``: ``mean``, ``std`` (ddof = 1, zeros for one
     seed) and ``entropy`` (bits of a spike at the mean rate), each a list over layers."""
-    from .nn import binary_entropy
+    from ..nn import binary_entropy  # torch, only with networks (Part I chapters too import this module)
 
     r = np.asarray(rates, dtype=float)
     if r.ndim != 2 or r.size == 0:
@@ -97,7 +96,7 @@ def sign_balance_stats(models: Iterable) -> list[dict]:
         ``drift``: ``mu_c / sigma_c`` per filter of the latent weights (what weight standardization
         removes), both NumPy arrays over all filters of all models.
     """
-    from .nn import binary_layers, sign_balance
+    from ..nn import binary_layers, sign_balance  # torch, only with networks (Part I chapters too import this module)
 
     per_layer: list[tuple[list, list]] = []
     for model in models:
@@ -117,7 +116,7 @@ def sign_balance_stats(models: Iterable) -> list[dict]:
 
 def balance_summary(fractions: Sequence[float]) -> dict:
     """``mean``, ``min``, ``max`` of per-filter +1 fractions and their ``mean_entropy`` (bits)."""
-    from .nn import binary_entropy
+    from ..nn import binary_entropy  # torch, only with networks (Part I chapters too import this module)
 
     f = np.asarray(fractions, dtype=float)
     if f.size == 0:
@@ -136,8 +135,8 @@ def model_size_table(architectures: Sequence[tuple], *, weight_bits: int = 1, me
     Returns ``(sizes, models, text)``: ``sizes[label]`` holds ``fp32_mb``, ``qsnn_mb``, ``ratio`` (FP32 / Q-SNN)
     and ``reduction`` (1 - Q-SNN / FP32); ``models[label]`` is ``(Q-SNN model, input shape)``.
     """
-    from .models import build
-    from .size import model_size
+    from ..models import build  # torch, only with networks (Part I chapters too import this module)
+    from ..size import model_size  # torch, only with networks (Part I chapters too import this module)
 
     sizes, models = {}, {}
     lines = [f"{'architecture':<22} {'FP32 [MB]':>10} {'Q-SNN [MB]':>11} {'ratio':>7} {'reduction':>10}"]
@@ -160,7 +159,8 @@ def membrane_memory_table(models: Mapping[str, tuple], bits: Sequence[int]):
 
     Returns ``(memory, text)``: ``memory[label]`` holds ``lif_neurons`` and ``{b}bit_kb`` for each ``b``.
     """
-    from .size import lif_neurons, membrane_state_bytes
+    # torch, only with networks (Part I chapters too import this module)
+    from ..size import lif_neurons, membrane_state_bytes
 
     memory = {}
     lines = [f"{'architecture':<22} {'LIF neurons':>12} " + " ".join(f"{f'{b}-bit [kB]':>12}" for b in bits)]
@@ -231,7 +231,8 @@ def polarity_inversion(image, *, contrast_threshold: float, upsample: float, dur
         ``control`` (the share for the recording against itself), ``on_fraction`` and ``on_fraction_inverted``
         (fractions of ON events), ``events`` and ``events_inverted``.
     """
-    from .data.events import emulate_events, events_to_frames
+    # torch, only with networks (Part I chapters too import this module)
+    from ..data.events import emulate_events, events_to_frames
 
     img = np.pad(np.asarray(image, dtype=float), pad)
     kw = dict(contrast_threshold=contrast_threshold, upsample=upsample, duration_us=duration_us)
@@ -263,7 +264,7 @@ def denoise_table(image, views: Mapping[str, float], filter_times_us: Sequence[f
     """
     import tonic.transforms as tt
 
-    from .data.events import emulate_events
+    from ..data.events import emulate_events  # torch, only with networks (Part I chapters too import this module)
 
     def key(ev):  # one integer per event
         return ((ev["t"] * 2 + ev["p"]) * 64 + ev["y"]) * 64 + ev["x"]
@@ -322,8 +323,6 @@ def sweep_headline(sweep, upper) -> dict:
     """Headline numbers of one sweep: the spike counts from which half of the runs leave the ``theta``-ball under
     reset-to-zero and reset-by-subtraction (None: never on the grid), ``1 - max`` of the reset-to-mod error, and
     the slope of ``log(1 - median)`` against ``log n`` over the spike counts selected by the mask ``upper``."""
-    from .sweeps import concentration
-
     c = concentration(sweep["mod"])
     grid = np.asarray(sweep.n_spikes)
     return {"zero_half": sweep.count_at_share("zero", 0.5), "subtract_half": sweep.count_at_share("subtract", 0.5),
@@ -369,7 +368,8 @@ def standardization_balance(model) -> tuple[list, str]:
 
     Returns ``(rows, text)``, ``rows`` a list of ``(name, raw, standardized)`` (per-filter fractions, tensors).
     """
-    from .nn import binarize_weight, binary_entropy, binary_layers, sign_balance
+    # torch, only with networks (Part I chapters too import this module)
+    from ..nn import binarize_weight, binary_entropy, binary_layers, sign_balance
 
     rows, lines = [], []
     for i, layer in enumerate(binary_layers(model)):
@@ -391,9 +391,9 @@ def config_table(configs: Mapping[str, object]) -> tuple[dict, str]:
     ``configs`` maps a file stem to its :class:`qsnn.train.TrainConfig`. Returns ``(summary, text)``,
     ``summary[stem]`` holding ``size_mb``, ``time_steps`` and ``epochs``.
     """
-    from .data import dataset_info
-    from .models import build
-    from .size import model_size
+    from ..data import dataset_info  # torch, only with networks (Part I chapters too import this module)
+    from ..models import build  # torch, only with networks (Part I chapters too import this module)
+    from ..size import model_size  # torch, only with networks (Part I chapters too import this module)
 
     def build_model(cfg):  # the untrained network of cfg; its data set decides classes, channels, input size
         info = dataset_info(cfg.dataset, cfg.dataset_kwargs)
@@ -419,7 +419,7 @@ def stepwise_lif(current, decay: float, threshold: float, bits: int | None):
     """
     import torch
 
-    from .nn import quantize_membrane
+    from ..nn import quantize_membrane  # torch, only with networks (Part I chapters too import this module)
 
     h_list, u_list, s_list, u = [], [], [], torch.tensor(0.0)
     for i_t in current:

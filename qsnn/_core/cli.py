@@ -1,4 +1,4 @@
-"""The console scripts ``qsnn-train``, ``qsnn-experiments`` and ``qsnn-run`` (and their ``python -m`` forms).
+"""The console scripts ``qsnn-train``, ``qsnn-experiments`` and ``qsnn-book`` (and their ``python -m`` forms).
 
 Each checks the extra it needs before importing it, so a base install prints which extra to install (exit
 status 2) instead of a traceback, and runs the command under :func:`guard`: Ctrl-C prints one line (exit
@@ -11,8 +11,8 @@ import os
 import sys
 from typing import Callable, Sequence
 
-from . import __version__
-from ._extras import MissingExtraError, require_extra
+from .. import __version__
+from .extras import MissingExtraError, require_extra
 
 __all__ = ["guard", "import_modules", "train", "experiments", "run", "version_text", "IMPORT_HELP"]
 
@@ -94,7 +94,7 @@ def train(argv: Sequence[str] | None = None) -> int:
     status = _needs("qsnn-train", "torch", "training (qsnn-train)", argv)
     if status is not None:
         return status
-    from .train.cli import main
+    from ..train.cli import main  # after the extras check, which names a missing torch
 
     return guard("qsnn-train", main, argv)
 
@@ -104,16 +104,16 @@ def experiments(argv: Sequence[str] | None = None) -> int:
     status = _needs("qsnn-experiments", "torch", "experiment grids (qsnn-experiments)", argv)
     if status is not None:
         return status
-    from .experiments.__main__ import main
+    from ..experiments.__main__ import main  # after the extras check, which names a missing torch
 
     return guard("qsnn-experiments", main, argv)
 
 
 def run(argv: Sequence[str] | None = None) -> int:
-    """``qsnn-run`` / ``python -m qsnn.run`` (:mod:`qsnn.run`)."""
-    status = _needs("qsnn-run", "book", "running the book's chapters (qsnn-run)", argv)
+    """``qsnn-book`` / ``python -m qsnn.book`` (:mod:`qsnn.book.runner`)."""
+    status = _needs("qsnn-book", "book", "running the book's chapters (qsnn-book)", argv)
     if status is not None:
         return status
-    from .run import main
+    from ..book.runner import main  # after the extras check, which names a missing torch
 
-    return guard("qsnn-run", main, argv)
+    return guard("qsnn-book", main, argv)

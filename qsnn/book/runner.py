@@ -2,10 +2,10 @@
 
 Command line (``make run CHAPTER=... PARAMS=...`` calls the first form)::
 
-    python -m qsnn.run chapter 02 --params my.yaml [--set n_trains=1000000] [--out runs/big]
-    python -m qsnn.run list            # chapters and their parameters with defaults
-    python -m qsnn.run refresh [01 ..] # re-execute chapters in place (maintainers: new committed outputs)
-    python -m qsnn.run config --no-execute   # _config.yml with execution off (strict build of outputs)
+    python -m qsnn.book chapter 02 --params my.yaml [--set n_trains=1000000] [--out runs/big]
+    python -m qsnn.book list            # chapters and their parameters with defaults
+    python -m qsnn.book refresh [01 ..] # re-execute chapters in place (maintainers: new committed outputs)
+    python -m qsnn.book config --no-execute   # _config.yml with execution off (strict build of outputs)
 
 The book is found from the current directory (the nearest folder above it holding ``_toc.yml`` and
 ``book/``) or given with ``--book``, so the runner works from any installation of the package.
@@ -33,8 +33,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
-from ._book import BookNotFoundError, book_folder, find_root
-from ._yaml import parse_overrides, read_mapping
+from .._core.atomic import atomic_write_text
+from .._core.cli import version_text
+from .._core.yamlio import parse_overrides, read_mapping
+from ._paths import BookNotFoundError, book_folder, find_root
 
 __all__ = ["Chapter", "Parameter", "ChapterRunError", "ChapterTerminated", "chapters", "find_chapter", "check_parameters",
            "run_chapter", "refresh", "find_root", "main"]
@@ -157,7 +159,7 @@ def chapters(book: str | os.PathLike | None = None) -> list[Chapter]:
     """The chapter notebooks of the book, in reading order (their numbered file names).
 
     ``book`` is the folder of the notebooks or the book's top folder; None finds the book from the
-    current directory (:func:`qsnn.run.find_root`).
+    current directory (:func:`qsnn.book.runner.find_root`).
     """
     try:
         folder = book_folder(book)
@@ -432,8 +434,6 @@ def refresh(names: Sequence[str] = (), book: str | os.PathLike | None = None, ti
     import nbclient
     import nbformat
 
-    from .atomic import atomic_write_text
-
     selected = [find_chapter(n, book) for n in names] if names else chapters(book)
     done = []
     for chapter in selected:
@@ -486,13 +486,11 @@ def _seconds(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command line of ``python -m qsnn.run`` (also read by the README's tests)."""
-    from ._cli import version_text
-
+    """The command line of ``python -m qsnn.book`` (also read by the README's tests)."""
     book_help = ("folder of the chapter notebooks, or the book's top folder (default: found from the current "
                  "directory: the nearest folder holding _toc.yml and book/)")
-    parser = argparse.ArgumentParser(prog="python -m qsnn.run", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--version", action="version", version=version_text("qsnn-run"))
+    parser = argparse.ArgumentParser(prog="python -m qsnn.book", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", action="version", version=version_text("qsnn-book"))
     parser.add_argument("--book", default=None, help=book_help)
     sub = parser.add_subparsers(dest="command", required=True)
     p_run = sub.add_parser("chapter", help="run one chapter with other parameters")
@@ -547,8 +545,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     return 0
 
-
-if __name__ == "__main__":
-    from qsnn._cli import run as _command  # the extras check, Ctrl-C and closed pipes (qsnn._cli)
-
-    sys.exit(_command())

@@ -1,8 +1,8 @@
 """Headline numbers of a chapter: as JSON, so that runs can be compared without parsing notebooks, and glued
 into the chapter's prose, so that the text quotes what the cells computed.
 
-Every chapter ends its computations with ``qsnn.results.save("<notebook stem>", {...}, results_dir)``.
-The book's own executions write to ``results/`` at the repository root; a run through ``qsnn.run``
+Every chapter ends its computations with ``qsnn.book.results.save("<notebook stem>", {...}, results_dir)``.
+The book's own executions write to ``results/`` at the repository root; a run through ``qsnn.book.runner``
 writes into ``<run folder>/results/``. Files are written atomically: a reader never sees half a file.
 
 :func:`glue` and :func:`glue_all` store a value in the executed notebook under a name, the way MyST-NB's
@@ -22,8 +22,8 @@ import re
 from pathlib import Path
 from typing import Any, Mapping
 
-from ._json import to_jsonable  # noqa: F401  (part of this module's API)
-from .atomic import atomic_write_text
+from .._core.atomic import atomic_write_text
+from .._core.jsonio import to_jsonable  # noqa: F401  (part of this module's API)
 
 __all__ = ["save", "load", "to_jsonable", "glue", "glue_all", "GLUE_MIME_PREFIX"]
 

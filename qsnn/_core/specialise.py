@@ -15,7 +15,7 @@ either gives a new file (and new compilations) rather than a stale kernel.
 The cache folder (:func:`cache_dir`) lies outside the package, so an installation in a read-only place
 works: ``$NUMBA_CACHE_DIR/qsnn-kernels`` when numba is told where to cache, else
 ``$XDG_CACHE_HOME/qsnn/kernels`` (``~/.cache/qsnn/kernels``), else a private folder under the system's
-temporary folder.
+temporary folder. A folder is used only if this user owns it and no one else may write into it.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import functools
 import hashlib
 import importlib.util
 import os
+import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -38,12 +39,18 @@ BEGIN = "# --- specialisation"
 END = "# --- end of specialisation ---"
 
 
-def _writable(folder: Path) -> bool:
+def _usable(folder: Path) -> bool:
+    """A folder this user can write, owns, and nobody else may write into: numba keeps pickled index files
+    there and this module imports the sources it finds, so a folder another user controls (a shared
+    temporary folder made first by someone else) could plant code."""
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        st = folder.stat()
     except OSError:
         return False
-    return os.access(folder, os.W_OK | os.X_OK)
+    if hasattr(os, "getuid") and (st.st_uid != os.getuid() or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)):
+        return False
+    return stat.S_ISDIR(st.st_mode) and os.access(folder, os.W_OK | os.X_OK)
 
 
 @functools.lru_cache(maxsize=None)
@@ -57,7 +64,7 @@ def cache_dir() -> Path:
     uid = os.getuid() if hasattr(os, "getuid") else "user"
     candidates.append(Path(tempfile.gettempdir()) / f"qsnn-kernels-{uid}")
     for folder in candidates:
-        if _writable(folder):
+        if _usable(folder):
             return folder
     # nowhere to keep them: compile in every process, from a folder of this process's own
     return Path(tempfile.mkdtemp(prefix="qsnn-kernels-"))

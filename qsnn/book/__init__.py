@@ -1,0 +1,11 @@
+"""The book's tooling: what turns the chapters into a book, and what the chapters draw and compute with.
+
+- :mod:`qsnn.book.runner`: chapters re-run with other parameters through papermill
+  (``python -m qsnn.book``), and refreshed in place.
+- :mod:`qsnn.book.results`: each chapter's headline numbers as JSON, and the values its prose glues.
+- :mod:`qsnn.book.provenance`: the provenance cell every chapter opens with.
+- :mod:`qsnn.book.analysis`: the tables and measurements the chapters print (rates, sign balance, sizes).
+- :mod:`qsnn.book.plotting` and :mod:`qsnn.book.figures`: the figure style and each chapter's figures.
+
+Nothing here is imported by ``import qsnn``; Part I, Part II and the experiments never import it.
+"""
