@@ -1,48 +1,12 @@
-"""Data sets and loaders for Part II (Q-SNNs).
+"""Data sets and loaders for Part II (Q-SNNs): the built-in sets, a reader's own, and their loaders.
 
-Names (one record each in :data:`qsnn.data.registry.REGISTRY`)
------------------------------------------------------------------
-- ``"digits"``: UCI handwritten digits from scikit-learn (embedded, 1,437 / 360, 1x8x8) — default.
-- ``"mnist"``: MNIST from its four IDX files (60,000 / 10,000, 1x28x28).
-- ``"fashion_mnist"``: Fashion-MNIST (Xiao, Rasul & Vollgraf 2017; 60,000 / 10,000, 1x28x28), from
-  ``data_dir`` or the folder of the Debian package ``dataset-fashion-mnist``
-  (``make data`` fetches it into ``data/``).
-- ``"cifar10"``: CIFAR-10 from ``cifar-10-batches-py`` (3x32x32).
-- ``"cifar100"``: CIFAR-100 from ``cifar-100-python`` (3x32x32, fine labels).
-- ``"emulated_digits"``: the digits recorded by the event-camera emulator (2x20x20 frames, temporal).
-- ``"nmnist"``, ``"dvsgesture"``, ``"cifar10dvs"``: recorded event data through tonic (temporal).
-
-Your own data set: :func:`register_dataset` (``name``, train and test splits as map-style data sets,
-``num_classes``) makes it a name like these, for :class:`~qsnn.train.TrainConfig`, grids and the command
-lines (``--import`` the module that registers it).
-
-Event data sets take options (``dataset_kwargs``: emulator settings, denoising, frame size; see
-:data:`qsnn.data.event_sets.EVENT_DATASET_OPTIONS`) and are binned into ``time_steps`` frames.
-
-API
----
-:func:`dataset_info` describes a data set (classes and their names, channels, size,
-normalisation, temporal or not); :func:`dataset_record` gives its whole record (also the
-samples per split and the source). :func:`load_dataset` returns one split as a
-:class:`torch.utils.data.Dataset`. :func:`get_loaders` returns the training and test loaders for
-one process of a (possibly distributed) run; call :func:`set_epoch` on the training loader
-before each epoch. :func:`repeat_time` / :func:`to_time_first` give the batch the time-first
-layout. :func:`clear_caches` frees what was read or emulated once.
-
-Dataset protocol
-----------------
-A data set yields ``(x, y)`` with ``y`` an int class label and ``x`` a float32 tensor that is
-either **static**, [C, H, W] (repeated T times by the training loop), or **temporal**,
-[T, C, H, W] (event frames, already binned in time; the loader batch [B, T, C, H, W] is
-transposed to [T, B, C, H, W]). :class:`DatasetInfo.temporal` says which. A data set may define
-``set_epoch(epoch)`` to draw its per-epoch random augmentation from ``(seed, epoch)``; the
-loaders call it. A data set held in memory defines ``tensors()`` and is batched without
-per-sample work.
-
-Missing files raise :class:`DatasetNotFoundError`, a ``FileNotFoundError`` whose message names
-the expected files, the folder searched and where to get them; an incomplete set raises its
-subclass :class:`DatasetIncompleteError`; a corrupt or foreign file raises
-:class:`DatasetFileError` (a ``ValueError``) naming the file. Nothing is downloaded.
+The names, the options of each and the protocol a data set follows are in :mod:`qsnn.data.registry`.
+:func:`dataset_info` describes a data set; :func:`load_dataset` returns one split as a
+:class:`torch.utils.data.Dataset`; :func:`get_loaders` returns the training and test loaders for one
+process of a (possibly distributed) run (call :func:`set_epoch` before each epoch);
+:func:`register_dataset` makes a reader's own data set a name like the built-in ones. Missing files
+raise :class:`DatasetNotFoundError` naming the files, the folder searched and where to get them;
+nothing is downloaded.
 """
 
 from .._core.extras import require_extra

@@ -10,6 +10,40 @@ A reader's own data set plugs in the same way, without editing the package:
 :func:`register_dataset` adds a record for a map-style data set (images [C, H, W] or event tensors
 [T, C, H, W]) under a name, which a :class:`~qsnn.train.TrainConfig`, a grid and the command lines
 (``--import``) then use like a built-in one.
+
+Names (one record each in :data:`REGISTRY`)
+-------------------------------------------
+- ``"digits"``: UCI handwritten digits from scikit-learn (embedded, 1,437 / 360, 1x8x8) — default.
+- ``"mnist"``: MNIST from its four IDX files (60,000 / 10,000, 1x28x28).
+- ``"fashion_mnist"``: Fashion-MNIST (Xiao, Rasul & Vollgraf 2017; 60,000 / 10,000, 1x28x28), from
+  ``data_dir`` or the folder of the Debian package ``dataset-fashion-mnist``
+  (``make data`` fetches it into ``data/``).
+- ``"cifar10"``: CIFAR-10 from ``cifar-10-batches-py`` (3x32x32).
+- ``"cifar100"``: CIFAR-100 from ``cifar-100-python`` (3x32x32, fine labels).
+- ``"emulated_digits"``: the digits recorded by the event-camera emulator (2x20x20 frames, temporal).
+- ``"nmnist"``, ``"dvsgesture"``, ``"cifar10dvs"``: recorded event data through tonic (temporal).
+
+Your own data set: :func:`register_dataset` (``name``, train and test splits as map-style data sets,
+``num_classes``) makes it a name like these, for :class:`~qsnn.train.TrainConfig`, grids and the command
+lines (``--import`` the module that registers it).
+
+Event data sets take options (``dataset_kwargs``: emulator settings, denoising, frame size; see
+:data:`qsnn.data.event_sets.EVENT_DATASET_OPTIONS`) and are binned into ``time_steps`` frames.
+
+Dataset protocol
+----------------
+A data set yields ``(x, y)`` with ``y`` an int class label and ``x`` a float32 tensor that is
+either **static**, [C, H, W] (repeated T times by the training loop), or **temporal**,
+[T, C, H, W] (event frames, already binned in time; the loader batch [B, T, C, H, W] is
+transposed to [T, B, C, H, W]). :attr:`~qsnn.data.info.DatasetInfo.temporal` says which. A data set may define
+``set_epoch(epoch)`` to draw its per-epoch random augmentation from ``(seed, epoch)``; the
+loaders call it. A data set held in memory defines ``tensors()`` and is batched without
+per-sample work.
+
+Missing files raise :class:`~qsnn.data.info.DatasetNotFoundError`, a ``FileNotFoundError`` whose message names
+the expected files, the folder searched and where to get them; an incomplete set raises its
+subclass :class:`~qsnn.data.info.DatasetIncompleteError`; a corrupt or foreign file raises
+:class:`~qsnn.data.info.DatasetFileError` (a ``ValueError``) naming the file. Nothing is downloaded.
 """
 
 from __future__ import annotations
