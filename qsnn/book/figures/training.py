@@ -154,7 +154,6 @@ def membrane_quantizers_figure(results: Mapping[str, Mapping[int, float]]):
 def sign_entropy_figure(entropy: Mapping[str, object], labels: Mapping[str, str]):
     """Per binary layer, the entropy of the weight signs in bits (mean over seeds, whiskers the range);
     ``entropy`` maps a variant to ``[seeds, binary layers]``."""
-    from ..plotting import VARIANT_COLORS as colors
 
     names = list(entropy)
     width = 0.8 / len(names)
@@ -163,7 +162,7 @@ def sign_entropy_figure(entropy: Mapping[str, object], labels: Mapping[str, str]
         e = np.asarray(entropy[name], dtype=float)
         x = np.arange(e.shape[1]) + (i - (len(names) - 1) / 2) * width
         mean = e.mean(0)
-        ax.bar(x, mean, width, yerr=[mean - e.min(0), e.max(0) - mean], color=colors.get(name, "#888888"),
+        ax.bar(x, mean, width, yerr=[mean - e.min(0), e.max(0) - mean], color=VARIANT_COLORS.get(name, "#888888"),
                label=labels[name], capsize=2)
     ax.set_xticks(range(e.shape[1]), [f"binary {k + 1}" for k in range(e.shape[1])])
     low = min(float(np.asarray(v).min()) for v in entropy.values())
