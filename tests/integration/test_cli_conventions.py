@@ -15,7 +15,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from qsnn import __version__, run
+from qsnn import __version__
+from qsnn.book import runner as run
 
 from _processes import as_from_a_shell
 

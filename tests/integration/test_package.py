@@ -66,7 +66,7 @@ def test_part_one_loads_neither_torch_nor_sympy():
 
 
 def test_sympy_loads_with_qsnn_symbolic_only():
-    """qsnn.spiketrains.symbolic is a lazy name: touching it imports sympy (and still not torch)."""
-    loaded = _loaded_after(PART_ONE_CALLS + "qsnn.spiketrains.symbolic\n")
+    """qsnn.symbolic is a lazy name: touching it imports sympy (and still not torch)."""
+    loaded = _loaded_after(PART_ONE_CALLS + "qsnn.symbolic\n")
     assert "sympy" in loaded and "torch" not in loaded
     assert "symbolic" in dir(qsnn)
