@@ -192,36 +192,6 @@ def test_standardization_balance_centres_every_filter():
         assert float((standardized - 0.5).abs().max()) <= float((raw - 0.5).abs().max())
 
 
-class _Events:
-    """Two recordings on a 2x1 sensor, by hand."""
-    sensor_size = (2, 1, 2)
-    targets = [0, 1]
-    _ev = [np.array([(1,), (1,), (0,)], dtype=[("p", "i1")]), np.array([(0,)], dtype=[("p", "i1")])]
-
-    def __len__(self):
-        return 2
-
-    def events(self, i):
-        return self._ev[i]
-
-
-def test_event_set_statistics_by_hand():
-    from qsnn.book.analysis import event_set_statistics, event_statistics_text
-
-    frames = torch.zeros(2, 1, 2, 1, 2)  # [N, T, P, H, W]
-    frames[0, 0, 1, 0, 0] = 2
-    frames[0, 0, 0, 0, 1] = 1
-    frames[1, 0, 0, 0, 0] = 1
-    s = event_set_statistics(_Events(), frames, duration_us=1e6)
-    assert s["events_per_sample"] == {"mean": 2.0, "std": pytest.approx(math.sqrt(2)), "min": 1, "max": 3}
-    assert s["on_fraction"] == pytest.approx((2 / 3 + 0) / 2)
-    assert s["rate_hz_per_pixel"] == pytest.approx(2.0 / 2)  # 2 events per recording, 2 pixels, 1 s
-    assert s["active_pixel_fraction_per_frame"] == [pytest.approx(0.75)]  # 2 of 2 pixels, then 1 of 2
-    assert s["events_per_active_pixel"] == pytest.approx(4 / 3)
-    assert s["events_per_class"][:2] == [3.0, 1.0]
-    assert "events per recording:  2.0 +- 1.4 (min 1, max 3)" in event_statistics_text(s)
-
-
 def test_stepwise_lif_by_hand():
     from qsnn.book.analysis import stepwise_lif
 
@@ -242,22 +212,6 @@ def test_config_table_sizes_the_papers_vgg11():
     assert round(summary["vgg11_cifar10"]["size_mb"], 2) == 1.20  # the VGG-11 size of Q-SNN as tabulated by BSO (Liang et al. 2025)
     assert text.split("\n")[1].split()[:3] == ["vgg11_cifar10.yaml", "vgg11", "cifar10"]
     assert text.split("\n")[1].split()[-1] == "1.20"
-
-
-def test_denoise_table_counts_signal_and_noise_events():
-    from qsnn.book.analysis import denoise_table
-
-    image = np.zeros((8, 8))
-    image[2:6, 3:5] = 1.0
-    table, text = denoise_table(image, {"view": 1.0}, [10_000, 1e9], 200.0, 0, contrast_threshold=0.2,
-                                duration_us=300_000)
-    row = table["view"]
-    assert row["noise_events"] > 0 and row["signal_events"] > 0
-    kept = row["kept"]
-    assert all(0.0 <= k["signal"] <= 1.0 and 0.0 <= k["noise"] <= 1.0 for k in kept.values())
-    assert kept["1000000000.0"]["noise"] >= kept["10000"]["noise"]  # a longer filter time keeps more
-    assert len(text.split("\n")) == 3 and text.split("\n")[2].split()[:3] == ["view", str(row["signal_events"]),
-                                                                              str(row["noise_events"])]
 
 
 def test_sweep_and_concentration_results_by_hand():
