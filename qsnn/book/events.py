@@ -154,7 +154,8 @@ def polarity_inversion(image, *, contrast_threshold: float, upsample: float, dur
     a, b = np.sign(net["original"][both]), np.sign(net["inverted"][both])
     return {"cells": int(both.sum()), "opposite": float(np.mean(a == -b)) if both.any() else float("nan"),
             "control": float(np.mean(a == -a)) if both.any() else float("nan"),
-            "on_fraction": float(np.mean(ev["original"]["p"])), "on_fraction_inverted": float(np.mean(ev["inverted"]["p"])),
+            "on_fraction": float(np.mean(ev["original"]["p"])),
+            "on_fraction_inverted": float(np.mean(ev["inverted"]["p"])),
             "events": int(ev["original"].size), "events_inverted": int(ev["inverted"].size)}
 
 
@@ -189,7 +190,8 @@ def denoise_table(image, views: Mapping[str, float], filter_times_us: Sequence[f
             signal = np.isin(key(tt.Denoise(filter_time=f)(with_noise)), key(clean))
             row.append((signal.sum() / clean.size, (~signal).sum() / n_noise))
         table[view] = {"signal_events": int(clean.size), "noise_events": n_noise,
-                       "kept": {str(f): {"signal": float(a), "noise": float(b)} for f, (a, b) in zip(filter_times_us, row)}}
+                       "kept": {str(f): {"signal": float(a), "noise": float(b)}
+                                for f, (a, b) in zip(filter_times_us, row)}}
         lines.append(f"{view:<18} {clean.size:>7} {n_noise:>6}   " + "  ".join(f"{a:>11.1%}{b:>11.1%}" for a, b in row))
     return table, "\n".join(lines)
 
@@ -201,7 +203,8 @@ def denoise_range(table: Mapping[str, Mapping], filter_time_us: float) -> dict:
     kept = [row["kept"][str(filter_time_us)] for row in table.values()]
     return {"short_signal_min": 100 * min(k["signal"] for k in kept),
             "short_signal_max": 100 * max(k["signal"] for k in kept),
-            "short_noise_min": 100 * min(k["noise"] for k in kept), "short_noise_max": 100 * max(k["noise"] for k in kept)}
+            "short_noise_min": 100 * min(k["noise"] for k in kept),
+            "short_noise_max": 100 * max(k["noise"] for k in kept)}
 
 
 def emulated_digit_sets(emulator: Mapping, dataset_kwargs: Mapping, time_steps: int, seed: int):

@@ -17,9 +17,9 @@ import numpy as np
 
 from ..plotting import VARIANT_COLORS, ablation_bars, layer_rates_bars, mean_curves
 
-__all__ = ["sign_balance_hists", "membrane_sweep_figure", "size_accuracy_figure", "events_figure",
-           "ablation_figure", "layer_rates_figure", "rates_entropy_figure", "effects_figure", "membrane_quantizers_figure", "sign_entropy_figure",
-           "lambda_sweep_figure", "class_examples_figure"]
+__all__ = ["sign_balance_hists", "membrane_sweep_figure", "size_accuracy_figure", "events_figure", "ablation_figure",
+           "layer_rates_figure", "rates_entropy_figure", "effects_figure", "membrane_quantizers_figure",
+           "sign_entropy_figure", "lambda_sweep_figure", "class_examples_figure"]
 
 
 def sign_balance_hists(stats: Mapping[str, list], labels: Mapping[str, str]):
