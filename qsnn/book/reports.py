@@ -23,7 +23,7 @@ from .results import glue, glue_all
 __all__ = ["report_accuracy", "mean_gap_text", "paired_text", "report_differences", "PAIRED_FIELDS", "paired_values",
            "glue_paired", "glue_accuracy", "glue_per_layer", "glue_layer_rates", "glue_lambda_sweep",
            "report_entropy_difference", "report_late_epochs", "sign_balance_table", "report_sign_balance",
-           "filter_share_text", "size_accuracy_text", "glue_reported", "report_model_sizes", "report_training_time"]
+           "filter_share_text", "size_accuracy_text", "glue_reported", "glue_small_sizes", "report_model_sizes", "report_training_time"]
 
 
 def report_accuracy(runs: Mapping[str, Sequence], labels: Mapping[str, str], seeds: Sequence[int], *, width: int = 22,
@@ -251,6 +251,13 @@ def glue_reported(reported: Mapping[str, Mapping], keys: Mapping[str, str]) -> d
         out.update(glue_all({"fp_mb": fp_mb, "fp_acc": fp_acc, "q_mb": q_mb, "q_acc": q_acc, "ratio": fp_mb / q_mb},
                             prefix=f"rep_{key}_"))
     return out
+
+
+def glue_small_sizes(sizes_mb: Mapping[str, float], fp: str = "fp_snn", q: str = "qsnn_wsdr") -> dict:
+    """Glue the sizes of the book's small network in kB, full precision (arm ``fp``) and Q-SNN (arm ``q``), and
+    their ratio: ``small_fp_kb``, ``small_q_kb``, ``small_ratio``; ``sizes_mb`` maps an arm to MB."""
+    return glue_all({"small_fp_kb": 1e3 * sizes_mb[fp], "small_q_kb": 1e3 * sizes_mb[q],
+                     "small_ratio": sizes_mb[fp] / sizes_mb[q]})
 
 
 def report_model_sizes(nets: Sequence[str], input_shape: tuple[int, int, int], *, classes: int = 10,

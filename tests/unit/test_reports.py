@@ -169,6 +169,12 @@ def test_size_accuracy_text_and_glue_reported(glued):
     assert float(glued[-1][1]) == pytest.approx(36.91 / 1.20, rel=1e-5)
 
 
+def test_glue_small_sizes_in_kb(glued):
+    assert reports.glue_small_sizes({"fp_snn": 0.02894, "qsnn_wsdr": 0.00662}) == {
+        "small_fp_kb": 28.94, "small_q_kb": 6.62, "small_ratio": pytest.approx(0.02894 / 0.00662, rel=1e-5)}
+    assert [n for n, _ in glued] == ["small_fp_kb", "small_q_kb", "small_ratio"]
+
+
 def test_report_model_sizes_gives_the_tabulated_dvs_size(glued, capsys):
     sizes = reports.report_model_sizes(["vgg11"], (2, 48, 48))
     assert round(sizes["vgg11"]["qsnn_mb"], 2) == 1.20  # VGG-11 on CIFAR10-DVS, as tabulated by BSO
