@@ -19,7 +19,8 @@ from ..stats import mean_std, paired_difference
 
 __all__ = ["variants_table", "layer_rates", "rates_table", "sign_balance_stats", "balance_summary", "model_size_table",
            "membrane_memory_table", "sweep_table", "concentration_table", "sweep_headline",
-           "seeds_table", "lambda_table", "standardization_balance", "config_table", "stepwise_lif",
+           "seeds_table", "lambda_table", "standardization_balance", "standardization_values", "config_table",
+           "stepwise_lif", "ede_schedules", "ede_gradient_area", "rejection_message",
            "sweep_results", "concentration_results", "ABLATION_EFFECTS", "ablation_effects", "effects_text",
            "paper_table", "spiking_untrained"]
 
@@ -267,6 +268,27 @@ def standardization_balance(model) -> tuple[list, str]:
     return rows, "\n".join(lines)
 
 
+def standardization_values(rows: Sequence[tuple]) -> dict:
+    """The numbers chapter 4 quotes of :func:`standardization_balance` (``rows`` of at least two binary layers):
+    how many layers' raw signs lean towards -1 (``raw_below_half``); the layer whose raw signs carry the least
+    entropy (``raw_worst_layer``, counted from 1), its mean share of +1 in percent, its least per-filter share
+    and its mean sign entropy (``raw_worst_plus``, ``raw_worst_min``, ``raw_worst_h``); the range of the mean
+    sign entropy of the other layers (``raw_others_h_min``, ``raw_others_h_max``); and the least mean sign
+    entropy after standardization (``std_h_min``). Entropies in bits."""
+    from ..nn import binary_entropy  # torch, only with networks (Part I chapters too import this module)
+
+    if len(rows) < 2:
+        raise ValueError(f"standardization_values compares layers: it needs two or more, got {len(rows)}")
+    h_raw = [float(binary_entropy(raw).mean()) for _, raw, _ in rows]
+    h_std = [float(binary_entropy(st).mean()) for _, _, st in rows]
+    worst = int(np.argmin(h_raw))
+    others = [h for i, h in enumerate(h_raw) if i != worst]
+    return {"raw_below_half": sum(float(raw.mean()) < 0.5 for _, raw, _ in rows), "raw_worst_layer": worst + 1,
+            "raw_worst_plus": 100 * float(rows[worst][1].mean()), "raw_worst_min": float(rows[worst][1].min()),
+            "raw_worst_h": h_raw[worst], "raw_others_h_min": min(others), "raw_others_h_max": max(others),
+            "std_h_min": min(h_std)}
+
+
 def config_table(configs: Mapping[str, object]) -> tuple[dict, str]:
     """The paper-scale training configurations, one row per file: model, data, time steps, epochs, membrane
     bits, ``lambda_SR`` and the model size (:func:`qsnn.size.model_size` of the model each one builds).
@@ -313,6 +335,44 @@ def stepwise_lif(current, decay: float, threshold: float, bits: int | None):
             u = quantize_membrane(u, bits, scale=threshold)
         h_list.append(h), u_list.append(u), s_list.append(s)
     return torch.stack(h_list), torch.stack(u_list), torch.stack(s_list)
+
+
+def ede_schedules(epochs: Sequence[int], schedules: Sequence[str] = ("log_up", "endpoints")) -> dict:
+    """The sharpness ``t`` of the sign's estimator (EDE, :func:`qsnn.nn.ede_t`) in every epoch of a run of ``E``
+    epochs, per schedule of :func:`qsnn.train.ede_progress`: ``{E: {schedule: array [E]}}``."""
+    from ..nn import ede_t  # torch, only with networks (Part I chapters too import this module)
+    from ..train import ede_progress  # torch, only with networks (Part I chapters too import this module)
+
+    return {E: {s: np.array([ede_t(ede_progress(e, E, s)) for e in range(E)]) for s in schedules} for E in epochs}
+
+
+def ede_gradient_area(progress: float, span: float = 60.0, points: int = 200_001) -> float:
+    """The integral over the line of the EDE gradient at training progress ``progress`` (trapezoid rule on
+    ``[-span / t, span / t]``, float64): the estimator is the derivative of ``k tanh(t x)``, so the integral is
+    ``2k`` (:func:`qsnn.nn.ede_k`)."""
+    import torch
+
+    from ..nn import ede_grad, ede_t  # torch, only with networks (Part I chapters too import this module)
+
+    t = ede_t(progress)
+    xs = torch.linspace(-span / t, span / t, points, dtype=torch.float64)
+    return float(torch.trapezoid(ede_grad(xs, t), xs))
+
+
+def rejection_message(fn, *args, **kwargs) -> str:
+    """The message of the ``ValueError`` that ``fn(*args, **kwargs)`` raises, for a chapter that shows an input
+    being refused.
+
+    Raises
+    ------
+    AssertionError
+        If the call raises no ``ValueError``.
+    """
+    try:
+        fn(*args, **kwargs)
+    except ValueError as exc:
+        return str(exc)
+    raise AssertionError(f"{getattr(fn, '__name__', fn)} accepted {args} {kwargs}: it must raise ValueError")
 
 
 def sweep_results(sweeps: Mapping[tuple, object]) -> dict:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 
-__all__ = ["VGG11", "vgg11", "accuracy_gap"]
+__all__ = ["VGG11", "vgg11", "accuracy_gap", "ARCHITECTURES"]
 
 VGG11 = {
     "CIFAR-10 (T=6)": {"fp_snn": (36.91, 93.23), "qsnn": (1.20, 93.20)},
@@ -36,3 +36,16 @@ def accuracy_gap(data: str) -> float:
     if data not in VGG11:
         raise KeyError(f"no reported values for {data!r}; there are {', '.join(VGG11)}")
     return (VGG11[data]["qsnn"][1] - VGG11[data]["fp_snn"][1]) / 100
+
+
+ARCHITECTURES = [
+    ("VGG-11, CIFAR-10", "vgg11", 10, (3, 32, 32)),
+    ("VGG-11, CIFAR-100", "vgg11", 100, (3, 32, 32)),
+    ("ResNet-19, CIFAR-10", "resnet19", 10, (3, 32, 32)),
+    ("ResNet-19, CIFAR-100", "resnet19", 100, (3, 32, 32)),
+    ("ResNet-18, ImageNet", "resnet18", 1000, (3, 224, 224)),
+    ("VGGSNN, CIFAR10-DVS", "vggsnn", 10, (2, 48, 48)),
+]
+"""The networks and data sets the Q-SNN paper evaluates, as ``(label, model name of qsnn.models.build, classes,
+input shape (C, H, W))`` (CIFAR10-DVS resized to 48x48 as in the authors' code), the rows of
+:func:`qsnn.book.analysis.model_size_table`."""

@@ -192,6 +192,50 @@ def test_standardization_balance_centres_every_filter():
         assert float((standardized - 0.5).abs().max()) <= float((raw - 0.5).abs().max())
 
 
+def test_standardization_values_by_hand():
+    from qsnn.book.analysis import standardization_values
+
+    def h(p):
+        return -(p * math.log2(p) + (1 - p) * math.log2(1 - p))
+
+    rows = [("a", torch.tensor([0.25, 0.75]), torch.tensor([0.5, 0.5])),
+            ("b", torch.tensor([0.1, 0.3]), torch.tensor([0.4, 0.6])),
+            ("c", torch.tensor([0.4, 0.5]), torch.tensor([0.5, 0.5]))]
+    v = standardization_values(rows)
+    assert v["raw_below_half"] == 2 and v["raw_worst_layer"] == 2  # layer b: the lowest raw sign entropy
+    assert v["raw_worst_plus"] == pytest.approx(20.0) and v["raw_worst_min"] == pytest.approx(0.1)
+    assert v["raw_worst_h"] == pytest.approx((h(0.1) + h(0.3)) / 2)
+    assert v["raw_others_h_min"] == pytest.approx(h(0.25)) and v["raw_others_h_max"] == pytest.approx((h(0.4) + 1) / 2)
+    assert v["std_h_min"] == pytest.approx(h(0.4))
+    with pytest.raises(ValueError, match="two or more"):
+        standardization_values(rows[:1])
+
+
+def test_ede_schedules_and_the_gradients_area():
+    from qsnn.book.analysis import ede_gradient_area, ede_schedules
+    from qsnn.nn import ede_k, ede_t
+    from qsnn.train import ede_progress
+
+    sch = ede_schedules([4, 6])
+    assert list(sch) == [4, 6] and list(sch[4]) == ["log_up", "endpoints"]
+    assert sch[6]["endpoints"].tolist() == [ede_t(ede_progress(e, 6, "endpoints")) for e in range(6)]
+    assert sch[4]["log_up"][0] == pytest.approx(0.1) and sch[4]["endpoints"][-1] == pytest.approx(10.0)
+    for p in (0.0, 1.0):  # the derivative of k tanh(t x) integrates to 2k
+        assert ede_gradient_area(p) == pytest.approx(2 * ede_k(ede_t(p)), abs=1e-6)
+
+
+def test_rejection_message_returns_the_error_or_fails():
+    from qsnn.book.analysis import rejection_message
+
+    def check(x):
+        if x < 0:
+            raise ValueError(f"x must be >= 0, got {x}")
+
+    assert rejection_message(check, -1) == "x must be >= 0, got -1"
+    with pytest.raises(AssertionError, match="accepted"):
+        rejection_message(check, 1)
+
+
 def test_stepwise_lif_by_hand():
     from qsnn.book.analysis import stepwise_lif
 

@@ -22,3 +22,14 @@ def test_accuracy_gap_is_qsnn_minus_full_precision_as_a_fraction():
     assert reported.accuracy_gap("CIFAR10-DVS (T=10)") == pytest.approx(0.052)
     with pytest.raises(KeyError, match="no reported values"):
         reported.accuracy_gap("ImageNet")
+
+
+def test_architectures_size_as_tabulated():
+    from qsnn.book.analysis import model_size_table
+
+    labels = [a[0] for a in reported.ARCHITECTURES]
+    assert labels[:2] == ["VGG-11, CIFAR-10", "VGG-11, CIFAR-100"] and "ResNet-18, ImageNet" in labels
+    sizes, _, _ = model_size_table(reported.ARCHITECTURES[:2])
+    for label, data in (("VGG-11, CIFAR-10", "CIFAR-10 (T=6)"), ("VGG-11, CIFAR-100", "CIFAR-100 (T=6)")):
+        fp, q = reported.VGG11[data]["fp_snn"][0], reported.VGG11[data]["qsnn"][0]
+        assert (round(sizes[label]["fp32_mb"], 2), round(sizes[label]["qsnn_mb"], 2)) == (fp, q)
