@@ -17,12 +17,12 @@ import numpy as np
 from .._core.resets import RESET_LABELS
 from .alexiewicz import alexiewicz_norm, alexiewicz_norm_batch, alexiewicz_norm_reference, discrepancy_norm
 from .lif_quantizer import FIRING_RTOL, RESETS, lif, lif_batch, lif_trace, quantization_error_batch
-from .spikes import SpikeTrain
+from .spikes import SpikeTrain, random_trains
 
-__all__ = ["norm_axioms", "invariance_diffs", "timing_against_definition", "max_error_grid",
+__all__ = ["norm_axioms", "invariance_diffs", "timing_against_definition", "timing_by_length", "max_error_grid",
            "fused_against_explicit", "quasi_isometry_distances", "threshold_change_violations", "norm_bounds",
            "reference_difference", "subthreshold_ball", "max_error_markdown", "truncate4",
-           "limit_differences", "discrepancy_ratios"]
+           "limit_differences", "discrepancy_ratios", "lower_bound_ratios", "sphere_firing"]
 
 
 def norm_axioms(times, amps, times2, amps2, alpha: float, rng) -> dict:
@@ -75,6 +75,17 @@ def timing_against_definition(times, amps, alpha: float = 1.0) -> tuple[float, f
     for j in range(len(times)):
         alexiewicz_norm_reference(SpikeTrain(times[j], amps[j]), alpha)
     return t_fast, time.perf_counter() - t0
+
+
+def timing_by_length(lengths, n_trains: int, *, amplitude: float = 1.0, gap=(0.2, 1.0), seed: int = 0,
+                     alpha: float = 1.0) -> dict:
+    """:func:`timing_against_definition` on ``n_trains`` random trains (:func:`qsnn.random_trains`) of each length:
+    ``{N: (seconds of the batched recursion, seconds of the definition)}``."""
+    out = {}
+    for n in lengths:
+        times, amps = random_trains(n_trains, n, amplitude=amplitude, gap=tuple(gap), seed=seed)
+        out[n] = timing_against_definition(times, amps, alpha)
+    return out
 
 
 def max_error_grid(batches, alphas, theta: float, resets=RESETS) -> dict:
@@ -214,3 +225,22 @@ def discrepancy_ratios(times, amps) -> np.ndarray:
     (between 1 and 2)."""
     trains = [SpikeTrain(times[j], amps[j]) for j in range(len(times))]
     return np.array([discrepancy_norm(x) / alexiewicz_norm(x, 0.0) for x in trains])
+
+
+def lower_bound_ratios(alpha: float, gaps) -> dict:
+    """How close two spikes come to the lower bound ``||eta|| >= max|a_i| / 2``: per gap ``tau``,
+    ``||eta||_{A,alpha} / max|a_i|`` of ``eta = delta(t) - (1 + d) delta(t - tau)``, ``d = exp(-alpha tau)``, which
+    is ``1 / (1 + d)`` and tends to 1/2 as the gap shrinks."""
+    out = {}
+    for tau in gaps:
+        d = np.exp(-alpha * tau)
+        out[tau] = alexiewicz_norm(SpikeTrain([0.0, tau], [1.0, -(1.0 + d)]), alpha) / (1.0 + d)
+    return out
+
+
+def sphere_firing(train, theta: float, alpha: float, below: float = 1e-6, reset: str = "mod") -> tuple[bool, bool]:
+    """Whether a LIF neuron fires on ``train`` rescaled to a norm of exactly ``theta`` and on it rescaled to
+    ``(1 - below) theta``: the sub-threshold ball is open, so the first fires and the second does not."""
+    on_sphere = train * (theta / alexiewicz_norm(train, alpha))
+    fires = [bool(np.any(lif(x, theta, alpha, reset).amplitudes != 0)) for x in (on_sphere, on_sphere * (1 - below))]
+    return fires[0], fires[1]

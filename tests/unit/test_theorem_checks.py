@@ -91,3 +91,20 @@ def test_discrepancy_ratios_golden():
     r = tc.discrepancy_ratios(np.array([[0.0, 1.0]]), np.array([[1.0, -2.0]]))
     assert r.tolist() == [2.0]
     assert tc.discrepancy_ratios(np.array([[0.0]]), np.array([[1.0]])).tolist() == [1.0]
+
+
+def test_timing_by_length_times_each_length():
+    timing = tc.timing_by_length([10, 30], 2, seed=1)
+    assert list(timing) == [10, 30] and all(fast > 0 and slow > 0 for fast, slow in timing.values())
+
+
+def test_lower_bound_ratios_are_one_over_one_plus_the_decay():
+    ratios = tc.lower_bound_ratios(1.0, [1.0, 0.001])
+    assert ratios[1.0] == pytest.approx(1 / (1 + np.exp(-1.0)))  # 0.7311, the partial sums 1 and -1
+    assert ratios[0.001] == pytest.approx(0.5, abs=1e-3)  # the bound 1/2 as the gap shrinks
+
+
+def test_sphere_firing_the_ball_is_open():
+    x = qsnn.SpikeTrain([0.0, 0.5, 1.5], [0.7, -0.4, 0.9])
+    assert tc.sphere_firing(x, 1.0, 1.0) == (True, False)
+    assert tc.sphere_firing(x, 2.5, 0.1, reset="zero") == (True, False)
