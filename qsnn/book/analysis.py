@@ -1,7 +1,7 @@
 """What the chapters compute from runs and networks: per-layer firing rates and their entropy, the sign balance
-of binary weights, tables of model variants over seeds, the WS-DR ablation's effects, sweep and event-set
-summaries. The statistics themselves (mean +- std, paired differences, Holm, verdicts) are in
-:mod:`qsnn.stats`.
+of binary weights, tables of model variants over seeds, the WS-DR ablation's effects, sweep summaries. The
+event-data checks of chapter 6 are in :mod:`qsnn.book.events`; the statistics themselves (mean +- std, paired
+differences, Holm, verdicts) are in :mod:`qsnn.stats`.
 
 Plain NumPy; :mod:`qsnn.nn` (and so torch) is imported only by the functions that take networks or need the
 binary entropy, so Part I chapters can use it without torch.
@@ -17,12 +17,12 @@ import numpy as np
 from ..spiketrains.sweeps import concentration
 from ..stats import mean_std, paired_difference
 
-__all__ = ["variants_table", "layer_rates", "rates_table", "sign_balance_stats",
-           "balance_summary", "model_size_table", "membrane_memory_table", "event_set_statistics",
-           "event_statistics_text", "denoise_table", "sweep_table", "concentration_table", "sweep_headline",
-           "seeds_table", "lambda_table", "standardization_balance", "config_table", "stepwise_lif",
+__all__ = ["variants_table", "layer_rates", "rates_table", "sign_balance_stats", "balance_summary", "model_size_table",
+           "membrane_memory_table", "sweep_table", "concentration_table", "sweep_headline",
+           "seeds_table", "lambda_table", "standardization_balance", "standardization_values", "config_table",
+           "stepwise_lif", "ede_schedules", "ede_gradient_area", "rejection_message",
            "sweep_results", "concentration_results", "ABLATION_EFFECTS", "ablation_effects", "effects_text",
-           "paper_table", "polarity_inversion", "spiking_untrained"]
+           "paper_table", "spiking_untrained"]
 
 
 def variants_table(per_seed: Mapping[str, Sequence[float]], labels: Mapping[str, str], seeds: Sequence[int],
@@ -172,122 +172,6 @@ def membrane_memory_table(models: Mapping[str, tuple], bits: Sequence[int]):
     return memory, "\n".join(lines)
 
 
-def event_set_statistics(dataset, frames, duration_us: float) -> dict:
-    """Statistics of an event data set and of its frames, as chapter 6 reports them.
-
-    ``dataset`` has ``len``, ``events(i)`` (structured events with a polarity field ``p``), ``targets`` and
-    ``sensor_size`` (W, H, P), as :class:`qsnn.data.events.EmulatedDigits`; ``frames`` are its framed
-    recordings ``[N, T, 2, H, W]`` (a tensor). Returns events per sample (mean, sample std, min, max), the ON
-    fraction, the event rate per pixel and second, the share of pixels with an event per frame, the events per
-    active pixel and frame, and the mean events per class (classes 0-9).
-    """
-    counts = np.array([dataset.events(i).size for i in range(len(dataset))])
-    on_frac = np.array([dataset.events(i)["p"].mean() for i in range(len(dataset))])
-    targets = np.asarray(dataset.targets)
-    active = (frames.sum(2) > 0).float().mean((2, 3))  # fraction of pixels with an event, [N, T]
-    w, h = dataset.sensor_size[0], dataset.sensor_size[1]
-    return {
-        "sensor_size": list(dataset.sensor_size),
-        "events_per_sample": {"mean": float(counts.mean()), "std": float(counts.std(ddof=1)),
-                              "min": int(counts.min()), "max": int(counts.max())},
-        "on_fraction": float(on_frac.mean()),
-        "rate_hz_per_pixel": float(counts.mean() / (w * h * duration_us * 1e-6)),
-        "active_pixel_fraction_per_frame": [float(v) for v in active.mean(0)],
-        "events_per_active_pixel": float(frames.sum() / (frames.sum(2) > 0).sum()),
-        "events_per_class": [float(counts[targets == c].mean()) for c in range(10)],
-    }
-
-
-def event_statistics_text(stats: Mapping) -> str:
-    """The lines chapter 6 prints for :func:`event_set_statistics`."""
-    e = stats["events_per_sample"]
-    return "\n".join([
-        f"events per recording:  {e['mean']:.1f} +- {e['std']:.1f} (min {e['min']}, max {e['max']})",
-        f"ON fraction:           {stats['on_fraction']:.3f}",
-        f"event rate:            {stats['rate_hz_per_pixel']:.1f} per pixel and second",
-        "active pixels / frame: " + ", ".join(f"{v:.1%}" for v in stats["active_pixel_fraction_per_frame"]),
-        f"events per active pixel and frame: {stats['events_per_active_pixel']:.2f}",
-        "events per class:      " + ", ".join(f"{c}: {v:.0f}" for c, v in enumerate(stats["events_per_class"])),
-    ])
-
-
-def polarity_inversion(image, *, contrast_threshold: float, upsample: float, duration_us: int, pad: int = 4,
-                       bins: int = 3) -> dict:
-    """Does inverting an image (``I -> max I - I``) swap the polarity of its events, pixel by pixel?
-
-    The image is padded with ``pad`` zero pixels on each side (so that the inverted image's own border, bright
-    against the dark outside, moves far from the strokes), recorded as it is and inverted with
-    :func:`qsnn.data.events.emulate_events`, and binned into ``bins`` equal time bins (3: one per saccade, in
-    each of which the image moves one way). For every bin and sensor pixel inside the padded area where both
-    recordings have a non-zero net polarity (ON minus OFF count), the check compares their signs: the inverted
-    image must give the opposite sign, because every change of intensity changes direction. The same
-    comparison of the recording with itself (``control``, 0 opposite) shows what an inversion that does not
-    swap the polarity would score.
-
-    Returns
-    -------
-    dict
-        ``cells`` (bin-pixel pairs compared), ``opposite`` (the share with opposite net polarity),
-        ``control`` (the share for the recording against itself), ``on_fraction`` and ``on_fraction_inverted``
-        (fractions of ON events), ``events`` and ``events_inverted``.
-    """
-    # torch, only with networks (Part I chapters too import this module)
-    from ..data.events import emulate_events, events_to_frames
-
-    img = np.pad(np.asarray(image, dtype=float), pad)
-    kw = dict(contrast_threshold=contrast_threshold, upsample=upsample, duration_us=duration_us)
-    ev = {"original": emulate_events(img, **kw), "inverted": emulate_events(img.max() - img, **kw)}
-    width = int(max(e["x"].max() for e in ev.values())) + 1
-    height = int(max(e["y"].max() for e in ev.values())) + 1
-    net = {k: (lambda f: f[:, 1] - f[:, 0])(events_to_frames(e, (width, height, 2), bins, duration_us))
-           for k, e in ev.items()}
-    margin = int(math.ceil(pad * upsample))
-    inside = np.zeros((height, width), dtype=bool)
-    inside[margin:height - margin, margin:width - margin] = True
-    both = (net["original"] != 0) & (net["inverted"] != 0) & inside[None]
-    a, b = np.sign(net["original"][both]), np.sign(net["inverted"][both])
-    return {"cells": int(both.sum()), "opposite": float(np.mean(a == -b)) if both.any() else float("nan"),
-            "control": float(np.mean(a == -a)) if both.any() else float("nan"),
-            "on_fraction": float(np.mean(ev["original"]["p"])), "on_fraction_inverted": float(np.mean(ev["inverted"]["p"])),
-            "events": int(ev["original"].size), "events_inverted": int(ev["inverted"].size)}
-
-
-def denoise_table(image, views: Mapping[str, float], filter_times_us: Sequence[float], noise_rate_hz: float,
-                  seed: int, **emulator) -> tuple[dict, str]:
-    """How much signal and how much background noise tonic's ``Denoise`` keeps, per sensor view and filter time.
-
-    For each view (name -> upsampling factor) the image is emulated without noise (the signal) and with
-    background noise at ``noise_rate_hz`` per pixel and second; an event of the noisy recording counts as
-    signal when the clean recording has the same (t, p, y, x). ``emulator`` are the other options of
-    :func:`qsnn.data.events.emulate_events`. Returns ``(table, text)``: ``table[view]`` holds
-    ``signal_events``, ``noise_events`` and ``kept[str(filter time)] = {"signal", "noise"}`` (fractions kept).
-    """
-    import tonic.transforms as tt
-
-    from ..data.events import emulate_events  # torch, only with networks (Part I chapters too import this module)
-
-    def key(ev):  # one integer per event
-        return ((ev["t"] * 2 + ev["p"]) * 64 + ev["y"]) * 64 + ev["x"]
-
-    lines = [f"{'view':<18} {'signal':>7} {'noise':>6}   "
-             + "  ".join(f"{f'filter {f / 1e3:g} ms':>22}" for f in filter_times_us),
-             f"{'':<18} {'events':>7} {'events':>6}   "
-             + "  ".join(f"{'signal kept':>11}{'noise kept':>11}" for _ in filter_times_us)]
-    table = {}
-    for view, up in views.items():
-        clean = emulate_events(image, **dict(emulator, upsample=up))
-        with_noise = emulate_events(image, noise_rate_hz=noise_rate_hz, seed=seed, **dict(emulator, upsample=up))
-        n_noise = int((~np.isin(key(with_noise), key(clean))).sum())
-        row = []
-        for f in filter_times_us:
-            signal = np.isin(key(tt.Denoise(filter_time=f)(with_noise)), key(clean))
-            row.append((signal.sum() / clean.size, (~signal).sum() / n_noise))
-        table[view] = {"signal_events": int(clean.size), "noise_events": n_noise,
-                       "kept": {str(f): {"signal": float(a), "noise": float(b)} for f, (a, b) in zip(filter_times_us, row)}}
-        lines.append(f"{view:<18} {clean.size:>7} {n_noise:>6}   " + "  ".join(f"{a:>11.1%}{b:>11.1%}" for a, b in row))
-    return table, "\n".join(lines)
-
-
 def sweep_table(sweeps: Mapping[tuple, object], resets: Sequence[str] = ("mod", "subtract", "zero")) -> str:
     """Per sweep and reset: the share of runs above ``theta`` at the smallest and the largest spike count, and
     mean +- std, maximum and ``1 - max`` of the error at the largest count, as a printable table.
@@ -384,6 +268,27 @@ def standardization_balance(model) -> tuple[list, str]:
     return rows, "\n".join(lines)
 
 
+def standardization_values(rows: Sequence[tuple]) -> dict:
+    """The numbers chapter 4 quotes of :func:`standardization_balance` (``rows`` of at least two binary layers):
+    how many layers' raw signs lean towards -1 (``raw_below_half``); the layer whose raw signs carry the least
+    entropy (``raw_worst_layer``, counted from 1), its mean share of +1 in percent, its least per-filter share
+    and its mean sign entropy (``raw_worst_plus``, ``raw_worst_min``, ``raw_worst_h``); the range of the mean
+    sign entropy of the other layers (``raw_others_h_min``, ``raw_others_h_max``); and the least mean sign
+    entropy after standardization (``std_h_min``). Entropies in bits."""
+    from ..nn import binary_entropy  # torch, only with networks (Part I chapters too import this module)
+
+    if len(rows) < 2:
+        raise ValueError(f"standardization_values compares layers: it needs two or more, got {len(rows)}")
+    h_raw = [float(binary_entropy(raw).mean()) for _, raw, _ in rows]
+    h_std = [float(binary_entropy(st).mean()) for _, _, st in rows]
+    worst = int(np.argmin(h_raw))
+    others = [h for i, h in enumerate(h_raw) if i != worst]
+    return {"raw_below_half": sum(float(raw.mean()) < 0.5 for _, raw, _ in rows), "raw_worst_layer": worst + 1,
+            "raw_worst_plus": 100 * float(rows[worst][1].mean()), "raw_worst_min": float(rows[worst][1].min()),
+            "raw_worst_h": h_raw[worst], "raw_others_h_min": min(others), "raw_others_h_max": max(others),
+            "std_h_min": min(h_std)}
+
+
 def config_table(configs: Mapping[str, object]) -> tuple[dict, str]:
     """The paper-scale training configurations, one row per file: model, data, time steps, epochs, membrane
     bits, ``lambda_SR`` and the model size (:func:`qsnn.size.model_size` of the model each one builds).
@@ -430,6 +335,44 @@ def stepwise_lif(current, decay: float, threshold: float, bits: int | None):
             u = quantize_membrane(u, bits, scale=threshold)
         h_list.append(h), u_list.append(u), s_list.append(s)
     return torch.stack(h_list), torch.stack(u_list), torch.stack(s_list)
+
+
+def ede_schedules(epochs: Sequence[int], schedules: Sequence[str] = ("log_up", "endpoints")) -> dict:
+    """The sharpness ``t`` of the sign's estimator (EDE, :func:`qsnn.nn.ede_t`) in every epoch of a run of ``E``
+    epochs, per schedule of :func:`qsnn.train.ede_progress`: ``{E: {schedule: array [E]}}``."""
+    from ..nn import ede_t  # torch, only with networks (Part I chapters too import this module)
+    from ..train import ede_progress  # torch, only with networks (Part I chapters too import this module)
+
+    return {E: {s: np.array([ede_t(ede_progress(e, E, s)) for e in range(E)]) for s in schedules} for E in epochs}
+
+
+def ede_gradient_area(progress: float, span: float = 60.0, points: int = 200_001) -> float:
+    """The integral over the line of the EDE gradient at training progress ``progress`` (trapezoid rule on
+    ``[-span / t, span / t]``, float64): the estimator is the derivative of ``k tanh(t x)``, so the integral is
+    ``2k`` (:func:`qsnn.nn.ede_k`)."""
+    import torch
+
+    from ..nn import ede_grad, ede_t  # torch, only with networks (Part I chapters too import this module)
+
+    t = ede_t(progress)
+    xs = torch.linspace(-span / t, span / t, points, dtype=torch.float64)
+    return float(torch.trapezoid(ede_grad(xs, t), xs))
+
+
+def rejection_message(fn, *args, **kwargs) -> str:
+    """The message of the ``ValueError`` that ``fn(*args, **kwargs)`` raises, for a chapter that shows an input
+    being refused.
+
+    Raises
+    ------
+    AssertionError
+        If the call raises no ``ValueError``.
+    """
+    try:
+        fn(*args, **kwargs)
+    except ValueError as exc:
+        return str(exc)
+    raise AssertionError(f"{getattr(fn, '__name__', fn)} accepted {args} {kwargs}: it must raise ValueError")
 
 
 def sweep_results(sweeps: Mapping[tuple, object]) -> dict:

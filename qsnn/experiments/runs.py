@@ -40,7 +40,7 @@ from .._core.jsonio import to_jsonable
 from .._core.lock import FolderBusyError, acquire, is_held, release
 from .spec import Experiment
 
-__all__ = ["StaleRunsError", "stale_runs", "run_differences", "Run", "RunOutcome", "PREDICTION_SLICE",
+__all__ = ["StaleRunsError", "stale_runs", "run_differences", "Run", "RunOutcome", "PREDICTION_SLICE", "locate_data",
            "slice_predictions", "run_folder", "checkpoint_folder", "run_experiment", "status", "load_run", "load_runs",
            "open_grid", "locate", "is_complete", "RUN_FILES"]
 
@@ -478,6 +478,18 @@ def locate(path: str | os.PathLike) -> Path:
                 return candidate
     raise FileNotFoundError(f"{path} not found in the current directory, the folders above it, their book/ "
                             f"folders, or the book of the chapter being run (QSNN_BOOK)")
+
+
+def locate_data(data_dir: str | os.PathLike | None = None) -> Path:
+    """The folder a chapter reads data sets from: ``data_dir`` when given, else the repository's ``data/``
+    (found by :func:`locate`, from the book or from a run folder beside it), else ``data`` relative to the current
+    directory (where there is no such folder the loaders also look in the folders of the Debian packages)."""
+    if data_dir is not None:
+        return Path(data_dir)
+    try:
+        return locate("data")
+    except FileNotFoundError:
+        return Path("data")
 
 
 def open_grid(spec: str | os.PathLike, *, retrain: bool = False, root: str | os.PathLike | None = None,

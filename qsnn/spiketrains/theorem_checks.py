@@ -16,13 +16,14 @@ import numpy as np
 
 from .._core.resets import RESET_LABELS
 from .alexiewicz import alexiewicz_norm, alexiewicz_norm_batch, alexiewicz_norm_reference, discrepancy_norm
-from .lif_quantizer import FIRING_RTOL, RESETS, lif, lif_batch, lif_trace, quantization_error_batch
-from .spikes import SpikeTrain
+from .lif_quantizer import FIRING_RTOL, RESETS, lif, lif_batch, lif_trace, quantization_error, quantization_error_batch
+from .spikes import SpikeTrain, random_trains
 
-__all__ = ["norm_axioms", "invariance_diffs", "timing_against_definition", "max_error_grid",
+__all__ = ["norm_axioms", "invariance_diffs", "timing_against_definition", "timing_by_length", "max_error_grid",
            "fused_against_explicit", "quasi_isometry_distances", "threshold_change_violations", "norm_bounds",
            "reference_difference", "subthreshold_ball", "max_error_markdown", "truncate4",
-           "limit_differences", "discrepancy_ratios"]
+           "limit_differences", "discrepancy_ratios", "lower_bound_ratios", "sphere_firing", "counterexamples",
+           "zero_reset_growth", "golden_table", "quasi_isometry_pairs"]
 
 
 def norm_axioms(times, amps, times2, amps2, alpha: float, rng) -> dict:
@@ -75,6 +76,17 @@ def timing_against_definition(times, amps, alpha: float = 1.0) -> tuple[float, f
     for j in range(len(times)):
         alexiewicz_norm_reference(SpikeTrain(times[j], amps[j]), alpha)
     return t_fast, time.perf_counter() - t0
+
+
+def timing_by_length(lengths, n_trains: int, *, amplitude: float = 1.0, gap=(0.2, 1.0), seed: int = 0,
+                     alpha: float = 1.0) -> dict:
+    """:func:`timing_against_definition` on ``n_trains`` random trains (:func:`qsnn.random_trains`) of each length:
+    ``{N: (seconds of the batched recursion, seconds of the definition)}``."""
+    out = {}
+    for n in lengths:
+        times, amps = random_trains(n_trains, n, amplitude=amplitude, gap=tuple(gap), seed=seed)
+        out[n] = timing_against_definition(times, amps, alpha)
+    return out
 
 
 def max_error_grid(batches, alphas, theta: float, resets=RESETS) -> dict:
@@ -214,3 +226,78 @@ def discrepancy_ratios(times, amps) -> np.ndarray:
     (between 1 and 2)."""
     trains = [SpikeTrain(times[j], amps[j]) for j in range(len(times))]
     return np.array([discrepancy_norm(x) / alexiewicz_norm(x, 0.0) for x in trains])
+
+
+def lower_bound_ratios(alpha: float, gaps) -> dict:
+    """How close two spikes come to the lower bound ``||eta|| >= max|a_i| / 2``: per gap ``tau``,
+    ``||eta||_{A,alpha} / max|a_i|`` of ``eta = delta(t) - (1 + d) delta(t - tau)``, ``d = exp(-alpha tau)``, which
+    is ``1 / (1 + d)`` and tends to 1/2 as the gap shrinks."""
+    out = {}
+    for tau in gaps:
+        d = np.exp(-alpha * tau)
+        out[tau] = alexiewicz_norm(SpikeTrain([0.0, tau], [1.0, -(1.0 + d)]), alpha) / (1.0 + d)
+    return out
+
+
+def sphere_firing(train, theta: float, alpha: float, below: float = 1e-6, reset: str = "mod") -> tuple[bool, bool]:
+    """Whether a LIF neuron fires on ``train`` rescaled to a norm of exactly ``theta`` and on it rescaled to
+    ``(1 - below) theta``: the sub-threshold ball is open, so the first fires and the second does not."""
+    on_sphere = train * (theta / alexiewicz_norm(train, alpha))
+    fires = [bool(np.any(lif(x, theta, alpha, reset).amplitudes != 0)) for x in (on_sphere, on_sphere * (1 - below))]
+    return fires[0], fires[1]
+
+
+def counterexamples() -> dict:
+    """The two minimal trains that break Theorem 1's bound for the single-spike resets (``theta = 1``,
+    ``alpha = 0``), with reset-to-mod beside each: three spikes of 0.9 (reset-to-zero throws the remainder 0.8
+    away: error 1.7) and one spike of 2.5 (reset-by-subtraction keeps 1.5: error 1.5; reset-to-mod 0.5)."""
+    three = SpikeTrain([0.0, 1.0, 2.0], [0.9, 0.9, 0.9])
+    single = SpikeTrain([0.0], [2.5])
+    return {"zero_three_0.9_alpha0": quantization_error(three, 1.0, 0.0, "zero"),
+            "mod_three_0.9_alpha0": quantization_error(three, 1.0, 0.0, "mod"),
+            "subtract_single_2.5": quantization_error(single, 1.0, 0.0, "subtract"),
+            "mod_single_2.5": quantization_error(single, 1.0, 0.0, "mod")}
+
+
+def zero_reset_growth(lengths, amplitude: float = 0.9) -> dict:
+    """Without leak the reset-to-zero error has no bound: per length ``n``, the errors ``(reset-to-zero,
+    reset-to-mod)`` of ``n`` spikes of ``amplitude`` at ``t = 0, 1, ..., n - 1`` (``theta = 1``, ``alpha = 0``);
+    the first grows linearly in ``n``, the second stays below 1."""
+    out = {}
+    for n in lengths:
+        x = SpikeTrain(np.arange(n, dtype=float), np.full(n, amplitude))
+        out[n] = (quantization_error(x, 1.0, 0.0, "zero"), quantization_error(x, 1.0, 0.0, "mod"))
+    return out
+
+
+def golden_table(train, rows, alpha_names=None, theta: float = 1.0):
+    """A worked example recomputed: per ``(alpha, reset, outputs, error)`` of ``rows`` (computed by hand), the
+    outputs of :func:`qsnn.lif_batch` in multiples of ``theta`` and the error
+    (:func:`qsnn.quantization_error`).
+
+    Returns ``(computed, markdown)``: ``computed[(alpha, reset)] = (outputs, error)`` and a Markdown table of the
+    recomputed values beside the hand-computed error (``alpha_names`` maps an ``alpha`` to its name in the
+    table; default its value).
+    """
+    lines = ["| $\\alpha$ | reset | outputs | error | by hand |", "| --- | --- | --- | --- | --- |"]
+    computed = {}
+    for alpha, reset, _, by_hand in rows:
+        b = lif_batch(train.times[None], train.amplitudes[None], theta, alpha, reset)[0] / theta
+        outputs, error = [int(v) for v in np.round(b)], quantization_error(train, theta, alpha, reset)
+        computed[(alpha, reset)] = (outputs, error)
+        name = (alpha_names or {}).get(alpha, f"{alpha:g}")
+        lines.append(f"| {name} | {reset} | {', '.join(map(str, outputs))} | {error:.2f} | {by_hand} |")
+    return computed, "\n".join(lines)
+
+
+def quasi_isometry_pairs(n_pairs: int, n_spikes: int, amplitude: float, gap, seed: int, rng, theta: float = 1.0):
+    """The pairs of trains of the quasi-isometry check: ``n_pairs`` random trains ``(t1, a1)`` (seed ``seed``), the
+    first half of them perturbed (``a_pert``: amplitudes moved by up to ``eps theta``, ``eps`` log-uniform in
+    ``[0.01, 3]``, drawn from ``rng``; same spike times), and ``n_pairs - n_pairs // 2`` independent trains
+    ``(t2, a2)`` (seed ``seed + 1``) for the other half. Returns ``(t1, a1, a_pert, t2, a2)``."""
+    half = n_pairs // 2
+    t1, a1 = random_trains(n_pairs, n_spikes, amplitude=amplitude, gap=tuple(gap), seed=seed)
+    t2, a2 = random_trains(n_pairs - half, n_spikes, amplitude=amplitude, gap=tuple(gap), seed=seed + 1)
+    eps = np.exp(rng.uniform(np.log(0.01), np.log(3.0), size=(half, 1)))
+    a_pert = a1[:half] + eps * rng.uniform(-1.0, 1.0, size=(half, n_spikes)) * theta
+    return t1, a1, a_pert, t2, a2

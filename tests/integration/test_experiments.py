@@ -382,6 +382,21 @@ def test_locate_finds_book_files_from_a_folder_below_the_repository(tmp_path, mo
         locate("nothing/here.yaml")
 
 
+def test_locate_data_prefers_the_given_folder_then_the_repositorys(tmp_path, monkeypatch):
+    from qsnn.experiments import locate_data
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "runs" / "ch-1").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "runs" / "ch-1")
+    monkeypatch.delenv("QSNN_BOOK", raising=False)
+    assert locate_data("/somewhere/else") == Path("/somewhere/else")
+    assert locate_data().resolve() == (tmp_path / "data").resolve()
+    (tmp_path / "data").rmdir()
+    above = [p for p in tmp_path.parents if (p / "data").exists() or (p / "book" / "data").exists()]
+    if not above:  # nothing found: relative, for the loaders' own fallbacks
+        assert locate_data() == Path("data")
+
+
 def test_locate_finds_the_book_of_the_chapter_being_run(tmp_path, monkeypatch):
     """A chapter run with --out outside the repository finds its committed grid through QSNN_BOOK."""
     from qsnn.experiments import locate

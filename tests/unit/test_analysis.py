@@ -192,34 +192,48 @@ def test_standardization_balance_centres_every_filter():
         assert float((standardized - 0.5).abs().max()) <= float((raw - 0.5).abs().max())
 
 
-class _Events:
-    """Two recordings on a 2x1 sensor, by hand."""
-    sensor_size = (2, 1, 2)
-    targets = [0, 1]
-    _ev = [np.array([(1,), (1,), (0,)], dtype=[("p", "i1")]), np.array([(0,)], dtype=[("p", "i1")])]
+def test_standardization_values_by_hand():
+    from qsnn.book.analysis import standardization_values
 
-    def __len__(self):
-        return 2
+    def h(p):
+        return -(p * math.log2(p) + (1 - p) * math.log2(1 - p))
 
-    def events(self, i):
-        return self._ev[i]
+    rows = [("a", torch.tensor([0.25, 0.75]), torch.tensor([0.5, 0.5])),
+            ("b", torch.tensor([0.1, 0.3]), torch.tensor([0.4, 0.6])),
+            ("c", torch.tensor([0.4, 0.5]), torch.tensor([0.5, 0.5]))]
+    v = standardization_values(rows)
+    assert v["raw_below_half"] == 2 and v["raw_worst_layer"] == 2  # layer b: the lowest raw sign entropy
+    assert v["raw_worst_plus"] == pytest.approx(20.0) and v["raw_worst_min"] == pytest.approx(0.1)
+    assert v["raw_worst_h"] == pytest.approx((h(0.1) + h(0.3)) / 2)
+    assert v["raw_others_h_min"] == pytest.approx(h(0.25)) and v["raw_others_h_max"] == pytest.approx((h(0.4) + 1) / 2)
+    assert v["std_h_min"] == pytest.approx(h(0.4))
+    with pytest.raises(ValueError, match="two or more"):
+        standardization_values(rows[:1])
 
 
-def test_event_set_statistics_by_hand():
-    from qsnn.book.analysis import event_set_statistics, event_statistics_text
+def test_ede_schedules_and_the_gradients_area():
+    from qsnn.book.analysis import ede_gradient_area, ede_schedules
+    from qsnn.nn import ede_k, ede_t
+    from qsnn.train import ede_progress
 
-    frames = torch.zeros(2, 1, 2, 1, 2)  # [N, T, P, H, W]
-    frames[0, 0, 1, 0, 0] = 2
-    frames[0, 0, 0, 0, 1] = 1
-    frames[1, 0, 0, 0, 0] = 1
-    s = event_set_statistics(_Events(), frames, duration_us=1e6)
-    assert s["events_per_sample"] == {"mean": 2.0, "std": pytest.approx(math.sqrt(2)), "min": 1, "max": 3}
-    assert s["on_fraction"] == pytest.approx((2 / 3 + 0) / 2)
-    assert s["rate_hz_per_pixel"] == pytest.approx(2.0 / 2)  # 2 events per recording, 2 pixels, 1 s
-    assert s["active_pixel_fraction_per_frame"] == [pytest.approx(0.75)]  # 2 of 2 pixels, then 1 of 2
-    assert s["events_per_active_pixel"] == pytest.approx(4 / 3)
-    assert s["events_per_class"][:2] == [3.0, 1.0]
-    assert "events per recording:  2.0 +- 1.4 (min 1, max 3)" in event_statistics_text(s)
+    sch = ede_schedules([4, 6])
+    assert list(sch) == [4, 6] and list(sch[4]) == ["log_up", "endpoints"]
+    assert sch[6]["endpoints"].tolist() == [ede_t(ede_progress(e, 6, "endpoints")) for e in range(6)]
+    assert sch[4]["log_up"][0] == pytest.approx(0.1) and sch[4]["endpoints"][-1] == pytest.approx(10.0)
+    for p in (0.0, 1.0):  # the derivative of k tanh(t x) integrates to 2k
+        assert ede_gradient_area(p) == pytest.approx(2 * ede_k(ede_t(p)), abs=1e-6)
+
+
+def test_rejection_message_returns_the_error_or_fails():
+    from qsnn.book.analysis import rejection_message
+
+    def check(x):
+        if x < 0:
+            raise ValueError(f"x must be >= 0, got {x}")
+
+    assert rejection_message(check, -1) == "x must be >= 0, got -1"
+    with pytest.raises(AssertionError, match="accepted"):
+        rejection_message(check, 1)
 
 
 def test_stepwise_lif_by_hand():
@@ -242,22 +256,6 @@ def test_config_table_sizes_the_papers_vgg11():
     assert round(summary["vgg11_cifar10"]["size_mb"], 2) == 1.20  # the VGG-11 size of Q-SNN as tabulated by BSO (Liang et al. 2025)
     assert text.split("\n")[1].split()[:3] == ["vgg11_cifar10.yaml", "vgg11", "cifar10"]
     assert text.split("\n")[1].split()[-1] == "1.20"
-
-
-def test_denoise_table_counts_signal_and_noise_events():
-    from qsnn.book.analysis import denoise_table
-
-    image = np.zeros((8, 8))
-    image[2:6, 3:5] = 1.0
-    table, text = denoise_table(image, {"view": 1.0}, [10_000, 1e9], 200.0, 0, contrast_threshold=0.2,
-                                duration_us=300_000)
-    row = table["view"]
-    assert row["noise_events"] > 0 and row["signal_events"] > 0
-    kept = row["kept"]
-    assert all(0.0 <= k["signal"] <= 1.0 and 0.0 <= k["noise"] <= 1.0 for k in kept.values())
-    assert kept["1000000000.0"]["noise"] >= kept["10000"]["noise"]  # a longer filter time keeps more
-    assert len(text.split("\n")) == 3 and text.split("\n")[2].split()[:3] == ["view", str(row["signal_events"]),
-                                                                              str(row["noise_events"])]
 
 
 def test_sweep_and_concentration_results_by_hand():

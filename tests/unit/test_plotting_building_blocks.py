@@ -18,6 +18,13 @@ def test_block_diagram_draws_a_box_per_block_and_arrows_between():
     plt.close(fig)
 
 
+def test_the_layer_workflow_has_the_five_parts_of_a_q_snn_layer():
+    assert [b[0] for b in figs.LAYER_WORKFLOW] == ["input spikes", "binary conv", "BatchNorm", "LIF", "output spikes"]
+    fig = figs.block_diagram(figs.LAYER_WORKFLOW)
+    assert len(fig.axes[0].patches) == 5
+    plt.close(fig)
+
+
 def test_entropy_deficit_figure_has_one_curve_left_two_right():
     p = np.linspace(0, 1, 11)
     fig = figs.entropy_deficit_figure(p, qnn.binary_entropy(p), p, p)

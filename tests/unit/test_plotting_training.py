@@ -119,3 +119,28 @@ def test_class_examples_figure_takes_the_first_images_of_each_class():
     plt.close(fig)
     with pytest.raises(ValueError, match=r"class 0 \(a\) has 2 images"):
         figs.class_examples_figure(images, labels, ["a", "b", "c"], per_class=3)
+
+
+def test_ablation_figure_has_the_bars_and_the_mean_curves():
+    accuracy = {"qsnn": {"mean": 0.9, "std": 0.01, "per_seed": [0.89, 0.91]},
+                "qsnn_wsdr": {"mean": 0.95, "std": 0.02, "per_seed": [0.93, 0.97]}}
+    histories = {"qsnn": [[{"test_acc": 0.5}, {"test_acc": 0.9}]] * 2,
+                 "qsnn_wsdr": [[{"test_acc": 0.6}, {"test_acc": 1.0}], [{"test_acc": 0.4}, {"test_acc": 0.9}]]}
+    labels = {"qsnn": "Q-SNN without WS-DR", "qsnn_wsdr": "Q-SNN + WS-DR"}
+    fig = figs.ablation_figure(accuracy, histories, labels, "test_acc", title="t", curve_title="c", ylim=(40, 100.5))
+    bars, curves = fig.axes
+    assert [p.get_height() for p in bars.patches] == pytest.approx([90.0, 95.0])
+    assert [t.get_text() for t in bars.get_xticklabels()] == ["Q-SNN\nwithout WS-DR", "Q-SNN\n+ WS-DR"]
+    assert np.allclose(curves.lines[1].get_ydata(), [50.0, 95.0])  # mean over the seeds, in percent
+    assert curves.get_ylabel() == "test accuracy [%]" and curves.get_title() == "c"
+    plt.close(fig)
+
+
+def test_layer_rates_figure_groups_the_layers():
+    rates = {"qsnn": np.array([[0.2, 0.4, 0.3], [0.2, 0.2, 0.3]]), "qsnn_wsdr": np.array([[0.1, 0.5, 0.3]] * 2)}
+    fig = figs.layer_rates_figure(rates, LABELS)
+    ax, = fig.axes
+    heights = [p.get_height() for p in ax.patches]
+    assert heights == pytest.approx([0.2, 0.3, 0.3, 0.1, 0.5, 0.3])
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["layer 1", "layer 2 (regulated)", "layer 3"]
+    plt.close(fig)

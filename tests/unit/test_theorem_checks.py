@@ -91,3 +91,55 @@ def test_discrepancy_ratios_golden():
     r = tc.discrepancy_ratios(np.array([[0.0, 1.0]]), np.array([[1.0, -2.0]]))
     assert r.tolist() == [2.0]
     assert tc.discrepancy_ratios(np.array([[0.0]]), np.array([[1.0]])).tolist() == [1.0]
+
+
+def test_timing_by_length_times_each_length():
+    timing = tc.timing_by_length([10, 30], 2, seed=1)
+    assert list(timing) == [10, 30] and all(fast > 0 and slow > 0 for fast, slow in timing.values())
+
+
+def test_lower_bound_ratios_are_one_over_one_plus_the_decay():
+    ratios = tc.lower_bound_ratios(1.0, [1.0, 0.001])
+    assert ratios[1.0] == pytest.approx(1 / (1 + np.exp(-1.0)))  # 0.7311, the partial sums 1 and -1
+    assert ratios[0.001] == pytest.approx(0.5, abs=1e-3)  # the bound 1/2 as the gap shrinks
+
+
+def test_sphere_firing_the_ball_is_open():
+    x = qsnn.SpikeTrain([0.0, 0.5, 1.5], [0.7, -0.4, 0.9])
+    assert tc.sphere_firing(x, 1.0, 1.0) == (True, False)
+    assert tc.sphere_firing(x, 2.5, 0.1, reset="zero") == (True, False)
+
+
+def test_counterexamples_by_hand():
+    c = tc.counterexamples()
+    assert c == {"zero_three_0.9_alpha0": pytest.approx(1.7), "mod_three_0.9_alpha0": pytest.approx(0.9),
+                 "subtract_single_2.5": pytest.approx(1.5), "mod_single_2.5": pytest.approx(0.5)}
+
+
+def test_zero_reset_growth_is_linear_and_mod_stays_below_one():
+    growth = tc.zero_reset_growth([3, 10, 100])
+    # 0.8 thrown away at every second input: 0.9 + 0.8 * (n // 2) (n odd) -> 1.7, 4.1, 40.1 (chapter 2)
+    assert [g[0] for g in growth.values()] == pytest.approx([1.7, 4.1, 40.1])
+    assert all(g[1] == pytest.approx(0.9) for g in growth.values())
+
+
+def test_golden_table_recomputes_the_hand_values():
+    rows = [(0.0, "zero", [0, 1, 1, 0, 0], 2.2), (0.0, "mod", [0, 1, 3, 0, 0], 0.8),
+            (np.log(2), "mod", [0, 1, 2, 0, 0], 0.8)]
+    computed, table = tc.golden_table(GOLDEN, rows, alpha_names={0.0: "0", np.log(2): "ln 2"})
+    for alpha, reset, outputs, error in rows:
+        assert computed[(alpha, reset)][0] == outputs and computed[(alpha, reset)][1] == pytest.approx(error)
+    lines = table.splitlines()
+    assert lines[0] == "| $\\alpha$ | reset | outputs | error | by hand |"
+    assert lines[2] == "| 0 | zero | 0, 1, 1, 0, 0 | 2.20 | 2.2 |" and lines[4].startswith("| ln 2 | mod | 0, 1, 2, 0, 0 |")
+
+
+def test_quasi_isometry_pairs_share_times_and_draw_from_the_generator():
+    t1, a1, a_pert, t2, a2 = tc.quasi_isometry_pairs(10, 8, 1.5, (0.2, 1.0), 30, np.random.default_rng(0))
+    ref_t1, ref_a1 = qsnn.random_trains(10, 8, amplitude=1.5, gap=(0.2, 1.0), seed=30)
+    assert np.array_equal(t1, ref_t1) and np.array_equal(a1, ref_a1)
+    assert a_pert.shape == (5, 8) and t2.shape == (5, 8)
+    assert np.array_equal(t2, qsnn.random_trains(5, 8, amplitude=1.5, gap=(0.2, 1.0), seed=31)[0])
+    rng = np.random.default_rng(0)  # the perturbation, drawn in the same order by hand
+    eps = np.exp(rng.uniform(np.log(0.01), np.log(3.0), size=(5, 1)))
+    assert np.allclose(a_pert, a1[:5] + eps * rng.uniform(-1.0, 1.0, size=(5, 8)))

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qsnn.book.analysis import polarity_inversion
+from qsnn.book.events import polarity_inversion
 from qsnn.stats import (difference_word, direction_verdict, effect_verdict, holm, interval_text, level_verdict,
                         paired_p_value, status_from_verdict, with_holm)
 from qsnn.experiments import paired_difference

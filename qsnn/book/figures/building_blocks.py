@@ -15,8 +15,19 @@ import numpy as np
 from ...nn import binary_entropy, ede_grad, ede_t, levels_per_side, quantize_membrane
 from ..plotting import VARIANT_COLORS
 
-__all__ = ["block_diagram", "entropy_deficit_figure", "sign_balance_figure", "membrane_quantizer_figure",
+__all__ = ["LAYER_WORKFLOW", "block_diagram", "entropy_deficit_figure", "sign_balance_figure", "membrane_quantizer_figure",
            "lif_traces_figure", "ede_schedule_figure", "ede_schedules_figure"]
+
+
+LAYER_WORKFLOW = [
+    ("input spikes", "S[t] of the layer below\n(first layer: image, T times)", None),
+    ("binary conv", "sign(standardize(w_c)) x 2^k\n1 bit per weight\n(binary weights; EDE)", "qsnn_wsdr"),
+    ("BatchNorm", "FP32 gamma, beta\n(counted in the size)", None),
+    ("LIF", "H = lambda U + I\nspike if H > V_th\nU stored as Q_b(U)\n(membrane quantizer)", "qsnn"),
+    ("output spikes", "rate r_l regulated towards 1/2\nin the loss (entropy; chapter 5)", None),
+]
+"""The workflow of one Q-SNN layer (Wei et al.'s Fig. 1) as boxes for :func:`block_diagram`: ``(label, detail,
+colour key)``, with the section of chapter 4 that treats each part in brackets."""
 
 
 def block_diagram(boxes):

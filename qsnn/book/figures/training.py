@@ -15,11 +15,11 @@ from typing import Mapping
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ..plotting import VARIANT_COLORS, ablation_bars, layer_rates_bars
+from ..plotting import VARIANT_COLORS, ablation_bars, layer_rates_bars, mean_curves
 
-__all__ = ["sign_balance_hists", "membrane_sweep_figure", "size_accuracy_figure", "events_figure",
-           "rates_entropy_figure", "effects_figure", "membrane_quantizers_figure", "sign_entropy_figure",
-           "lambda_sweep_figure", "class_examples_figure"]
+__all__ = ["sign_balance_hists", "membrane_sweep_figure", "size_accuracy_figure", "events_figure", "ablation_figure",
+           "layer_rates_figure", "rates_entropy_figure", "effects_figure", "membrane_quantizers_figure",
+           "sign_entropy_figure", "lambda_sweep_figure", "class_examples_figure"]
 
 
 def sign_balance_hists(stats: Mapping[str, list], labels: Mapping[str, str]):
@@ -101,6 +101,40 @@ def events_figure(scatter: Mapping[str, np.ndarray], frames, duration_us: float)
         t0, t1 = k * duration_us / time_steps / 1e3, (k + 1) * duration_us / time_steps / 1e3
         a.set(title=f"{t0:.0f}-{t1:.0f} ms", xticks=[], yticks=[])
         a.grid(False)
+    return fig
+
+
+_CURVE_LABELS = {"train_acc": "training accuracy [%]", "test_acc": "test accuracy [%]"}
+
+
+def ablation_figure(accuracy: Mapping[str, Mapping], histories: Mapping[str, list], labels: Mapping[str, str],
+                    key: str, *, title: str, curve_title: str, ylim: tuple[float, float], margin: float = 3.0,
+                    figsize: tuple[float, float] = (9, 3.4), width_ratios: tuple[float, float] = (1, 1.4)):
+    """The ablation of Wei et al.'s Fig. 5: left, the final test accuracy per variant
+    (:func:`qsnn.book.plotting.ablation_bars`, titled ``title``); right, ``key`` of the per-epoch history
+    (``"train_acc"`` or ``"test_acc"``) averaged over the seeds (:func:`qsnn.book.plotting.mean_curves`,
+    titled ``curve_title``, y limits ``ylim``).
+
+    ``histories`` maps a variant to its seeds' history lists; the tick labels break the variant labels before
+    "without" and "+".
+    """
+    fig, axes = plt.subplots(1, 2, figsize=figsize, gridspec_kw={"width_ratios": list(width_ratios)})
+    ticks = {n: l.replace(" without ", "\nwithout ").replace(" + ", "\n+ ") for n, l in labels.items()}
+    ablation_bars(axes[0], accuracy, ticks, margin=margin)
+    axes[0].set(title=title)
+    mean_curves(axes[1], histories, key, labels)
+    axes[1].set(xlabel="epoch", ylabel=_CURVE_LABELS[key], ylim=ylim, title=curve_title)
+    axes[1].legend()
+    return fig
+
+
+def layer_rates_figure(rates: Mapping[str, object], labels: Mapping[str, str], width: float = 0.27):
+    """The mean test firing rate of every spiking layer, grouped by variant, whiskers one standard deviation over
+    the seeds (:func:`qsnn.book.plotting.layer_rates_bars`); ``rates`` maps a variant to ``[seeds, layers]``."""
+    fig, ax = plt.subplots(figsize=(6, 3))
+    layer_rates_bars(ax, rates, labels, width=width)
+    ax.set(ylabel="firing rate r (test set)", title="spike activity per layer")
+    ax.legend(fontsize=8)
     return fig
 
 

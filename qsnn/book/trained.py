@@ -1,0 +1,170 @@
+"""What the training chapters read from the runs of a grid: per-arm metrics, firing rates per layer, the entropy
+of the regulated layers' spikes, late-epoch accuracy, mean learning curves, loss shares and training time.
+
+A grid is what :func:`qsnn.experiments.open_grid` returns: the experiment and its finished runs
+``{arm: [Run per seed, in the experiment's seed order]}``. The arms share their seeds, so every comparison is
+paired seed by seed (:mod:`qsnn.stats`). The regulated layers are those between the first and the last spiking
+layer: the spike-rate regularizer of Weight-Spike Dual Regulation leaves out both (Wei et al., "Q-SNNs:
+Quantized Spiking Neural Networks", arXiv:2406.13672).
+
+Plain NumPy on the runs' metrics; :mod:`qsnn.nn` (and so torch) is imported only where the binary entropy or
+latent weights are needed.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+
+from ..stats import mean_std, with_holm
+
+__all__ = ["setting_values", "final_ede_t", "per_arm", "test_rates", "model_sizes", "grid_differences",
+           "regulated_entropy", "late_epoch_accuracy", "mean_curves", "loss_shares", "membrane_sweep_table",
+           "training_seconds", "latent_rms"]
+
+
+def setting_values(config) -> dict:
+    """The training setting a chapter quotes, from a run's :class:`qsnn.train.TrainConfig`: ``time_steps``,
+    ``widths`` (as ``"8-16-32"``), ``membrane_bits``, ``epochs``, ``momentum``, ``lr`` and ``batch_size``."""
+    return {"time_steps": config.time_steps, "widths": "-".join(map(str, config.model_kwargs["widths"])),
+            "membrane_bits": config.model_kwargs["membrane_bits"], "epochs": config.epochs,
+            "momentum": config.momentum, "lr": config.lr, "batch_size": config.batch_size}
+
+
+def final_ede_t(run) -> float:
+    """The sharpness ``t`` of the sign's estimator (EDE, :func:`qsnn.nn.ede_t`) in the last epoch of ``run``, from
+    the schedule's progress its history recorded."""
+    from ..nn import ede_t  # torch, only with networks (Part I chapters too import qsnn.book)
+
+    return ede_t(run.metrics["history"][-1]["ede_progress"])
+
+
+def per_arm(runs: Mapping[str, Sequence], metric: str = "test_acc") -> dict:
+    """``{arm: [metrics[metric] per seed]}``, in the order of the runs."""
+    return {arm: [r.metrics[metric] for r in rs] for arm, rs in runs.items()}
+
+
+def test_rates(runs: Mapping[str, Sequence]) -> dict:
+    """``{arm: array [seeds, layers]}`` of the runs' test firing rates per spiking layer."""
+    return {arm: np.array([r.metrics["test_rates"] for r in rs], dtype=float) for arm, rs in runs.items()}
+
+
+def model_sizes(runs: Mapping[str, Sequence]) -> dict:
+    """``{arm: size in MB}`` of each arm's network by the paper's convention (:func:`qsnn.size.model_size`: binary
+    weights at one bit, everything else at 32); the seeds of an arm share the architecture, the first is measured."""
+    from ..size import model_size  # torch, only with networks (Part I chapters too import qsnn.book)
+
+    return {arm: model_size(rs[0].model) for arm, rs in runs.items()}
+
+
+def grid_differences(experiment, runs: Mapping[str, Sequence], primary: str, metric: str = "test_acc") -> dict:
+    """The grid's paired differences (its ``compare`` pairs, or every arm against the first) of ``metric``, with
+    p-values and the Holm adjustment of every comparison but ``primary`` (:func:`qsnn.stats.with_holm`).
+
+    The values are read from the runs' folder by :func:`qsnn.experiments.summarize`, which refuses runs trained
+    with another configuration than the grid's.
+    """
+    from ..experiments import summarize  # torch-free, but loads the experiment machinery only for grids
+
+    root = next(iter(runs.values()))[0].folder.parent.parent  # <root>/<arm>/seed<k>
+    return with_holm(summarize(experiment, root, metric)["differences"], primary)
+
+
+def regulated_entropy(rates: Mapping[str, object], seeds: Sequence[int], arms: Iterable[str] | None = None) -> dict:
+    """``{arm: {seed: H}}``: per seed, the mean over the regulated layers of the entropy (bits) of a spike at the
+    layer's test rate, ``H(r) = -r log2 r - (1 - r) log2 (1 - r)``.
+
+    ``rates`` maps an arm to its rates ``[seeds, layers]`` (:func:`test_rates`), rows in the order of ``seeds``;
+    ``arms`` selects arms (default: all). A network needs three spiking layers or more to have a regulated one.
+    """
+    from ..nn import binary_entropy  # torch, only with networks (Part I chapters too import qsnn.book)
+
+    out = {}
+    for arm in (rates if arms is None else arms):
+        r = np.asarray(rates[arm], dtype=float)
+        if r.ndim != 2 or r.shape[0] != len(seeds) or r.shape[1] < 3:
+            raise ValueError(f"arm {arm}: rates must be [{len(seeds)} seeds, >= 3 layers], got shape {r.shape}")
+        out[arm] = {s: float(np.mean([binary_entropy(float(x)) for x in r[i, 1:-1]])) for i, s in enumerate(seeds)}
+    return out
+
+
+def late_epoch_accuracy(runs: Mapping[str, Sequence], seeds: Sequence[int], last: int) -> tuple[dict, dict]:
+    """The test accuracy of the ``last`` epochs of every run: ``(late, swing)``, ``late[arm][seed]`` its mean
+    over those epochs and ``swing[arm]`` the largest range (max - min) within them over the arm's seeds.
+
+    The last epoch alone is one point of a noisy curve; the mean of the last few is a sensitivity check of a
+    comparison made on it.
+    """
+    if last < 1:
+        raise ValueError(f"last must be >= 1, got {last!r}")
+    late, swing = {}, {}
+    for arm, rs in runs.items():
+        tails = [[h["test_acc"] for h in r.metrics["history"][-last:]] for r in rs]
+        if any(len(t) < last for t in tails):
+            raise ValueError(f"arm {arm}: a run has fewer than {last} epochs")
+        late[arm] = {s: float(np.mean(t)) for s, t in zip(seeds, tails)}
+        swing[arm] = max(max(t) - min(t) for t in tails)
+    return late, swing
+
+
+def mean_curves(runs: Mapping[str, Sequence], key: str) -> dict:
+    """``{arm: array [epochs]}``: ``key`` of the per-epoch history, averaged over the seeds (fractions)."""
+    out = {}
+    for arm, rs in runs.items():
+        curves = [[h[key] for h in r.metrics["history"]] for r in rs]
+        if len({len(c) for c in curves}) != 1:
+            raise ValueError(f"arm {arm}: the seeds' histories differ in length")
+        out[arm] = np.array(curves, dtype=float).mean(0)
+    return out
+
+
+def loss_shares(runs: Sequence, lambda_sr: float) -> dict:
+    """How much the spike-rate term weighs in the training loss of ``runs`` (one arm, mean over seeds).
+
+    Returns the cross-entropy of the first and the last epoch (``ce_first``, ``ce_last``), the regularizer's
+    value in the last epoch (``sr_last``) and its weighted share of the last epoch's loss in percent,
+    ``sr_share = 100 lambda sr / (ce + lambda sr)`` (the WS-DR loss of Wei et al.).
+    """
+    ce = np.mean([[h["train_ce"] for h in r.metrics["history"]] for r in runs], axis=0)
+    sr = np.mean([[h["train_sr"] for h in r.metrics["history"]] for r in runs], axis=0)
+    return {"ce_first": float(ce[0]), "ce_last": float(ce[-1]), "sr_last": float(sr[-1]),
+            "sr_share": float(100 * lambda_sr * sr[-1] / (ce[-1] + lambda_sr * sr[-1]))}
+
+
+def membrane_sweep_table(runs: Mapping[str, Sequence], seeds: Sequence[int]) -> tuple[dict, str]:
+    """Test accuracy per membrane precision of a sweep whose arms differ in ``model_kwargs.membrane_bits``
+    (None: full precision, keyed 32), as numbers and as a printed table (percent).
+
+    Returns ``(results, text)``: ``results[bits]`` holds ``mean``, ``std`` (:func:`qsnn.stats.mean_std`) and
+    ``per_seed`` (in the order of ``seeds``), in the order of the arms.
+    """
+    results = {}
+    lines = [f"{'membrane':>10} " + " ".join(f"{f'seed {s}':>8}" for s in seeds) + f"   {'mean':>7}"]
+    for rs in runs.values():
+        bits = rs[0].config.model_kwargs["membrane_bits"] or 32
+        acc = [r.metrics["test_acc"] for r in rs]
+        m, sd = mean_std(acc)
+        results[bits] = {"mean": m, "std": sd, "per_seed": acc}
+        label = "FP32" if bits == 32 else f"{bits}-bit"
+        lines.append(f"{label:>10} " + " ".join(f"{100 * a:>7.2f}%" for a in acc) + f"   {100 * m:>6.2f}%")
+    return results, "\n".join(lines)
+
+
+def training_seconds(grids: Iterable[Mapping[str, Sequence]]) -> list[float]:
+    """The recorded training time of every run of ``grids`` (each ``{arm: [Run]}``); a run that a grid copied
+    from another (``copied_from`` in its metrics) was trained once and counts once."""
+    return [float(r.metrics["train_seconds"]) for runs in grids for rs in runs.values() for r in rs
+            if "copied_from" not in r.metrics]
+
+
+def latent_rms(models: Iterable) -> float:
+    """The root mean square of the latent weights of every binary layer, per filter, averaged over the filters
+    of a layer, then over the layers of all ``models``: the scale the sign's estimator (EDE) sees."""
+    from ..nn import binary_layers  # torch, only with networks (Part I chapters too import qsnn.book)
+
+    per_layer = [float(layer.weight.detach().flatten(1).pow(2).mean(1).sqrt().mean())
+                 for model in models for layer in binary_layers(model)]
+    if not per_layer:
+        raise ValueError("latent_rms needs at least one binary layer")
+    return float(np.mean(per_layer))
