@@ -6,7 +6,7 @@
 - :mod:`qsnn.book.provenance`: the provenance cell every chapter opens with.
 - :mod:`qsnn.book.analysis`: the tables and measurements the chapters print (rates, sign balance, sizes).
 - :mod:`qsnn.book.trained` and :mod:`qsnn.book.reports`: what the training chapters read from a grid's runs, and
-  what they print and glue from its comparisons; :mod:`qsnn.book.reported`: the values the Q-SNN paper reports.
+  what they print and glue from its comparisons; :mod:`qsnn.book.paper_values`: the values the Q-SNN paper reports.
 - :mod:`qsnn.book.summaries`: what chapters 1 and 2 write to their results files.
 - :mod:`qsnn.book.events`, :mod:`qsnn.book.bridging` and :mod:`qsnn.book.deployment`: the measurements of
   chapter 6 (event data), chapter 8 (Part I inside Q-SNNs) and chapter 9 (a deployed Q-SNN).

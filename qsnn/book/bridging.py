@@ -12,9 +12,11 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 
 import numpy as np
+import torch
 
 from .. import bridge
 from .._core.resets import RESETS
+from ..data import load_dataset, to_time_first
 
 __all__ = ["first_test_images", "agreement", "agreement_text", "tightness_grid", "tightness_text",
            "outside_assumptions", "outside_text", "network_errors", "networks_text", "network_ranges", "reset_costs",
@@ -27,10 +29,6 @@ def first_test_images(config, count: int, data_root=None):
     """The first ``count`` test images of a run's data set, as its network reads them: ``[T, B, ...]``
     (:func:`qsnn.data.to_time_first`), without augmentation. ``data_root`` is where the data set's files are
     (the digits need none)."""
-    import torch
-
-    from ..data import load_dataset, to_time_first
-
     test = load_dataset(config.dataset, data_root if config.dataset != "digits" else None, "test", augment=False,
                         seed=config.seed, time_steps=config.time_steps, dataset_kwargs=config.dataset_kwargs)
     x = torch.stack([test[i][0] for i in range(min(count, len(test)))])

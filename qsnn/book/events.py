@@ -16,6 +16,10 @@ import warnings
 from typing import Mapping, Sequence
 
 import numpy as np
+import torch
+
+from ..data import DatasetNotFoundError, load_dataset
+from ..data.events import EmulatedDigits, emulate_events, events_to_frames
 
 __all__ = ["tonic_transforms", "tonic_to_frame", "emulator_properties", "properties_text", "polarity_inversion",
            "denoise_table", "denoise_range", "emulated_digit_sets", "event_set_statistics", "event_statistics_text",
@@ -51,8 +55,6 @@ def emulator_properties(image, seed: int, *, contrast_threshold: float, upsample
     counts), ``inversion`` (:func:`polarity_inversion`), ``noisy`` (the counts for seed, seed again, seed + 1),
     ``same_seed_identical`` and ``other_seed_identical``.
     """
-    from ..data.events import emulate_events
-
     kw = dict(contrast_threshold=contrast_threshold, upsample=upsample, duration_us=duration_us)
     noisy = dict(kw, threshold_sigma=threshold_sigma, noise_rate_hz=noise_rate_hz)
     a, b, c = (emulate_events(image, seed=s, **noisy) for s in (seed, seed, seed + 1))
@@ -138,8 +140,6 @@ def polarity_inversion(image, *, contrast_threshold: float, upsample: float, dur
         ``control`` (the share for the recording against itself), ``on_fraction`` and ``on_fraction_inverted``
         (fractions of ON events), ``events`` and ``events_inverted``.
     """
-    from ..data.events import emulate_events, events_to_frames
-
     img = np.pad(np.asarray(image, dtype=float), pad)
     kw = dict(contrast_threshold=contrast_threshold, upsample=upsample, duration_us=duration_us)
     ev = {"original": emulate_events(img, **kw), "inverted": emulate_events(img.max() - img, **kw)}
@@ -169,8 +169,6 @@ def denoise_table(image, views: Mapping[str, float], filter_times_us: Sequence[f
     :func:`qsnn.data.events.emulate_events`. Returns ``(table, text)``: ``table[view]`` holds
     ``signal_events``, ``noise_events`` and ``kept[str(filter time)] = {"signal", "noise"}`` (fractions kept).
     """
-    from ..data.events import emulate_events
-
     tt = tonic_transforms()
 
     def key(ev):  # one integer per event
@@ -215,11 +213,6 @@ def emulated_digit_sets(emulator: Mapping, dataset_kwargs: Mapping, time_steps: 
     seconds)``: the recordings and the framed data sets per split, :func:`event_set_statistics` of the training
     split, and the seconds recording and framing took.
     """
-    import torch
-
-    from ..data import load_dataset
-    from ..data.events import EmulatedDigits
-
     t0 = time.perf_counter()
     recordings = {s: EmulatedDigits(train=(s == "train"), **emulator) for s in ("train", "test")}
     frame_sets = {s: load_dataset("emulated_digits", split=s, time_steps=time_steps, seed=seed,
@@ -263,8 +256,6 @@ def dataset_status(name: str, root, **kwargs) -> str:
     """Whether the recorded data set ``name`` is in ``root``: a line naming its folder when it loads
     (:func:`qsnn.data.load_dataset` with ``kwargs``), else the loader's message, which says where to put the
     files (nothing is downloaded)."""
-    from ..data import DatasetNotFoundError, load_dataset
-
     try:
         load_dataset(name, root, **kwargs)
     except DatasetNotFoundError as err:

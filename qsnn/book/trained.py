@@ -17,6 +17,9 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from ..experiments import summarize
+from ..nn import binary_entropy, binary_layers, ede_t
+from ..size import model_size
 from ..stats import mean_std, with_holm
 
 __all__ = ["setting_values", "final_ede_t", "per_arm", "test_rates", "model_sizes", "grid_differences",
@@ -35,8 +38,6 @@ def setting_values(config) -> dict:
 def final_ede_t(run) -> float:
     """The sharpness ``t`` of the sign's estimator (EDE, :func:`qsnn.nn.ede_t`) in the last epoch of ``run``, from
     the schedule's progress its history recorded."""
-    from ..nn import ede_t  # torch, only with networks (Part I chapters too import qsnn.book)
-
     return ede_t(run.metrics["history"][-1]["ede_progress"])
 
 
@@ -53,8 +54,6 @@ def test_rates(runs: Mapping[str, Sequence]) -> dict:
 def model_sizes(runs: Mapping[str, Sequence]) -> dict:
     """``{arm: size in MB}`` of each arm's network by the paper's convention (:func:`qsnn.size.model_size`: binary
     weights at one bit, everything else at 32); the seeds of an arm share the architecture, the first is measured."""
-    from ..size import model_size  # torch, only with networks (Part I chapters too import qsnn.book)
-
     return {arm: model_size(rs[0].model) for arm, rs in runs.items()}
 
 
@@ -65,8 +64,6 @@ def grid_differences(experiment, runs: Mapping[str, Sequence], primary: str, met
     The values are read from the runs' folder by :func:`qsnn.experiments.summarize`, which refuses runs trained
     with another configuration than the grid's.
     """
-    from ..experiments import summarize  # torch-free, but loads the experiment machinery only for grids
-
     root = next(iter(runs.values()))[0].folder.parent.parent  # <root>/<arm>/seed<k>
     return with_holm(summarize(experiment, root, metric)["differences"], primary)
 
@@ -78,8 +75,6 @@ def regulated_entropy(rates: Mapping[str, object], seeds: Sequence[int], arms: I
     ``rates`` maps an arm to its rates ``[seeds, layers]`` (:func:`test_rates`), rows in the order of ``seeds``;
     ``arms`` selects arms (default: all). A network needs three spiking layers or more to have a regulated one.
     """
-    from ..nn import binary_entropy  # torch, only with networks (Part I chapters too import qsnn.book)
-
     out = {}
     for arm in (rates if arms is None else arms):
         r = np.asarray(rates[arm], dtype=float)
@@ -161,8 +156,6 @@ def training_seconds(grids: Iterable[Mapping[str, Sequence]]) -> list[float]:
 def latent_rms(models: Iterable) -> float:
     """The root mean square of the latent weights of every binary layer, per filter, averaged over the filters
     of a layer, then over the layers of all ``models``: the scale the sign's estimator (EDE) sees."""
-    from ..nn import binary_layers  # torch, only with networks (Part I chapters too import qsnn.book)
-
     per_layer = [float(layer.weight.detach().flatten(1).pow(2).mean(1).sqrt().mean())
                  for model in models for layer in binary_layers(model)]
     if not per_layer:
