@@ -17,7 +17,8 @@ import numpy as np
 from ..spiketrains.sweeps import concentration
 from ..stats import mean_std, paired_difference
 
-__all__ = ["variants_table", "layer_rates", "rates_table", "sign_balance_stats", "balance_summary", "model_size_table",
+__all__ = ["variants_table", "layer_rates", "rates_table", "sign_balance_stats", "balance_summary", "seed_sign_balance",
+           "model_size_table",
            "membrane_memory_table", "sweep_table", "concentration_table", "sweep_headline",
            "seeds_table", "lambda_table", "standardization_balance", "standardization_values", "config_table",
            "stepwise_lif", "ede_schedules", "ede_gradient_area", "rejection_message",
@@ -123,6 +124,25 @@ def balance_summary(fractions: Sequence[float]) -> dict:
         raise ValueError("balance_summary needs at least one filter")
     return {"mean": float(f.mean()), "min": float(f.min()), "max": float(f.max()),
             "mean_entropy": float(binary_entropy(f).mean())}
+
+
+def seed_sign_balance(models: Mapping[str, Sequence]) -> tuple[dict, dict]:
+    """The sign balance of every arm's binary layers, seed by seed (Fig. 4(a) of the Q-SNN paper).
+
+    ``models`` maps an arm to its trained networks, one per seed. Returns ``(entropy, drift)``:
+    ``entropy[arm]`` is ``[seeds][binary layers]``, the mean entropy (bits) of the signs of a layer's filters
+    (:func:`balance_summary`); ``drift[arm]`` is ``[binary layers]``, the mean ``|mu_c / sigma_c|`` of a layer's
+    latent filters, averaged over the seeds (:func:`sign_balance_stats` of each network alone).
+    """
+    entropy, drift = {}, {}
+    for arm, nets in models.items():
+        per_seed = [sign_balance_stats([net]) for net in nets]
+        if not per_seed:
+            raise ValueError(f"arm {arm}: no networks")
+        entropy[arm] = [[balance_summary(layer["fractions"])["mean_entropy"] for layer in s] for s in per_seed]
+        drift[arm] = [float(np.mean([np.abs(s[k]["drift"]).mean() for s in per_seed]))
+                      for k in range(len(per_seed[0]))]
+    return entropy, drift
 
 
 def model_size_table(architectures: Sequence[tuple], *, weight_bits: int = 1, membrane_bits: int = 2):

@@ -1,6 +1,7 @@
-"""What the training chapters print and glue from a grid's comparisons: the paired differences with their
-Holm-adjusted p-values, per-arm accuracies, the entropy of the regulated layers' spikes, the late-epoch
-sensitivity check, the sign balance of binary filters and the model sizes against reported values.
+"""What the training chapters print and glue from a grid's comparisons: the setting it trained, the paired
+differences with their Holm-adjusted p-values (the effects of the 2x2 WS-DR ablation among them), per-arm
+accuracies, the rates of the regulated layers and the entropy of their spikes, the late-epoch sensitivity check,
+the sign balance of binary filters and the model sizes against reported values.
 
 Text functions return the lines a chapter prints (so they can be tested and printed as they are); ``glue_*``
 functions store values for the prose with :func:`qsnn.book.results.glue`; ``report_*`` functions do both and
@@ -15,15 +16,34 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from ..stats import difference_word, direction_verdict, interval_text, paired_difference
-from .analysis import balance_summary, layer_rates, model_size_table, variants_table
-from .trained import grid_differences, late_epoch_accuracy, per_arm, regulated_entropy
+from ..nn import binary_entropy
+from ..stats import difference_word, direction_verdict, interval_text, paired_difference, with_holm
+from .analysis import ablation_effects, balance_summary, effects_text, layer_rates, model_size_table, variants_table
+from .trained import grid_differences, late_epoch_accuracy, per_arm, regulated_entropy, subset_setting_values
 from .results import glue, glue_all
 
-__all__ = ["report_accuracy", "mean_gap_text", "paired_text", "report_differences", "PAIRED_FIELDS", "paired_values",
-           "glue_paired", "glue_accuracy", "glue_per_layer", "glue_layer_rates", "glue_lambda_sweep",
-           "report_entropy_difference", "report_late_epochs", "sign_balance_table", "report_sign_balance",
-           "filter_share_text", "size_accuracy_text", "glue_reported", "glue_small_sizes", "report_model_sizes", "report_training_time"]
+__all__ = ["setting_text", "report_setting", "report_accuracy", "mean_gap_text", "paired_text", "report_differences",
+           "p_values_text", "report_ablation_effects", "ABLATION_KEYS", "size_accuracy_status", "PAIRED_FIELDS",
+           "paired_values", "glue_paired", "glue_accuracy", "glue_per_layer", "glue_layer_rates", "glue_lambda_sweep",
+           "report_regulated_rates", "report_entropy_difference", "report_late_epochs", "sign_balance_table",
+           "report_sign_balance", "sign_entropy_text", "filter_share_text", "size_accuracy_text", "glue_reported",
+           "glue_small_sizes", "report_model_sizes", "report_training_time"]
+
+
+def setting_text(config, n_seeds: int) -> str:
+    """One line on what a grid trained, from a run's :class:`qsnn.train.TrainConfig`: seeds, network and widths,
+    time steps, epochs, training images per class (``all`` without a subset) and the membranes' bit width."""
+    kw = config.model_kwargs
+    return (f"{n_seeds} seeds, {config.model} {'-'.join(map(str, kw['widths']))}, T = {config.time_steps}, "
+            f"{config.epochs} epochs on {config.dataset_kwargs.get('train_per_class') or 'all'} images per class, "
+            f"{kw['membrane_bits']}-bit membranes in the binary arms")
+
+
+def report_setting(config, runs: Mapping[str, Sequence], n_seeds: int, *, full_size: int, classes: int = 10) -> dict:
+    """Print :func:`setting_text` and glue :func:`qsnn.book.trained.subset_setting_values` (``full_size``
+    training images in ``classes`` classes); returns the values glued."""
+    print(setting_text(config, n_seeds))
+    return glue_all(subset_setting_values(config, runs, n_seeds, full_size=full_size, classes=classes))
 
 
 def report_accuracy(runs: Mapping[str, Sequence], labels: Mapping[str, str], seeds: Sequence[int], *, width: int = 22,
@@ -77,6 +97,54 @@ def report_differences(experiment, runs: Mapping[str, Sequence], primary: str, *
     paired = grid_differences(experiment, runs, primary)
     print(paired_text(paired, **text_options))
     return paired
+
+
+def p_values_text(paired: Mapping[str, Mapping], width: int = 30) -> str:
+    """One line per comparison of :func:`qsnn.stats.with_holm`: its p-value, and the Holm-adjusted one unless
+    it is the primary comparison (marked ``[primary]``); ``width`` pads the name."""
+    return "\n".join(f"{name:<{width}} p = {d['p']:.3f}"
+                     + ("  [primary]" if d["primary"] else f", Holm-adjusted {d['p_holm']:.3f}")
+                     for name, d in paired.items())
+
+
+def report_ablation_effects(per_seed: Mapping[str, Mapping[int, float]], primary: str) -> dict:
+    """The effects of the 2x2 WS-DR ablation (:func:`qsnn.book.analysis.ablation_effects`) and the plain
+    Q-SNN against the full-precision SNN (``"plain Q-SNN vs full precision"``, ``qsnn - fp_snn``), paired by
+    seed, with p-values Holm-adjusted over every comparison but ``primary`` (:func:`qsnn.stats.with_holm`).
+
+    ``per_seed`` maps each of the five arms to ``{seed: accuracy}``. Prints
+    :func:`qsnn.book.analysis.effects_text` and :func:`p_values_text`; returns the comparisons.
+    """
+    effects = ablation_effects(per_seed)
+    effects["plain Q-SNN vs full precision"] = paired_difference(per_seed["qsnn"], per_seed["fp_snn"])
+    effects = with_holm(effects, primary)
+    print(effects_text(effects))
+    print(p_values_text(effects))
+    return effects
+
+
+ABLATION_KEYS = {"wsdr_qsnn": "WS-DR vs plain Q-SNN", "wr": "weight regulation", "sr": "spike regulation",
+                 "interaction": "interaction", "wsdr_fp": "WS-DR vs full precision",
+                 "qsnn_fp": "plain Q-SNN vs full precision"}
+"""The glue key of each comparison of :func:`report_ablation_effects` (for :func:`glue_paired`)."""
+
+_SIZE_ACCURACY_STATUS = {
+    "level, as in the paper": "size and accuracy reproduced at small scale",
+    "below": "size reproduced; accuracy not reproduced (below full precision)",
+    "above": "size reproduced; accuracy above full precision",
+    "not distinguishable": "size reproduced; accuracy not established (the interval holds both the paper's "
+                           "difference and a loss beyond the margin)",
+}
+
+
+def size_accuracy_status(verdict: str) -> str:
+    """The status of the paper's result tables (binary weights shrink the network, accuracy level with full
+    precision) for the :func:`qsnn.stats.level_verdict` of the Q-SNN against the full-precision SNN; the size
+    is reproduced whatever the verdict (the chapters check it apart)."""
+    if verdict not in _SIZE_ACCURACY_STATUS:
+        raise ValueError(f"no status for the verdict {verdict!r}; level_verdict gives "
+                         f"{', '.join(_SIZE_ACCURACY_STATUS)}")
+    return _SIZE_ACCURACY_STATUS[verdict]
 
 
 PAIRED_FIELDS = {
@@ -155,22 +223,44 @@ def glue_lambda_sweep(table: Mapping[float, Mapping], fields: Sequence[str] = ("
         glue_all({f: _LAMBDA_FIELDS[f](row) for f in fields}, prefix=f"lam_{f'{lam:g}'.replace('.', 'p')}_")
 
 
+def report_regulated_rates(rates: Mapping[str, object], labels: Mapping[str, str]) -> dict:
+    """The mean test rate of every arm's regulated layers (those between the first and the last spiking layer),
+    over seeds and layers. Prints them on one line, glues ``reg_rate_<arm>``, then ``reg_rate_all`` (their mean
+    over the arms) and ``reg_rate_all_h`` (the entropy of a spike at that rate, bits); returns ``{arm: rate}``.
+
+    ``rates`` maps an arm to its rates ``[seeds, layers]`` (:func:`qsnn.book.trained.test_rates`).
+    """
+    regulated = {}
+    for arm, r in rates.items():
+        r = np.asarray(r, dtype=float)
+        if r.ndim != 2 or r.shape[1] < 3:
+            raise ValueError(f"arm {arm}: rates must be [seeds, >= 3 layers], got shape {r.shape}")
+        regulated[arm] = float(r[:, 1:-1].mean())
+    print("mean rate of the regulated layers: " + ", ".join(f"{labels[n]} {v:.3f}" for n, v in regulated.items()))
+    overall = float(np.mean(list(regulated.values())))
+    glue_all({f"reg_rate_{arm}": v for arm, v in regulated.items()})
+    glue_all({"reg_rate_all": overall, "reg_rate_all_h": float(binary_entropy(overall))})
+    return regulated
+
+
 def report_entropy_difference(rates: Mapping[str, object], seeds: Sequence[int], labels: Mapping[str, str], *,
-                              a: str = "qsnn_wsdr", b: str = "qsnn", digits: int = 3) -> tuple[dict, str]:
+                              a: str = "qsnn_wsdr", b: str = "qsnn", digits: int = 3,
+                              heading: str | None = None) -> tuple[dict, str]:
     """Does arm ``a`` raise the entropy of the regulated layer's spikes over arm ``b``, seed by seed? (Wei et al.:
     WS-DR does.)
 
     The per-seed entropies are :func:`qsnn.book.trained.regulated_entropy`; their paired difference ``a - b`` (in
     bits) gets the verdict of :func:`qsnn.stats.direction_verdict` for a claim that ``a`` is ahead. Prints one
-    line, glues ``d_h_mean``, ``d_h_ci`` (``digits`` decimals) and ``verdict_rates``; returns the difference and
-    the verdict.
+    line, which begins with ``heading`` (default: ``"regulated layer, H(r) of <label a> minus <label b>"``), glues
+    ``d_h_mean``, ``d_h_ci`` (``digits`` decimals) and ``verdict_rates``; returns the difference and the verdict.
     """
     h = regulated_entropy(rates, seeds, (b, a))
     d = paired_difference(h[a], h[b])
     verdict = direction_verdict(d, +1)
     ci = interval_text(d, scale=1.0, digits=digits)
-    print(f"regulated layer, H(r) of {labels[a]} minus {labels[b]}: {d['mean']:+.{digits}f} bit, "
-          f"95 % interval {ci} ({verdict})")
+    if heading is None:
+        heading = f"regulated layer, H(r) of {labels[a]} minus {labels[b]}"
+    print(f"{heading}: {d['mean']:+.{digits}f} bit, 95 % interval {ci} ({verdict})")
     glue_all({"d_h_mean": d["mean"], "d_h_ci": ci, "verdict_rates": verdict})
     return d, verdict
 
@@ -217,6 +307,22 @@ def report_sign_balance(stats: Mapping[str, Sequence[Mapping]], labels: Mapping[
     for arm, layers in summary.items():
         glue_per_layer([s["mean_entropy"] for s in layers], f"sign_h_{arm}_")
     return summary
+
+
+def sign_entropy_text(entropy: Mapping[str, Sequence], drift: Mapping[str, Sequence[float]],
+                      labels: Mapping[str, str], width: int = 22) -> str:
+    """Per arm, two rows over its binary layers: the sign entropy in bits (mean over the seeds) and the mean
+    ``|mu_c / sigma_c|`` of the latent filters; ``entropy`` and ``drift`` as
+    :func:`qsnn.book.analysis.seed_sign_balance` returns them."""
+    n_layers = {len(v) for v in drift.values()}
+    if len(n_layers) != 1:
+        raise ValueError(f"every arm needs the same number of binary layers, got {sorted(n_layers)}")
+    lines = [f"{'arm':<{width}} " + " ".join(f"{f'binary {k + 1}':>9}" for k in range(n_layers.pop()))]
+    for arm in drift:
+        lines.append(f"{labels[arm]:<{width}} " + " ".join(f"{x:>9.3f}" for x in np.mean(entropy[arm], axis=0))
+                     + "   sign entropy [bit]")
+        lines.append(f"{'':<{width}} " + " ".join(f"{x:>9.3f}" for x in drift[arm]) + "   mean |mu_c / sigma_c|")
+    return "\n".join(lines)
 
 
 def filter_share_text(balance: Mapping[str, Sequence], labels: Mapping[str, str], width: int = 20) -> str:
@@ -278,13 +384,18 @@ def report_model_sizes(nets: Sequence[str], input_shape: tuple[int, int, int], *
     return out
 
 
-def report_training_time(seconds: Sequence[float], lead: str = "") -> dict:
+def report_training_time(seconds: Sequence[float], lead: str = "", *, hours: bool = False) -> dict:
     """Print how many runs were trained and how long they took when they were trained (``seconds`` per run, as
     their metrics recorded them; ``lead`` goes before the line), and glue ``n_trained`` and
-    ``train_minutes_total``. Returns the values glued."""
+    ``train_minutes_total``; with ``hours``, the total in hours of one core and ``train_hours`` instead (for
+    grids that took hours). Returns the values glued."""
     if not seconds:
         raise ValueError("report_training_time needs at least one run")
     total = sum(seconds)
+    if hours:
+        print(f"{lead}{len(seconds)} training runs, {total / 3600:.2f} h of one core in total when they were trained, "
+              f"{total / len(seconds):.0f} s per run")
+        return glue_all({"n_trained": len(seconds), "train_hours": total / 3600})
     print(f"{lead}{len(seconds)} training runs, {total:.0f} s in total when they were trained, "
           f"{total / len(seconds):.1f} s per run")
     return glue_all({"n_trained": len(seconds), "train_minutes_total": total / 60})

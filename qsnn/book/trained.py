@@ -1,5 +1,6 @@
-"""What the training chapters read from the runs of a grid: per-arm metrics, firing rates per layer, the entropy
-of the regulated layers' spikes, late-epoch accuracy, mean learning curves, loss shares and training time.
+"""What the training chapters read from the runs of a grid: the grids themselves, the setting they trained,
+per-arm metrics, firing rates per layer, the entropy of the regulated layers' spikes, late-epoch accuracy, mean
+learning curves, loss shares, membrane-precision sweeps and training time.
 
 A grid is what :func:`qsnn.experiments.open_grid` returns: the experiment and its finished runs
 ``{arm: [Run per seed, in the experiment's seed order]}``. The arms share their seeds, so every comparison is
@@ -13,18 +14,40 @@ latent weights are needed.
 
 from __future__ import annotations
 
+import os
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from ..experiments import summarize
+from ..experiments import open_grid, summarize
 from ..nn import binary_entropy, binary_layers, ede_t
 from ..size import model_size
 from ..stats import mean_std, with_holm
 
-__all__ = ["setting_values", "final_ede_t", "per_arm", "test_rates", "model_sizes", "grid_differences",
-           "regulated_entropy", "late_epoch_accuracy", "mean_curves", "loss_shares", "membrane_sweep_table",
-           "training_seconds", "latent_rms"]
+__all__ = ["open_grids", "setting_values", "tested_epochs", "subset_setting_values", "final_ede_t", "per_arm",
+           "test_rates", "model_sizes", "paper_rows", "grid_differences", "regulated_entropy", "late_epoch_accuracy",
+           "mean_curves", "loss_shares", "membrane_sweep_table", "membrane_quantizer_table", "training_seconds",
+           "latent_rms"]
+
+
+def open_grids(names: Sequence[str], *, retrain: bool = False, root: str | os.PathLike | None = None,
+               overrides: dict | None = None) -> dict:
+    """``{name: (experiment, runs)}`` of the grids ``experiments/<name>/experiment.yaml``, opened in order by
+    :func:`qsnn.experiments.open_grid` with ``retrain``, ``root`` and ``overrides``.
+
+    With ``retrain``, every grid after the first reuses the first grid's runs: a run whose configuration equals
+    one of them is copied, not trained again (a sweep that contains a run of the ablation trains it once).
+    """
+    if not names:
+        raise ValueError("open_grids needs at least one grid")
+    grids, shared = {}, ()
+    for name in names:
+        experiment, runs = open_grid(f"experiments/{name}/experiment.yaml", retrain=retrain, root=root,
+                                     overrides=overrides, reuse=shared if retrain else ())
+        grids[name] = (experiment, runs)
+        if not shared:
+            shared = [next(iter(runs.values()))[0].folder.parent.parent]  # <root>/<arm>/seed<k>
+    return grids
 
 
 def setting_values(config) -> dict:
@@ -33,6 +56,37 @@ def setting_values(config) -> dict:
     return {"time_steps": config.time_steps, "widths": "-".join(map(str, config.model_kwargs["widths"])),
             "membrane_bits": config.model_kwargs["membrane_bits"], "epochs": config.epochs,
             "momentum": config.momentum, "lr": config.lr, "batch_size": config.batch_size}
+
+
+def tested_epochs(run) -> list[int]:
+    """The epochs after which ``run`` measured its test accuracy (those whose history records a ``test_acc``)."""
+    return [h["epoch"] for h in run.metrics["history"] if h["test_acc"] is not None]
+
+
+def subset_setting_values(config, runs: Mapping[str, Sequence], n_seeds: int, *, full_size: int,
+                          classes: int = 10) -> dict:
+    """What a chapter quotes of a grid trained on the first ``train_per_class`` images of each of ``classes``
+    classes (``config.dataset_kwargs``): the setting of :func:`setting_values`, the number of seeds, the subset
+    (``train_per_class``, ``n_train_subset``), the epochs with a test (``tested_epochs``, ``"3 and 6"``, read from
+    the first run), how long one epoch over all ``full_size`` training images would take (``full_epoch_minutes``,
+    the mean epoch time of every run of ``runs`` scaled from the subset) and the shortest and longest run
+    (``run_seconds_min``, ``run_seconds_max``, as trained).
+
+    Without ``train_per_class`` (None: the whole training set), the subset is all ``full_size`` images,
+    ``full_size / classes`` per class (a data set with balanced classes, as Fashion-MNIST).
+    """
+    per_class = config.dataset_kwargs.get("train_per_class") or full_size // classes
+    n_subset = per_class * classes
+    setting = setting_values(config)
+    epoch_seconds = [h["epoch_time"] for rs in runs.values() for r in rs for h in r.metrics["history"]]
+    run_seconds = [r.metrics["train_seconds"] for rs in runs.values() for r in rs]
+    return {"widths": setting["widths"], "time_steps": setting["time_steps"],
+            "membrane_bits": setting["membrane_bits"], "epochs": setting["epochs"], "n_seeds": n_seeds,
+            "train_per_class": per_class, "n_train_subset": n_subset,
+            "tested_epochs": " and ".join(map(str, tested_epochs(next(iter(runs.values()))[0]))),
+            "momentum": setting["momentum"], "lr": setting["lr"], "batch_size": setting["batch_size"],
+            "full_epoch_minutes": np.mean(epoch_seconds) * full_size / n_subset / 60,
+            "run_seconds_min": min(run_seconds), "run_seconds_max": max(run_seconds)}
 
 
 def final_ede_t(run) -> float:
@@ -55,6 +109,21 @@ def model_sizes(runs: Mapping[str, Sequence]) -> dict:
     """``{arm: size in MB}`` of each arm's network by the paper's convention (:func:`qsnn.size.model_size`: binary
     weights at one bit, everything else at 32); the seeds of an arm share the architecture, the first is measured."""
     return {arm: model_size(rs[0].model) for arm, rs in runs.items()}
+
+
+def paper_rows(runs: Mapping[str, Sequence], labels: Mapping[str, str], sizes_mb: Mapping[str, float],
+               accuracy: Mapping[str, Mapping], reference: str = "fp_snn") -> list[dict]:
+    """The rows of :func:`qsnn.book.analysis.paper_table` for the arms of a grid: each arm's label, weight and
+    membrane bits and time steps (from its first run's configuration), its size (``sizes_mb``, e.g.
+    :func:`model_sizes`), its accuracy (``accuracy[arm]``, mean and std) and the size of the arm ``reference``
+    that the reduction is taken against."""
+    rows = []
+    for arm, rs in runs.items():
+        config = rs[0].config
+        rows.append({"method": labels[arm], "weight_bits": config.model_kwargs["weight_bits"],
+                     "membrane_bits": config.model_kwargs["membrane_bits"], "time_steps": config.time_steps,
+                     "size_mb": sizes_mb[arm], "accuracy": accuracy[arm], "reference_mb": sizes_mb[reference]})
+    return rows
 
 
 def grid_differences(experiment, runs: Mapping[str, Sequence], primary: str, metric: str = "test_acc") -> dict:
@@ -143,6 +212,32 @@ def membrane_sweep_table(runs: Mapping[str, Sequence], seeds: Sequence[int]) -> 
         results[bits] = {"mean": m, "std": sd, "per_seed": acc}
         label = "FP32" if bits == 32 else f"{bits}-bit"
         lines.append(f"{label:>10} " + " ".join(f"{100 * a:>7.2f}%" for a in acc) + f"   {100 * m:>6.2f}%")
+    return results, "\n".join(lines)
+
+
+def membrane_quantizer_table(runs: Mapping[str, Sequence], quantizers: Sequence[str] = ("uniform", "tanh")
+                             ) -> tuple[dict, str]:
+    """Test accuracy of the first run of every arm of a sweep over the membrane's bit width
+    (``model_kwargs.membrane_bits``, None for full precision, keyed 32) and its quantizer
+    (``model_kwargs.membrane_quantizer``, ``"uniform"`` when not set), as numbers and as a printed table (percent).
+
+    Returns ``(results, text)``: ``results[quantizer][bits]`` the accuracy (a fraction), for each of
+    ``quantizers``; the full-precision run has no quantizer and is entered under each. The table has a row per
+    bit width, widest first, and a column per quantizer.
+    """
+    results = {q: {} for q in quantizers}
+    for rs in runs.values():
+        kw = rs[0].config.model_kwargs
+        bits = kw["membrane_bits"] or 32
+        for quantizer in (results if bits == 32 else (kw.get("membrane_quantizer", "uniform"),)):
+            if quantizer not in results:
+                raise ValueError(f"a run uses the membrane quantizer {quantizer!r}, not one of {list(quantizers)}")
+            results[quantizer][bits] = rs[0].metrics["test_acc"]
+    widths = sorted({b for r in results.values() for b in r}, reverse=True)
+    lines = [f"{'membrane':>10} " + " ".join(f"{q:>9}" for q in results)]
+    for bits in widths:
+        cells = " ".join(f"{100 * results[q][bits]:>8.2f}%" if bits in results[q] else f"{'-':>9}" for q in results)
+        lines.append(f"{'FP32' if bits == 32 else f'{bits} bit':>10} {cells}")
     return results, "\n".join(lines)
 
 

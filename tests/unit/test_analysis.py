@@ -82,6 +82,32 @@ def test_sign_balance_stats_pools_filters_over_models():
         sign_balance_stats([])
 
 
+def test_seed_sign_balance_keeps_the_seeds_apart():
+    from qsnn.book.analysis import seed_sign_balance
+    from qsnn.models import build
+    from qsnn.nn import binary_entropy, binary_layers
+
+    torch.manual_seed(0)
+    nets = [build("small", num_classes=10, in_channels=1, widths=[4, 6, 8], weight_regulation=False)
+            for _ in range(2)]
+    first = binary_layers(nets[1])[0].weight
+    with torch.no_grad():  # seed 1: the first binary layer's weights all positive, every sign +1 (entropy 0)
+        first.copy_(torch.linspace(0.5, 1.5, first.numel()).reshape(first.shape))
+    entropy, drift = seed_sign_balance({"qsnn": nets})
+    n_layers = len(binary_layers(nets[0]))
+    assert np.asarray(entropy["qsnn"]).shape == (2, n_layers) and len(drift["qsnn"]) == n_layers
+    assert entropy["qsnn"][1][0] == 0.0
+    for seed, net in enumerate(nets):  # the plain definitions, layer by layer
+        for k, layer in enumerate(binary_layers(net)):
+            w = layer.weight.detach().flatten(1)
+            assert entropy["qsnn"][seed][k] == pytest.approx(float(binary_entropy((w >= 0).float().mean(1)).mean()))
+    drifts = [[float((w.mean(1) / w.std(1, unbiased=False)).abs().mean())
+               for w in (layer.weight.detach().flatten(1) for layer in binary_layers(net))] for net in nets]
+    assert drift["qsnn"] == pytest.approx(np.mean(drifts, axis=0).tolist(), rel=1e-5)
+    with pytest.raises(ValueError, match="no networks"):
+        seed_sign_balance({"qsnn": []})
+
+
 def test_balance_summary():
     s = balance_summary([0.5, 0.25, 0.75])
     assert (s["mean"], s["min"], s["max"]) == (0.5, 0.25, 0.75)

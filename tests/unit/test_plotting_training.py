@@ -21,6 +21,23 @@ def test_sign_balance_hists_pool_the_filters_of_every_layer():
     plt.close(fig)
 
 
+def test_train_test_curves_figure_means_over_seeds_at_the_tested_epochs():
+    def history(train, test):
+        return [{"epoch": e + 1, "train_acc": a, "test_acc": t} for e, (a, t) in enumerate(zip(train, test))]
+
+    histories = {"qsnn": [history([0.5, 0.6, 0.7], [None, None, 0.6]),
+                          history([0.7, 0.8, 0.9], [None, None, 0.8])],
+                 "qsnn_wsdr": [history([0.6, 0.7, 0.8], [None, None, 0.9])] * 2}
+    fig = figs.train_test_curves_figure(histories, LABELS, test_images=10_000)
+    train, test = fig.axes
+    assert np.allclose(train.lines[0].get_ydata(), [60.0, 70.0, 80.0])  # mean over the two seeds, percent
+    assert list(test.lines[0].get_xdata()) == [3] and np.allclose(test.lines[0].get_ydata(), [70.0])
+    assert np.allclose(test.lines[1].get_ydata(), [90.0])
+    assert test.get_title() == "test accuracy (10,000 images)" and list(test.get_xticks()) == [3]
+    assert figs.train_test_curves_figure(histories, LABELS).axes[1].get_title() == "test accuracy"
+    plt.close("all")
+
+
 def test_membrane_sweep_figure_plots_the_means_in_percent():
     fig = figs.membrane_sweep_figure({32: {"mean": 0.9, "std": 0.01}, 4: {"mean": 0.8, "std": 0.02}})
     ax, = fig.axes

@@ -189,3 +189,102 @@ def test_report_training_time(glued, capsys):
     assert capsys.readouterr().out == "lead; 2 training runs, 180 s in total when they were trained, 90.0 s per run\n"
     with pytest.raises(ValueError, match="at least one run"):
         reports.report_training_time([])
+    assert reports.report_training_time([3600.0, 1800.0], hours=True) == {"n_trained": 2, "train_hours": 1.5}
+    assert capsys.readouterr().out == ("2 training runs, 1.50 h of one core in total when they were trained, "
+                                       "2700 s per run\n")
+    assert [n for n, _ in glued] == ["n_trained", "train_minutes_total", "n_trained", "train_hours"]
+
+
+def test_setting_text_and_report_setting(glued, capsys):
+    config = SimpleNamespace(model="vgg11", time_steps=4, epochs=6, momentum=0.9, lr=0.1, batch_size=64,
+                             model_kwargs={"widths": [8, 16], "membrane_bits": 4},
+                             dataset_kwargs={"train_per_class": 500})
+    assert reports.setting_text(config, 3) == ("3 seeds, vgg11 8-16, T = 4, 6 epochs on 500 images per class, "
+                                               "4-bit membranes in the binary arms")
+    history = [{"epoch": 1, "epoch_time": 30.0, "test_acc": None}, {"epoch": 2, "epoch_time": 60.0, "test_acc": 0.8}]
+    runs = {"a": [SimpleNamespace(metrics={"history": history, "train_seconds": 90.0})]}
+    out = reports.report_setting(config, runs, 3, full_size=60_000)
+    assert capsys.readouterr().out == reports.setting_text(config, 3) + "\n"
+    assert out["full_epoch_minutes"] == 9.0 and out["tested_epochs"] == "2"
+    assert [n for n, _ in glued] == list(out) and glued[0] == ("widths", "'8-16'")
+    config.dataset_kwargs = {}
+    assert " on all images per class," in reports.setting_text(config, 3)
+
+
+# the five arms of the 2x2 ablation, three seeds (the values of tests/unit/test_analysis.py)
+ABLATION = {"fp_snn": {0: 0.90, 1: 0.92, 2: 0.91}, "qsnn": {0: 0.80, 1: 0.84, 2: 0.82},
+            "qsnn_wr": {0: 0.83, 1: 0.85, 2: 0.86}, "qsnn_sr": {0: 0.81, 1: 0.84, 2: 0.80},
+            "qsnn_wsdr": {0: 0.86, 1: 0.88, 2: 0.85}}
+
+
+def test_report_ablation_effects_adds_the_plain_q_snn_against_fp_and_holm(capsys):
+    from qsnn.book.analysis import ablation_effects, effects_text
+    from qsnn.stats import holm
+
+    effects = reports.report_ablation_effects(ABLATION, "WS-DR vs plain Q-SNN")
+    assert list(effects) == ["weight regulation", "spike regulation", "interaction", "WS-DR vs plain Q-SNN",
+                             "WS-DR vs full precision", "plain Q-SNN vs full precision"]
+    assert set(reports.ABLATION_KEYS.values()) == set(effects)
+    plain = effects["plain Q-SNN vs full precision"]
+    assert plain["per_seed"] == {0: pytest.approx(-0.10), 1: pytest.approx(-0.08), 2: pytest.approx(-0.09)}
+    assert plain["mean"] == pytest.approx(-0.09)
+    secondary = {k: d["p"] for k, d in effects.items() if k != "WS-DR vs plain Q-SNN"}
+    assert {k: effects[k]["p_holm"] for k in secondary} == holm(secondary)
+    assert effects["WS-DR vs plain Q-SNN"]["primary"] and effects["WS-DR vs plain Q-SNN"]["p_holm"] == \
+        effects["WS-DR vs plain Q-SNN"]["p"]
+    assert effects["interaction"]["mean"] == ablation_effects(ABLATION)["interaction"]["mean"]
+    out = capsys.readouterr().out
+    assert out == effects_text(effects) + "\n" + reports.p_values_text(effects) + "\n"
+
+
+def test_p_values_text_golden():
+    paired = _paired()
+    lines = reports.p_values_text(paired, width=8).splitlines()
+    assert lines[0] == f"a - b    p = {paired['a - b']['p']:.3f}  [primary]"
+    assert lines[1] == f"b - c    p = {paired['b - c']['p']:.3f}, Holm-adjusted {paired['b - c']['p_holm']:.3f}"
+    assert len(lines) == 3
+
+
+def test_size_accuracy_status_for_each_level_verdict():
+    assert reports.size_accuracy_status("level, as in the paper") == "size and accuracy reproduced at small scale"
+    assert reports.size_accuracy_status("below") == "size reproduced; accuracy not reproduced (below full precision)"
+    assert reports.size_accuracy_status("above") == "size reproduced; accuracy above full precision"
+    assert reports.size_accuracy_status("not distinguishable").startswith("size reproduced; accuracy not established")
+    with pytest.raises(ValueError, match="no status"):
+        reports.size_accuracy_status("in line with the paper")
+
+
+def test_report_regulated_rates_by_hand(glued, capsys):
+    rates = {"qsnn": np.array([[0.9, 0.2, 0.4, 0.1], [0.9, 0.3, 0.5, 0.1]]),  # middle layers: mean 0.35
+             "qsnn_wsdr": np.array([[0.9, 0.45, 0.45, 0.1], [0.9, 0.45, 0.45, 0.1]])}  # 0.45
+    regulated = reports.report_regulated_rates(rates, LABELS)
+    assert regulated == {"qsnn": pytest.approx(0.35), "qsnn_wsdr": pytest.approx(0.45)}
+    assert capsys.readouterr().out == ("mean rate of the regulated layers: Q-SNN without WS-DR 0.350, "
+                                       "Q-SNN + WS-DR 0.450\n")
+    assert [n for n, _ in glued] == ["reg_rate_qsnn", "reg_rate_qsnn_wsdr", "reg_rate_all", "reg_rate_all_h"]
+    h = -(0.4 * math.log2(0.4) + 0.6 * math.log2(0.6))  # at the mean rate over the arms, 0.4
+    assert float(glued[2][1]) == pytest.approx(0.4) and float(glued[3][1]) == pytest.approx(h, rel=1e-5)
+    with pytest.raises(ValueError, match=">= 3 layers"):
+        reports.report_regulated_rates({"qsnn": np.array([[0.1, 0.2]])}, LABELS)
+
+
+def test_report_entropy_difference_with_a_heading(glued, capsys):
+    rates = {"qsnn": np.array([[0.1, 0.2, 0.3], [0.1, 0.25, 0.3], [0.1, 0.3, 0.3]]),
+             "qsnn_wsdr": np.array([[0.1, 0.4, 0.3], [0.1, 0.5, 0.3], [0.1, 0.45, 0.3]])}
+    d, verdict = reports.report_entropy_difference(rates, [0, 1, 2], LABELS, digits=4, heading="regulated layers")
+    assert capsys.readouterr().out == (f"regulated layers: {d['mean']:+.4f} bit, 95 % interval "
+                                       f"{interval_text(d, scale=1.0, digits=4)} ({verdict})\n")
+
+
+def test_sign_entropy_text_golden():
+    entropy = {"qsnn": [[0.92, 0.98], [0.93, 0.97]], "qsnn_wr": [[0.99, 1.0], [0.99, 1.0]]}
+    drift = {"qsnn": [0.336, 0.169], "qsnn_wr": [0.049, 0.044]}
+    text = reports.sign_entropy_text(entropy, drift, {"qsnn": "Q-SNN, raw signs", "qsnn_wr": "Q-SNN + weight reg."})
+    assert text.splitlines() == [
+        "arm                     binary 1  binary 2",
+        "Q-SNN, raw signs           0.925     0.975   sign entropy [bit]",
+        "                           0.336     0.169   mean |mu_c / sigma_c|",
+        "Q-SNN + weight reg.        0.990     1.000   sign entropy [bit]",
+        "                           0.049     0.044   mean |mu_c / sigma_c|"]
+    with pytest.raises(ValueError, match="same number of binary layers"):
+        reports.sign_entropy_text(entropy, {"qsnn": [0.3], "qsnn_wr": [0.1, 0.2]}, LABELS)

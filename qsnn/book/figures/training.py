@@ -1,6 +1,6 @@
 """Figures of the Part II training chapters (5 to 7): sign balance of trained binary weights, accuracy
-against membrane precision and model size, event recordings with their frames, the paired effects of the
-WS-DR ablation and the spike-regulation sweep.
+against membrane precision and model size, event recordings with their frames, learning curves, the paired
+effects of the WS-DR ablation and the spike-regulation sweep.
 
 Each function draws one figure from values the chapter computed and returns the matplotlib ``Figure``;
 the chapter shows it and keeps its own checks. Colours are :data:`qsnn.book.plotting.VARIANT_COLORS`. The
@@ -18,7 +18,8 @@ import numpy as np
 from ..plotting import VARIANT_COLORS, ablation_bars, layer_rates_bars, mean_curves
 
 __all__ = ["sign_balance_hists", "membrane_sweep_figure", "size_accuracy_figure", "events_figure", "ablation_figure",
-           "layer_rates_figure", "rates_entropy_figure", "effects_figure", "membrane_quantizers_figure",
+           "train_test_curves_figure", "layer_rates_figure", "rates_entropy_figure", "effects_figure",
+           "membrane_quantizers_figure",
            "sign_entropy_figure", "lambda_sweep_figure", "class_examples_figure"]
 
 
@@ -125,6 +126,27 @@ def ablation_figure(accuracy: Mapping[str, Mapping], histories: Mapping[str, lis
     mean_curves(axes[1], histories, key, labels)
     axes[1].set(xlabel="epoch", ylabel=_CURVE_LABELS[key], ylim=ylim, title=curve_title)
     axes[1].legend()
+    return fig
+
+
+def train_test_curves_figure(histories: Mapping[str, list], labels: Mapping[str, str],
+                             test_images: int | None = None):
+    """Left: the training accuracy per epoch (:func:`qsnn.book.plotting.mean_curves`); right: the test accuracy
+    after the epochs that measured it; both in percent, averaged over the seeds, a line per variant.
+
+    ``histories`` maps a variant to its seeds' history lists (all tested after the same epochs, those of the first
+    variant's first seed); ``test_images``, when given, is named in the right panel's title.
+    """
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.3))
+    mean_curves(axes[0], histories, "train_acc", labels)
+    axes[0].set(xlabel="epoch", ylabel="training accuracy [%]", title="training accuracy")
+    axes[0].legend(fontsize=8)
+    tested = [h["epoch"] for h in next(iter(histories.values()))[0] if h["test_acc"] is not None]
+    for name, hs in histories.items():
+        curve = np.mean([[h["test_acc"] for h in hist if h["test_acc"] is not None] for hist in hs], axis=0)
+        axes[1].plot(tested, 100 * curve, marker="o", color=VARIANT_COLORS[name], label=labels[name])
+    title = "test accuracy" if test_images is None else f"test accuracy ({test_images:,} images)"
+    axes[1].set(xlabel="epoch", ylabel="test accuracy [%]", title=title, xticks=tested)
     return fig
 
 
