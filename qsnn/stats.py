@@ -17,7 +17,8 @@ from typing import Iterable, Mapping
 import numpy as np
 
 __all__ = ["mean_std", "arm_summary", "paired_difference", "paired_p_value", "holm", "with_holm", "interval_text",
-           "direction_verdict", "level_verdict", "effect_verdict", "difference_word", "status_from_verdict"]
+           "direction_verdict", "declared_verdict", "level_verdict", "effect_verdict", "difference_word",
+           "status_from_verdict"]
 
 
 def mean_std(values: Iterable[float | None]) -> tuple[float | None, float | None]:
@@ -156,6 +157,20 @@ def direction_verdict(d: Mapping, paper_sign: int = 1, alpha: float = 0.05) -> s
     return "in line with the paper" if (lo > 0.0) == (paper_sign > 0) else "opposite to the paper"
 
 
+def declared_verdict(d: Mapping, declared: int, paper_sign: int = 1, alpha: float = 0.05) -> str:
+    """The verdict of a comparison whose number of paired seeds was declared before its runs were read.
+
+    Until ``d["n"]`` reaches ``declared`` the verdict is withheld (``"withheld: 4 of 10 pairs"``): reading an
+    interval as its runs arrive and stopping when it excludes zero would make a false verdict far likelier than
+    ``alpha``. With all the pairs it is :func:`direction_verdict`.
+    """
+    if int(declared) < 2:
+        raise ValueError(f"declared must be >= 2 pairs (an interval needs two), got {declared!r}")
+    if d["n"] < declared:
+        return f"withheld: {d['n']} of {int(declared)} pairs"
+    return direction_verdict(d, paper_sign, alpha)
+
+
 def level_verdict(d: Mapping, paper_effect: float, margin: float) -> str:
     """What an interval says about a claim of the paper that two arms are level (its difference ``paper_effect``,
     close to zero), with ``margin`` the largest difference that still counts as level (same units as ``d``).
@@ -211,8 +226,10 @@ STATUS_NOT_REPRODUCED = "not reproduced"
 def status_from_verdict(verdict: str, what: str = "") -> str:
     """The status of the book's tables for a verdict of :func:`direction_verdict`, :func:`level_verdict` or
     :func:`effect_verdict` on the book's small-scale runs: ``"reproduced at small scale"`` for a verdict in
-    line with the paper, ``"not reproduced (<verdict>)"`` otherwise; ``what`` is prefixed (``"size reproduced;
-    accuracy: ..."``)."""
+    line with the paper, ``"open (<verdict>)"`` for one :func:`declared_verdict` withholds, ``"not reproduced
+    (<verdict>)"`` otherwise; ``what`` is prefixed (``"size reproduced; accuracy: ..."``)."""
+    if verdict.startswith("withheld"):
+        return f"{what}open ({verdict})"
     ok = verdict in ("in line with the paper", "level, as in the paper")
     status = STATUS_REPRODUCED_AT_SMALL_SCALE if ok else f"{STATUS_NOT_REPRODUCED} ({verdict})"
     return f"{what}{status}"

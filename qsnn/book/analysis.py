@@ -491,13 +491,14 @@ def paper_table(rows: Sequence[Mapping]) -> str:
     """A table in the style of the Q-SNN paper's result tables.
 
     Every row holds ``method``, ``weight_bits``, ``membrane_bits`` (None: 32), ``time_steps``, ``size_mb``,
-    ``accuracy`` (``{"mean", "std"}`` fractions, or a reported percentage as a float) and ``reference_mb`` (the
-    full-precision size the reduction is taken against).
+    ``accuracy`` (``{"mean", "std"}`` fractions, a reported percentage as a float, or None for a network not
+    trained: "no run") and ``reference_mb`` (the full-precision size the reduction is taken against).
     """
     lines = [f"{'method':<28} {'W bits':>6} {'U bits':>6} {'T':>3} {'size [kB]':>10} {'accuracy [%]':>15} {'reduction':>10}"]
     for r in rows:
         acc = r["accuracy"]
-        acc_text = f"{100 * acc['mean']:.2f} +- {100 * acc['std']:.2f}" if isinstance(acc, Mapping) else f"{acc:.2f}"
+        acc_text = ("no run" if acc is None else f"{100 * acc['mean']:.2f} +- {100 * acc['std']:.2f}"
+                    if isinstance(acc, Mapping) else f"{acc:.2f}")
         u = 32 if r["membrane_bits"] is None else r["membrane_bits"]
         red = 1.0 - r["size_mb"] / r["reference_mb"]
         lines.append(f"{r['method']:<28} {r['weight_bits']:>6} {u:>6} {r['time_steps']:>3} {1e3 * r['size_mb']:>10.2f} "

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 
-__all__ = ["VGG11", "vgg11", "accuracy_gap", "ARCHITECTURES"]
+__all__ = ["VGG11", "vgg11", "accuracy_gap", "ARCHITECTURES", "FASHION_MNIST_ANCHORS"]
 
 VGG11 = {
     "CIFAR-10 (T=6)": {"fp_snn": (36.91, 93.23), "qsnn": (1.20, 93.20)},
@@ -20,6 +20,15 @@ VGG11 = {
 """Per data set (with its time steps T) and variant, ``(size in MB, test accuracy in %)`` of VGG-11: the
 full-precision SNN (``fp_snn``) and the Q-SNN (``qsnn``, binary weights, quantized membranes, WS-DR). The
 full-precision size on CIFAR10-DVS is not tabulated (None)."""
+
+
+FASHION_MNIST_ANCHORS = {
+    "PLIF SNN, full precision (Fang et al., ICCV 2021)": 94.38,
+}
+"""Published Fashion-MNIST test accuracies (%) of spiking networks, set beside the book's table as reported
+values: the parametric-LIF network of Fang et al., "Incorporating Learnable Membrane Time Constant to Enhance
+Learning of Spiking Neural Networks" (ICCV 2021, arXiv:2007.05785), a convolutional SNN with full-precision
+weights trained for hundreds of epochs on a GPU. The Q-SNN paper reports no Fashion-MNIST result."""
 
 
 def vgg11(dvs_fp_mb: float) -> dict:

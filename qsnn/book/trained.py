@@ -31,9 +31,10 @@ __all__ = ["open_grids", "setting_values", "tested_epochs", "subset_setting_valu
 
 
 def open_grids(names: Sequence[str], *, retrain: bool = False, root: str | os.PathLike | None = None,
-               overrides: dict | None = None) -> dict:
+               overrides: dict | None = None, finished_only: bool = False) -> dict:
     """``{name: (experiment, runs)}`` of the grids ``experiments/<name>/experiment.yaml``, opened in order by
-    :func:`qsnn.experiments.open_grid` with ``retrain``, ``root`` and ``overrides``.
+    :func:`qsnn.experiments.open_grid` with ``retrain``, ``root``, ``overrides`` and ``finished_only`` (read
+    the committed runs finished so far, of grids still being trained).
 
     With ``retrain``, every grid after the first reuses the first grid's runs: a run whose configuration equals
     one of them is copied, not trained again (a sweep that contains a run of the ablation trains it once).
@@ -43,9 +44,10 @@ def open_grids(names: Sequence[str], *, retrain: bool = False, root: str | os.Pa
     grids, shared = {}, ()
     for name in names:
         experiment, runs = open_grid(f"experiments/{name}/experiment.yaml", retrain=retrain, root=root,
-                                     overrides=overrides, reuse=shared if retrain else ())
+                                     overrides=overrides, reuse=shared if retrain else (),
+                                     finished_only=finished_only and not retrain)
         grids[name] = (experiment, runs)
-        if not shared:
+        if retrain and not shared:
             shared = [next(iter(runs.values()))[0].folder.parent.parent]  # <root>/<arm>/seed<k>
     return grids
 

@@ -19,10 +19,14 @@ from ..data import to_time_first
 from .engine import PackedModel
 from .format import HEADER, header_fields, read_packed
 
-__all__ = ["AC_PJ", "MAC_PJ", "anatomy", "anatomy_summary", "agreement", "operation_counts", "throughput"]
+__all__ = ["AC_PJ", "MAC_PJ", "READOUT_TOLERANCE", "anatomy", "anatomy_summary", "agreement",
+           "first_layer_spikes", "operation_counts", "throughput"]
 
 AC_PJ = 0.9
 MAC_PJ = 4.6
+READOUT_TOLERANCE = 1e-4
+"""A readout difference between the engine and PyTorch larger than this is no float rounding of the readout's
+sums (those stay below 1e-5 for the book's networks): some spike of the image differs."""
 
 
 def _kind(name: str) -> str:
@@ -78,12 +82,14 @@ def agreement(model, packed: PackedModel, dataset, time_steps: int, *, batch_siz
     Returns ``count``, ``same_prediction`` (how many images get the same class), ``torch_accuracy``,
     ``engine_accuracy``, ``max_abs_readout_diff`` (over all steps, images, classes), ``could_change``:
     images whose PyTorch margin (best minus second mean readout) is at most twice that difference, the
-    only ones whose prediction a difference of that size can change; and ``disagreeing`` (indices).
+    only ones whose prediction a difference of that size can change; ``readout_differs``: images whose
+    readouts differ by more than :data:`READOUT_TOLERANCE` somewhere (where a spike differs), with
+    ``readout_differs_index`` (their indices); and ``disagreeing`` (indices of differing predictions).
     """
     n = len(dataset) if limit is None else min(int(limit), len(dataset))
     same = correct_t = correct_e = 0
     worst = 0.0
-    bad = []
+    bad, differs = [], []
     model = model.eval()
     margins = []
     with torch.no_grad():
@@ -94,7 +100,9 @@ def agreement(model, packed: PackedModel, dataset, time_steps: int, *, batch_siz
             y = np.asarray(ys)
             ref = model(x).numpy()
             out = packed(x.numpy(), threads=threads)
-            worst = max(worst, float(np.abs(out - ref).max()))
+            per_image = np.abs(out - ref).max(axis=(0, 2))
+            worst = max(worst, float(per_image.max()))
+            differs += [start + int(i) for i in np.flatnonzero(per_image > READOUT_TOLERANCE)]
             pt, pe = ref.mean(0).argmax(1), out.mean(0).argmax(1)
             same += int((pt == pe).sum())
             correct_t += int((pt == y).sum())
@@ -106,7 +114,51 @@ def agreement(model, packed: PackedModel, dataset, time_steps: int, *, batch_siz
     could = int((margins <= 2 * worst).sum())
     return {"count": n, "same_prediction": same, "torch_accuracy": correct_t / max(n, 1),
             "engine_accuracy": correct_e / max(n, 1), "max_abs_readout_diff": worst, "could_change": could,
-            "smallest_margin": float(margins.min()) if margins.size else None, "disagreeing": bad}
+            "smallest_margin": float(margins.min()) if margins.size else None, "disagreeing": bad,
+            "readout_differs": len(differs), "readout_differs_index": differs}
+
+
+def first_layer_spikes(model, packed: PackedModel, x: np.ndarray, *, threads: int = 2) -> dict:
+    """The spikes of the first LIF layer, the engine's against PyTorch's, on x [T, B, C, H, W].
+
+    The first layer sums float products (8-bit weights times the analog image) in another order than PyTorch's
+    convolution, so a current within a rounding of the threshold, or of a membrane level's boundary, can fire
+    in one and not in the other; every layer after it sums exactly. Returns ``neuron_steps`` (the layer's
+    neurons times steps times images), ``differ`` (how many of them differ) and ``differ_per_step`` (a count
+    per time step).
+
+    Raises
+    ------
+    ValueError
+        If the first binary convolution reads pooled counts rather than the first layer's spikes.
+    """
+    from ..nn import LIF  # the PyTorch layers, only to compare with them
+
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    lifs = [m for m in model.modules() if isinstance(m, LIF)]
+    if not lifs:
+        raise ValueError("the model has no LIF layer")
+    captured: list = []
+    handle = lifs[0].register_forward_hook(lambda _m, _i, out: captured.append(out.detach().numpy()))
+    try:
+        with torch.no_grad():
+            model.eval()(torch.from_numpy(x))
+    finally:
+        handle.remove()
+    packed(x[:, :1], threads=threads)  # validation of x, the threads and compilation
+    trace: list = []
+    packed.forward(x, trace=trace)
+    _, spikes, divisor = trace[0]
+    if divisor != 1:
+        raise ValueError("the first binary convolution reads pooled spike counts, not the first layer's spikes")
+    engine = spikes.transpose(0, 1, 4, 2, 3)  # [T, B, H, W, C] -> PyTorch's [T, B, C, H, W]
+    reference = captured[0]
+    if reference.shape != engine.shape:
+        raise ValueError(f"the first LIF layer's spikes are {reference.shape} in PyTorch, {engine.shape} in the "
+                         f"engine")
+    differ = reference.astype(np.uint8) != engine
+    return {"neuron_steps": int(differ.size), "differ": int(differ.sum()),
+            "differ_per_step": [int(v) for v in differ.reshape(differ.shape[0], -1).sum(axis=1)]}
 
 
 def _window_sums(nz: np.ndarray, k: int, stride: int, pad: int) -> np.ndarray:

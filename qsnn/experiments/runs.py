@@ -448,9 +448,12 @@ def load_run(folder: str | os.PathLike) -> Run:
     return Run(folder=folder, config=config, metrics=metrics, model=model.eval())
 
 
-def load_runs(experiment: Experiment, root: str | os.PathLike) -> dict:
-    """``{arm: [Run per seed, in the experiment's seed order]}``; every run must be finished."""
-    return {arm: [load_run(run_folder(root, arm, s)) for s in experiment.seeds] for arm in experiment.arms}
+def load_runs(experiment: Experiment, root: str | os.PathLike, *, finished_only: bool = False) -> dict:
+    """``{arm: [Run per seed, in the experiment's seed order]}``; every run must be finished, or with
+    ``finished_only`` the finished ones are read and the others left out (an arm may then have fewer runs than
+    seeds, or none; ``run.config.seed`` says which seed a run is)."""
+    return {arm: [load_run(run_folder(root, arm, s)) for s in experiment.seeds
+                  if not finished_only or is_complete(run_folder(root, arm, s))] for arm in experiment.arms}
 
 
 def locate(path: str | os.PathLike) -> Path:
@@ -493,10 +496,12 @@ def locate_data(data_dir: str | os.PathLike | None = None) -> Path:
 
 
 def open_grid(spec: str | os.PathLike, *, retrain: bool = False, root: str | os.PathLike | None = None,
-              overrides: dict | None = None, reuse: Sequence[str | os.PathLike] = ()) -> tuple[Experiment, dict]:
+              overrides: dict | None = None, reuse: Sequence[str | os.PathLike] = (),
+              finished_only: bool = False) -> tuple[Experiment, dict]:
     """The experiment of ``spec`` and its finished runs ``{arm: [Run per seed]}``, as a chapter reads them.
 
-    ``retrain=False`` reads the runs committed beside ``spec`` (all must be finished). ``retrain=True``
+    ``retrain=False`` reads the runs committed beside ``spec``: all must be finished, or with ``finished_only``
+    those that are (a grid whose runs are still being trained; see :func:`load_runs`). ``retrain=True``
     trains the grid, with ``overrides`` (dotted keys) applied to every run's configuration, into
     ``<root>/<name>`` (resumable) or, without ``root``, into a fresh temporary folder.
 
@@ -505,7 +510,8 @@ def open_grid(spec: str | os.PathLike, *, retrain: bool = False, root: str | os.
     ValueError
         For ``overrides`` without ``retrain`` (committed runs have the committed configuration).
     FileNotFoundError
-        If ``retrain=False`` and a run is not finished (the message says how to train it).
+        If ``retrain=False`` and a run is not finished (the message says how to train it), unless
+        ``finished_only``.
     """
     import tempfile
 
@@ -517,11 +523,11 @@ def open_grid(spec: str | os.PathLike, *, retrain: bool = False, root: str | os.
                              f"trained without them: set retrain=True to train the changed grid")
         root = spec.parent
         missing = [f"{a}/seed{s}" for a, s in exp.runs() if not is_complete(run_folder(root, a, s))]
-        if missing:
+        if missing and not finished_only:
             raise FileNotFoundError(f"{spec.parent} lacks the finished runs {', '.join(missing)}: train them with "
                                     f"python -m qsnn.experiments run {spec}, or set retrain=True")
     else:
         exp = exp.with_base(overrides or {})
         root = Path(tempfile.mkdtemp(prefix=f"qsnn-{exp.name}-")) if root is None else Path(root) / exp.name
         run_experiment(exp, root, reuse=reuse)
-    return exp, load_runs(exp, root)
+    return exp, load_runs(exp, root, finished_only=finished_only)

@@ -363,6 +363,9 @@ def test_open_grid_reads_committed_runs_and_refuses_what_they_cannot_answer(grid
     shutil.rmtree(run_folder(folder, "q", 1))
     with pytest.raises(FileNotFoundError, match="q/seed1"):
         open_grid(spec)
+    # a grid still being trained: the finished runs only, each knowing its seed
+    _, partial = open_grid(spec, finished_only=True)
+    assert [r.config.seed for r in partial["q"]] == [0] and [r.config.seed for r in partial["fp"]] == [0, 1]
     # retrain into a given folder (resumable), with the overrides applied; finished runs copied by reuse
     again, fresh = open_grid(spec, retrain=True, root=tmp_path / "again", reuse=[root])
     assert (tmp_path / "again" / "tiny" / "q" / "seed1").is_dir()  # <root>/<experiment name>

@@ -343,3 +343,5 @@ def test_paper_table_rows():
     assert len(lines) == 3 and lines[0].split()[:3] == ["method", "W", "bits"]
     assert lines[1].split() == ["FP", "32", "32", "4", "500.00", "90.00", "+-", "1.00", "0.0%"]
     assert lines[2].split() == ["Q", "1", "4", "4", "20.00", "93.20", "96.0%"]
+    untrained = dict(rows[1], method="U", accuracy=None)
+    assert paper_table([untrained]).splitlines()[1].split() == ["U", "1", "4", "4", "20.00", "no", "run", "96.0%"]

@@ -383,3 +383,24 @@ def test_committed_fashion_mnist_run_agrees_with_its_stored_predictions(tmp_path
     assert result["same_prediction"] == 250 and result["max_abs_readout_diff"] < 1e-4
     speed = throughput(packed, run.model, x[:, :50], repeats=1)
     assert speed["engine_s"] > 0 and speed["batch"] == 50
+
+
+def test_first_layer_spikes_find_every_flipped_spike(tmp_path):
+    """Equal bits give no difference; a first layer whose gain is nudged in the engine alone flips spikes,
+    which are counted per step, and the images they reach are those whose readout differs."""
+    from qsnn.deploy.report import READOUT_TOLERANCE, first_layer_spikes
+
+    model = _small_model("vgg11", seed=4)
+    packed = load(export(model, tmp_path / "m.qsnn"))
+    x = _input(seed=4, steps=3, batch=6)
+    same = first_layer_spikes(model, packed, x, threads=1)
+    assert same["differ"] == 0 and same["neuron_steps"] == 3 * 6 * 8 * 16 * 16
+    dataset = [(torch.from_numpy(x[0, i]), 0) for i in range(6)]
+    assert agreement(model, packed, dataset, 3)["readout_differs"] == 0
+    first = packed.layers[0][1]
+    first.gain[:] = first.gain * np.float32(1.05)  # the engine's first layer only
+    nudged = first_layer_spikes(model, packed, x, threads=1)
+    assert nudged["differ"] > 0 and sum(nudged["differ_per_step"]) == nudged["differ"]
+    result = agreement(model, packed, dataset, 3)
+    assert 0 < result["readout_differs"] == len(result["readout_differs_index"]) <= 6
+    assert result["max_abs_readout_diff"] > READOUT_TOLERANCE

@@ -132,10 +132,11 @@ def test_regulated_entropy_matches_binary_entropy_per_layer():
 
 
 def test_open_grids_reuse_the_first_grid_only_when_retraining(monkeypatch, tmp_path):
-    calls = []
+    calls, finished = [], []
 
-    def fake_open_grid(spec, *, retrain, root, overrides, reuse):
+    def fake_open_grid(spec, *, retrain, root, overrides, reuse, finished_only):
         calls.append((spec, retrain, root, overrides, list(reuse)))
+        finished.append(finished_only)
         name = spec.split("/")[1]
         run = SimpleNamespace(folder=tmp_path / name / "arm" / "seed0")
         return SimpleNamespace(name=name), {"arm": [run]}
@@ -149,6 +150,11 @@ def test_open_grids_reuse_the_first_grid_only_when_retraining(monkeypatch, tmp_p
     calls.clear()
     trained.open_grids(("g", "g_sweep"))  # the committed runs: nothing to reuse
     assert [c[4] for c in calls] == [[], []] and [c[1] for c in calls] == [False, False]
+    # grids still being trained: the committed runs finished so far; a retrain trains them all
+    finished.clear()
+    trained.open_grids(("g",), finished_only=True)
+    trained.open_grids(("g",), retrain=True, finished_only=True)
+    assert finished == [True, False]
     with pytest.raises(ValueError, match="at least one grid"):
         trained.open_grids(())
 

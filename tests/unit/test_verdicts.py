@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qsnn.book.events import polarity_inversion
-from qsnn.stats import (difference_word, direction_verdict, effect_verdict, holm, interval_text, level_verdict,
-                        paired_p_value, status_from_verdict, with_holm)
+from qsnn.stats import (declared_verdict, difference_word, direction_verdict, effect_verdict, holm, interval_text,
+                        level_verdict, paired_p_value, status_from_verdict, with_holm)
 from qsnn.experiments import paired_difference
 
 
@@ -85,6 +85,20 @@ def test_an_interval_that_does_not_survive_holm_carries_no_direction():
     assert direction_verdict(d((-0.72, -0.04), p_holm=0.01)) == "opposite to the paper"
     assert difference_word(d((-2.7, -0.5), p_holm=0.12)) == "not distinguishable from zero"
     assert difference_word(d((-2.7, -0.5), p_holm=0.01)) == "below zero"
+
+
+def test_a_declared_comparison_withholds_its_verdict_until_all_its_pairs_are_in():
+    """With fewer pairs than declared, no verdict, however far the interval lies from zero; with all of them the
+    direction verdict, which the status table then carries."""
+    early = paired_difference({s: 0.9 + 0.01 * s for s in range(4)}, {s: 0.8 for s in range(4)})
+    assert early["ci"][0] > 0  # an interval far from zero ...
+    assert declared_verdict(early, 10) == "withheld: 4 of 10 pairs"  # ... read before its time says nothing
+    assert status_from_verdict(declared_verdict(early, 10)) == "open (withheld: 4 of 10 pairs)"
+    assert declared_verdict(early, 4) == "in line with the paper"
+    assert declared_verdict(early, 4, paper_sign=-1) == "opposite to the paper"
+    assert declared_verdict(dict(early, n=12), 10) == "in line with the paper"  # more than declared: read as well
+    with pytest.raises(ValueError, match="declared"):
+        declared_verdict(early, 1)
 
 
 def test_level_verdict_needs_the_interval_within_the_margin():

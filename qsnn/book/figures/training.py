@@ -20,7 +20,7 @@ from ..plotting import VARIANT_COLORS, ablation_bars, layer_rates_bars, mean_cur
 __all__ = ["sign_balance_hists", "membrane_sweep_figure", "size_accuracy_figure", "events_figure", "ablation_figure",
            "train_test_curves_figure", "layer_rates_figure", "rates_entropy_figure", "effects_figure",
            "membrane_quantizers_figure",
-           "sign_entropy_figure", "lambda_sweep_figure", "class_examples_figure"]
+           "sign_entropy_figure", "lambda_sweep_figure", "class_examples_figure", "regime_curves_figure"]
 
 
 def sign_balance_hists(stats: Mapping[str, list], labels: Mapping[str, str]):
@@ -274,4 +274,29 @@ def class_examples_figure(images, labels, class_names, per_class: int = 1):
             axes[r, c].set(xticks=[], yticks=[])
             axes[r, c].grid(False)
         axes[0, c].set_title(name, fontsize=8)
+    return fig
+
+
+def regime_curves_figure(pilot: Mapping[str, Mapping], main: Mapping[str, Mapping], labels: Mapping[str, str],
+                         colors: Mapping[str, str]):
+    """Test accuracy (percent) after each epoch: left, the pilot's candidates (one run each); right, the arms of
+    the main grid, a thin line per seed and a thick one for the mean over the seeds finished. Both take
+    :func:`qsnn.experiments.learning_curves` (``{arm: {seed: curve}}``); ``labels`` and ``colors`` name and
+    colour every arm of both."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), sharey=True)
+    for arm, seeds in pilot.items():
+        for c in seeds.values():
+            axes[0].plot(c["epochs"], [100 * a for a in c["test_acc"]], marker="o", ms=3, color=colors[arm],
+                         label=labels[arm])
+    for arm, seeds in main.items():
+        curves = [c["test_acc"] for c in seeds.values()]
+        epochs = next(iter(seeds.values()))["epochs"]
+        for c in curves:
+            axes[1].plot(epochs, [100 * a for a in c], color=colors[arm], lw=0.7, alpha=0.45)
+        axes[1].plot(epochs, 100 * np.mean(curves, axis=0), color=colors[arm], lw=2.2,
+                     label=f"{labels[arm]} (mean of {len(curves)})")
+    axes[0].set(xlabel="epoch", ylabel="test accuracy [%]", title="pilot: how many epochs")
+    axes[1].set(xlabel="epoch", title="main grid: a line per seed")
+    for ax in axes:
+        ax.legend(fontsize=8, loc="lower right")
     return fig

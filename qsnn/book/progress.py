@@ -1,0 +1,145 @@
+"""What a chapter reads of grids whose runs are trained over days and committed one by one: how far each grid
+is, an arm's finished runs by seed, its accuracy and size for a paper-style table whose rows say how many seeds
+they hold, the learning curves of the finished runs, and the main contrast with its declared number of pairs.
+
+The grids come from :func:`qsnn.book.trained.open_grids` with ``finished_only=True``: ``{name: (experiment,
+{arm: [Run]})}``, each arm holding the runs finished so far (``run.config.seed`` says which seed). A comparison
+pairs the seeds both arms have; its verdict waits for the pairs declared before any run was read
+(:func:`qsnn.stats.declared_verdict`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from ..experiments import build_model, learning_curves
+from ..size import model_size
+from ..stats import declared_verdict, level_verdict, mean_std, paired_difference, paired_p_value
+from .reports import size_accuracy_status
+
+__all__ = ["grid_progress", "progress_text", "by_seed", "arm_accuracy", "arm_size_mb", "table_rows", "grid_curves",
+           "mean_plateau_gap", "main_contrast", "half_width_at", "accuracy_text", "level_status"]
+
+
+def grid_progress(grids: Mapping[str, tuple]) -> dict:
+    """``{grid: {"done", "total", "arms": {arm: (finished, seeds)}}}``: how many of each grid's runs are
+    finished, overall and per arm (``seeds`` the number the grid declares)."""
+    out = {}
+    for name, (experiment, runs) in grids.items():
+        arms = {arm: (len(runs.get(arm, ())), len(experiment.seeds)) for arm in experiment.arms}
+        out[name] = {"done": sum(a for a, _ in arms.values()), "total": len(experiment.runs()), "arms": arms}
+    return out
+
+
+def progress_text(progress: Mapping[str, Mapping]) -> str:
+    """One line per grid of :func:`grid_progress`: finished runs of all, then ``arm k/n`` per arm."""
+    width = max(len(n) for n in progress)
+    return "\n".join(f"{name:<{width}}  {p['done']:>3} of {p['total']:>3} runs finished   "
+                     + "  ".join(f"{arm} {k}/{n}" for arm, (k, n) in p["arms"].items())
+                     for name, p in progress.items())
+
+
+def by_seed(runs: Sequence, metric: str = "test_acc") -> dict:
+    """``{seed: metrics[metric]}`` of an arm's finished runs."""
+    return {int(r.config.seed): float(r.metrics[metric]) for r in runs}
+
+
+def arm_accuracy(runs: Sequence) -> dict | None:
+    """The final test accuracy of an arm's finished runs, ``{"mean", "std", "n", "seeds", "per_seed"}``
+    (standard deviation with ddof = 1, 0 for one run; ``per_seed`` a list in the order of ``seeds``), or None
+    before its first run is finished."""
+    if not runs:
+        return None
+    values = by_seed(runs)
+    m, sd = mean_std(list(values.values()))
+    return {"mean": m, "std": sd, "n": len(values), "seeds": list(values), "per_seed": list(values.values())}
+
+
+def accuracy_text(accuracy: Mapping | None, seeds: int) -> str:
+    """``"92.80 ± 0.12 % over 3 of 5 seeds"`` for :func:`arm_accuracy`, ``"no run finished (of 5 seeds)"``
+    for None; ``seeds`` is the number the grid declares."""
+    if accuracy is None:
+        return f"no run finished (of {seeds} seeds)"
+    return (f"{100 * accuracy['mean']:.2f} \u00b1 {100 * accuracy['std']:.2f} % over {accuracy['n']} of "
+            f"{seeds} seed{'s' if seeds != 1 else ''}")
+
+
+def level_status(a: Sequence, b: Sequence, declared: int, paper_effect: float, margin: float) -> tuple:
+    """The status of the paper's result tables (binary weights shrink the network, the Q-SNN ``a`` level with
+    the full-precision SNN ``b``) on the seeds both have: ``(difference, status)``. Until ``declared`` pairs
+    are in, the difference is None and the accuracy open; then :func:`qsnn.stats.level_verdict` with
+    ``paper_effect`` and ``margin`` (fractions) decides (:func:`qsnn.book.reports.size_accuracy_status`)."""
+    common = set(by_seed(a)) & set(by_seed(b))
+    if len(common) < declared:
+        return None, (f"size reproduced; accuracy open ({len(common)} of {int(declared)} pairs with the "
+                      f"full-precision SNN)")
+    d = paired_difference(by_seed(a), by_seed(b))
+    return d, size_accuracy_status(level_verdict(d, paper_effect, margin))
+
+
+def arm_size_mb(experiment, arm: str) -> float:
+    """The size of ``arm``'s network by the paper's convention (:func:`qsnn.size.model_size`), built from the
+    grid's configuration: known before any of its runs is trained."""
+    return model_size(build_model(experiment.config(arm, experiment.seeds[0])))
+
+
+def table_rows(arms: Mapping[str, tuple], labels: Mapping[str, str], reference: str) -> list[dict]:
+    """The rows of :func:`qsnn.book.analysis.paper_table` for arms of several grids, ``{arm: (experiment,
+    runs)}``; each label says how many seeds its mean holds, an arm without finished runs has no accuracy
+    (None), and the size reduction is taken against ``reference``'s size."""
+    if reference not in arms:
+        raise ValueError(f"the reference arm {reference!r} is not among {sorted(arms)}")
+    sizes = {arm: arm_size_mb(exp, arm) for arm, (exp, _) in arms.items()}
+    rows = []
+    for arm, (exp, runs) in arms.items():
+        config, n = exp.config(arm, exp.seeds[0]), len(runs)
+        rows.append({"method": f"{labels[arm]} ({n} seed{'s' if n != 1 else ''})",
+                     "weight_bits": config.model_kwargs["weight_bits"],
+                     "membrane_bits": config.model_kwargs["membrane_bits"], "time_steps": config.time_steps,
+                     "size_mb": sizes[arm], "accuracy": arm_accuracy(runs), "reference_mb": sizes[reference]})
+    return rows
+
+
+def grid_curves(experiment, runs: Mapping[str, Sequence]) -> dict:
+    """:func:`qsnn.experiments.learning_curves` of the grid's finished runs (test accuracy after each evaluated
+    epoch, the last step, core-minutes), read from the folder the runs lie in."""
+    folders = [r.folder for rs in runs.values() for r in rs]
+    if not folders:
+        raise ValueError(f"grid {experiment.name}: no finished run to read curves from")
+    return learning_curves(experiment, folders[0].parent.parent)  # <root>/<arm>/seed<k>
+
+
+def mean_plateau_gap(curves: Mapping[int, Mapping]) -> float:
+    """The mean over an arm's seeds (``{seed: curve}`` of :func:`grid_curves`) of what its last evaluated
+    epoch added to the one before (a fraction): the distance from a plateau."""
+    gaps = [c["plateau_gap"] for c in curves.values() if c["plateau_gap"] is not None]
+    if not gaps:
+        raise ValueError("no run with two evaluations: a plateau gap needs two")
+    return float(np.mean(gaps))
+
+
+def main_contrast(a: Sequence, b: Sequence, declared: int, paper_sign: int = 1, alpha: float = 0.05) -> dict:
+    """The paired difference ``a - b`` of two arms' finished runs over the seeds both have
+    (:func:`qsnn.stats.paired_difference`), with its p-value (``p``) and its verdict, withheld until
+    ``declared`` pairs are in (:func:`qsnn.stats.declared_verdict`); ``declared`` is kept (``declared``)."""
+    d = paired_difference(by_seed(a), by_seed(b))
+    d["p"] = paired_p_value(d)
+    d["verdict"] = declared_verdict(d, declared, paper_sign, alpha)
+    d["declared"] = int(declared)
+    return d
+
+
+def half_width_at(d: Mapping, n: int, confidence: float = 0.95) -> float | None:
+    """The half-width of the t interval of a paired difference with the spread of ``d`` (its ``std``) over
+    ``n`` pairs: what ``n`` pairs would give if the differences kept the spread seen so far (None without a
+    spread, i.e. fewer than two pairs)."""
+    from scipy.stats import t as student_t  # scipy loads slowly; only the chapters that project need it
+
+    if n < 2:
+        raise ValueError(f"an interval needs n >= 2 pairs, got {n!r}")
+    if d.get("std") is None or d["n"] < 2:
+        return None
+    return float(student_t.ppf(0.5 + confidence / 2, n - 1)) * d["std"] / math.sqrt(n)

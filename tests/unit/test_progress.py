@@ -1,0 +1,79 @@
+"""qsnn.book.progress: what a chapter reads of grids still being trained. The statistics are checked against
+the t interval written out here with scipy, and the verdicts against the declared number of pairs."""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import pytest
+from scipy.stats import t as student_t
+
+from qsnn.book import progress
+from qsnn.experiments import Experiment
+
+BASE = {"model": "conv4", "dataset": "fashion_mnist", "epochs": 2}
+
+
+def run(seed, acc, curve=None):
+    history = [{"epoch": e + 1, "test_acc": a} for e, a in enumerate(curve or [acc])]
+    return SimpleNamespace(config=SimpleNamespace(seed=seed), metrics={"test_acc": acc, "history": history})
+
+
+def test_grid_progress_counts_the_finished_runs_of_each_arm():
+    exp = Experiment(name="g", base=BASE, arms={"a": {}, "b": {"epochs": 3}}, seeds=[0, 1, 2])
+    p = progress.grid_progress({"g": (exp, {"a": [run(0, 0.9), run(2, 0.9)], "b": []})})
+    assert p == {"g": {"done": 2, "total": 6, "arms": {"a": (2, 3), "b": (0, 3)}}}
+    assert progress.progress_text(p) == "g    2 of   6 runs finished   a 2/3  b 0/3"
+
+
+def test_arm_accuracy_is_none_before_the_first_run_and_lists_the_seeds_after():
+    assert progress.arm_accuracy([]) is None
+    acc = progress.arm_accuracy([run(3, 0.90), run(5, 0.94)])
+    assert acc["seeds"] == [3, 5] and acc["per_seed"] == [0.90, 0.94] and acc["n"] == 2
+    assert acc["mean"] == pytest.approx(0.92) and acc["std"] == pytest.approx(math.sqrt(2 * 0.02 ** 2))
+    assert progress.accuracy_text(acc, 5) == "92.00 ± 2.83 % over 2 of 5 seeds"
+    assert progress.accuracy_text(None, 5) == "no run finished (of 5 seeds)"
+
+
+def test_the_main_contrast_pairs_common_seeds_and_withholds_its_verdict():
+    """Seeds only one arm has are left out; the interval is Student's t over the pairs; no verdict before the
+    declared pairs, however far the interval lies from zero."""
+    a = [run(s, 0.90 + 0.01 * s) for s in range(5)]
+    b = [run(s, 0.88 + 0.005 * s) for s in range(4)]  # seed 4 not finished in b
+    d = progress.main_contrast(a, b, declared=10)
+    diffs = [0.02 + 0.005 * s for s in range(4)]
+    mean = sum(diffs) / 4
+    sd = math.sqrt(sum((x - mean) ** 2 for x in diffs) / 3)
+    half = student_t.ppf(0.975, 3) * sd / 2
+    assert d["n"] == 4 and d["mean"] == pytest.approx(mean) and d["ci"] == pytest.approx([mean - half, mean + half])
+    assert d["ci"][0] > 0 and d["verdict"] == "withheld: 4 of 10 pairs" and d["declared"] == 10
+    assert progress.main_contrast(a, b, declared=4)["verdict"] == "in line with the paper"
+    assert 0 < d["p"] < 0.05
+
+
+def test_half_width_at_projects_the_spread_seen_so_far():
+    d = progress.main_contrast([run(s, 0.9 + 0.003 * (s % 3)) for s in range(4)], [run(s, 0.9) for s in range(4)], 10)
+    assert progress.half_width_at(d, d["n"]) == pytest.approx((d["ci"][1] - d["ci"][0]) / 2)
+    assert progress.half_width_at(d, 10) == pytest.approx(student_t.ppf(0.975, 9) * d["std"] / math.sqrt(10))
+    one = progress.main_contrast([run(0, 0.9)], [run(0, 0.8)], 10)
+    assert one["ci"] is None and progress.half_width_at(one, 10) is None
+    with pytest.raises(ValueError, match="n >= 2"):
+        progress.half_width_at(d, 1)
+
+
+def test_mean_plateau_gap_averages_the_last_steps():
+    curves = {0: {"plateau_gap": 0.002}, 1: {"plateau_gap": 0.004}, 2: {"plateau_gap": None}}
+    assert progress.mean_plateau_gap(curves) == pytest.approx(0.003)
+    with pytest.raises(ValueError, match="two evaluations"):
+        progress.mean_plateau_gap({0: {"plateau_gap": None}})
+
+
+def test_level_status_is_open_until_the_declared_pairs_are_in():
+    q = [run(s, 0.920 + 0.001 * s) for s in range(5)]
+    fp = [run(s, 0.921 + 0.001 * s) for s in range(2)]
+    d, status = progress.level_status(q, fp, 5, paper_effect=-0.0003, margin=0.01)
+    assert d is None and status == "size reproduced; accuracy open (2 of 5 pairs with the full-precision SNN)"
+    fp = [run(s, 0.921 + 0.001 * s + 0.0001 * (s % 2)) for s in range(5)]
+    d, status = progress.level_status(q, fp, 5, paper_effect=-0.0003, margin=0.01)
+    assert d["n"] == 5 and status == "size and accuracy reproduced at small scale"
