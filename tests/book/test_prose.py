@@ -82,6 +82,10 @@ ALLOWED: dict[str, list[tuple[str, str, str]]] = {
     "07_fashion_mnist.ipynb": [
         ("60,000", "fixed", "training images of Fashion-MNIST"),
         ("10,000", "fixed", "test images of Fashion-MNIST"),
+    ],
+    "07_fashion_mnist_small.ipynb": [
+        ("60,000", "fixed", "training images of Fashion-MNIST"),
+        ("10,000", "fixed", "test images of Fashion-MNIST"),
         ("93.20", "cited", "Q-SNN VGG-11 on CIFAR-10, as tabulated by Liang et al. (BSO)"),
         ("93.23 %", "cited", "full-precision VGG-11 on CIFAR-10, as tabulated by Liang et al. (BSO)"),
     ],

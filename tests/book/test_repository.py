@@ -54,7 +54,8 @@ def test_environment_yml_installs_from_the_lock():
 def test_every_toc_entry_exists_and_every_chapter_is_in_the_toc():
     """The table of contents and the chapter files agree."""
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [toc["root"]] + [c["file"] for part in toc["parts"] for c in part["chapters"]]
+    entries = [c for part in toc["parts"] for c in part["chapters"]]
+    files = [toc["root"]] + [e["file"] for c in entries for e in [c, *c.get("sections", [])]]
     for f in files:
         assert (ROOT / f"{f}.md").exists() or (ROOT / f"{f}.ipynb").exists(), f
     chapters = {f"book/{p.stem}" for p in (ROOT / "book").glob("[0-9]*.ipynb")}

@@ -20,15 +20,30 @@ RUNS = [(spec, arm, seed) for spec in SPECS for arm, seed in Experiment.from_yam
 FULL_EVALUATION_MAX = 2_000  # test sets up to this size are evaluated in full
 
 
-def _grids_read_by_chapters() -> set:
+def _grids_read_by_chapters(in_full: bool = True) -> set:
+    """The grids the chapters read: those read in full, or (``in_full=False``) those a chapter reads while their
+    runs are still being trained (its grids are opened with ``finished_only=True``)."""
     found = set()
     grids = {p.parent.name for p in SPECS}
     for nb in (BOOK.parent).glob("[0-9]*.ipynb"):
         text = nb.read_text(encoding="utf-8")
+        if ("finished_only=True" in text) == in_full:
+            continue
         found |= set(re.findall(r"experiments/([0-9A-Za-z_.-]+)/experiment\.yaml", text))
         # grids opened by name in a loop, e.g. for name in ("fashion_mnist_lambda", ...)
         found |= {g for g in grids if re.search(r'\\?"' + re.escape(g) + r'\\?"', text)}
     return found
+
+
+def test_grids_read_while_being_trained_have_their_first_runs():
+    """Chapter 7 reads its full-strength grids as their runs land; each grid it names exists and the main
+    contrast has runs of both arms."""
+    grids = _grids_read_by_chapters(in_full=False)
+    assert {"fashion_mnist_main", "fashion_mnist_factorial", "fashion_mnist_pilot"} <= grids, grids
+    for name in grids:
+        assert (BOOK / name / "experiment.yaml").is_file(), name
+    assert all(any(run_folder(BOOK / "fashion_mnist_main", arm, k).is_dir() for k in range(10))
+               for arm in ("qsnn", "qsnn_wsdr"))
 
 
 def test_every_grid_a_chapter_reads_is_committed_in_full():

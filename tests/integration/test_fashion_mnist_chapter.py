@@ -1,0 +1,69 @@
+"""Chapter 7 against the committed runs: the main contrast it prints (mean, 95 % interval, pairs, verdict) is
+recomputed here from the runs' metrics.json with scipy alone, so a run committed without the chapter refreshed,
+or a chapter that computes its interval wrongly, fails; and the table's sizes are the runs' own."""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+from pathlib import Path
+
+import pytest
+from scipy.stats import t as student_t
+
+ROOT = Path(__file__).resolve().parents[2]
+CHAPTER = ROOT / "book" / "07_fashion_mnist.ipynb"
+MAIN = ROOT / "book" / "experiments" / "fashion_mnist_main"
+DECLARED = 10  # the pairs the grid declares (fashion_mnist_main/experiment.yaml)
+
+
+def glued() -> dict:
+    """``{name: value}`` of every glue output committed in the chapter."""
+    out = {}
+    for cell in json.loads(CHAPTER.read_text(encoding="utf-8"))["cells"]:
+        for o in cell.get("outputs", []):
+            name = o.get("metadata", {}).get("scrapbook", {}).get("name")
+            if name:  # MyST-NB's hidden glue output: the value's repr, rounded to 6 significant digits
+                out[name] = ast.literal_eval(o["data"]["application/papermill.record/text/plain"])
+    return out
+
+
+def committed_accuracy(arm: str) -> dict:
+    return {int(f.name.removeprefix("seed")): json.loads((f / "metrics.json").read_text())["test_acc"]
+            for f in sorted((MAIN / arm).glob("seed*")) if (f / "model.pt").is_file()}
+
+
+def test_the_printed_main_contrast_is_that_of_the_committed_runs():
+    g = glued()
+    a, b = committed_accuracy("qsnn_wsdr"), committed_accuracy("qsnn")
+    diffs = [a[s] - b[s] for s in sorted(a) if s in b]
+    n = len(diffs)
+    mean = sum(diffs) / n
+    half = student_t.ppf(0.975, n - 1) * math.sqrt(sum((x - mean) ** 2 for x in diffs) / (n - 1)) / math.sqrt(n)
+    assert g["d_wsdr_qsnn_n"] == n, "the chapter reads another number of pairs than is committed: refresh it"
+    assert g["d_wsdr_qsnn_mean"] == pytest.approx(100 * mean, rel=1e-5, abs=1e-4)
+    assert g["d_wsdr_qsnn_ci"] == f"[{100 * (mean - half):+.2f}, {100 * (mean + half):+.2f}]"
+    assert g["d_wsdr_qsnn_half"] == pytest.approx(100 * half, rel=1e-5, abs=1e-4)
+    assert g["main_done"] == len(a) + len(b)
+    if n < DECLARED:
+        assert g["verdict_wsdr_qsnn"] == f"withheld: {n} of {DECLARED} pairs"
+    else:
+        lo, hi = mean - half, mean + half
+        expected = ("not distinguishable from zero" if lo <= 0 <= hi else
+                    "in line with the paper" if lo > 0 else "opposite to the paper")
+        assert g["verdict_wsdr_qsnn"] == expected
+
+
+def test_the_table_sizes_are_the_runs_own(monkeypatch):
+    from qsnn.book import progress, trained
+
+    monkeypatch.chdir(ROOT)
+    grids = trained.open_grids(("fashion_mnist_main", "fashion_mnist_factorial"), finished_only=True)
+    (main_exp, main), (factorial_exp, factorial) = grids.values()
+    rows = progress.table_rows({"fp_snn": (factorial_exp, factorial["fp_snn"]), "qsnn": (main_exp, main["qsnn"])},
+                               {"fp_snn": "FP", "qsnn": "Q"}, reference="fp_snn")
+    assert rows[1]["size_mb"] == trained.model_sizes({"qsnn": main["qsnn"]})["qsnn"]
+    assert rows[1]["method"] == f"Q ({len(main['qsnn'])} seeds)" and rows[1]["weight_bits"] == 1
+    g = glued()
+    assert g["size_reduction"] == pytest.approx(100 * (1 - rows[1]["size_mb"] / rows[0]["size_mb"]), abs=1e-4)
