@@ -161,3 +161,19 @@ def test_layer_rates_figure_groups_the_layers():
     assert heights == pytest.approx([0.2, 0.3, 0.3, 0.1, 0.5, 0.3])
     assert [t.get_text() for t in ax.get_xticklabels()] == ["layer 1", "layer 2 (regulated)", "layer 3"]
     plt.close(fig)
+
+
+def test_regime_curves_figure_draws_the_pilot_and_a_line_per_seed_with_the_mean():
+    def curve(acc):
+        return {"epochs": list(range(1, len(acc) + 1)), "test_acc": acc}
+
+    pilot = {"a4": {0: curve([0.80, 0.85, 0.88, 0.90])}, "a8": {0: curve([0.8, 0.82, 0.85, 0.87, 0.89, 0.9])}}
+    main = {"qsnn": {0: curve([0.80, 0.90]), 1: curve([0.82, 0.94])}, "qsnn_wsdr": {3: curve([0.81, 0.91])}}
+    labels = {**LABELS, "a4": "4 epochs", "a8": "8 epochs"}
+    colors = {"a4": "k", "a8": "r", "qsnn": "b", "qsnn_wsdr": "g"}
+    fig = figs.regime_curves_figure(pilot, main, labels, colors)
+    left, right = fig.axes
+    assert len(left.lines) == 2 and len(right.lines) == 2 + 1 + 1 + 1  # a thin line per seed, a mean per arm
+    mean = [l for l in right.lines if l.get_label() == "Q (mean of 2)"][0]
+    assert list(mean.get_ydata()) == pytest.approx([81.0, 92.0])
+    plt.close(fig)
