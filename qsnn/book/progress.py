@@ -17,11 +17,13 @@ import numpy as np
 
 from ..experiments import build_model, learning_curves
 from ..size import model_size
-from ..stats import declared_verdict, level_verdict, mean_std, paired_difference, paired_p_value
+from ..stats import (declared_verdict, difference_word, holm, level_verdict, mean_std, paired_difference,
+                     paired_p_value)
 from .reports import size_accuracy_status
 
 __all__ = ["grid_progress", "progress_text", "by_seed", "arm_accuracy", "arm_size_mb", "table_rows", "grid_curves",
-           "mean_plateau_gap", "main_contrast", "half_width_at", "accuracy_text", "level_status"]
+           "mean_plateau_gap", "main_contrast", "half_width_at", "accuracy_text", "level_status",
+           "FACTORIAL_EFFECTS", "factorial_effects", "effect_text"]
 
 
 def grid_progress(grids: Mapping[str, tuple]) -> dict:
@@ -143,3 +145,57 @@ def half_width_at(d: Mapping, n: int, confidence: float = 0.95) -> float | None:
     if d.get("std") is None or d["n"] < 2:
         return None
     return float(student_t.ppf(0.5 + confidence / 2, n - 1)) * d["std"] / math.sqrt(n)
+
+
+FACTORIAL_EFFECTS = {
+    "weight regulation (centring)": ({"qsnn_wr": 1, "qsnn": -1}, "qsnn_wr - qsnn: standardized signs against raw "
+                                     "signs on the same scale, spike regulation off"),
+    "scale for the estimator": ({"qsnn": 1, "qsnn_raw": -1}, "qsnn - qsnn_raw: raw signs, the estimator on the "
+                                "standardized scale against the raw one"),
+    "weight regulation in all": ({"qsnn_wr": 1, "qsnn_raw": -1}, "qsnn_wr - qsnn_raw: centring and scale"),
+    "spike regulation": ({"qsnn_sr": 1, "qsnn": -1}, "qsnn_sr - qsnn: lambda_SR = 5e-3 against 0, raw signs"),
+    "interaction": ({"qsnn_wsdr": 1, "qsnn_sr": -1, "qsnn_wr": -1, "qsnn": 1},
+                    "(qsnn_wsdr - qsnn_sr) - (qsnn_wr - qsnn): what weight regulation adds more with spike "
+                    "regulation on"),
+    "WS-DR vs full precision": ({"qsnn_wsdr": 1, "fp_snn": -1}, "qsnn_wsdr - fp_snn"),
+    "plain Q-SNN vs full precision": ({"qsnn": 1, "fp_snn": -1}, "qsnn - fp_snn"),
+}
+"""The factorial's comparisons beside the main contrast: each a signed sum of arms, taken seed by seed, and how
+it is formed. Weight regulation's effect on raw weights splits into the scale the sign's estimator sees (the EDE
+window is made for unit-variance weights) and the centring of each filter."""
+
+
+def factorial_effects(per_seed: Mapping[str, Mapping[int, float]], declared: int, alpha: float = 0.05) -> dict:
+    """The comparisons of :data:`FACTORIAL_EFFECTS` from per-arm ``{seed: accuracy}``, each over the seeds all
+    its arms have, as a family: p-values Holm-adjusted among them (the main contrast, WS-DR against the plain
+    Q-SNN, is the primary comparison and not in the family).
+
+    Every entry has ``n``, ``mean`` (None without a pair), ``ci``, ``p``, ``p_holm``, ``formed`` and ``verdict``:
+    withheld until every comparison of the family has ``declared`` pairs (a Holm family is read once, whole),
+    then where the interval lies (:func:`qsnn.stats.difference_word`, with the adjusted p-value).
+    """
+    out = {}
+    for name, (signs, formed) in FACTORIAL_EFFECTS.items():
+        seeds = sorted(set.intersection(*(set(per_seed.get(arm, {})) for arm in signs)))
+        values = {s: sum(sign * float(per_seed[arm][s]) for arm, sign in signs.items()) for s in seeds}
+        if seeds:
+            d = paired_difference(values, {s: 0.0 for s in seeds})
+        else:
+            d = {"mean": None, "std": None, "n": 0, "ci": None, "seeds": [], "per_seed": {}}
+        d["p"], d["formed"] = paired_p_value(d) if seeds else None, formed
+        out[name] = d
+    adjusted = holm({k: d["p"] for k, d in out.items()})
+    complete = all(d["n"] >= declared for d in out.values())
+    for name, d in out.items():
+        d["p_holm"] = adjusted[name]
+        d["verdict"] = difference_word(d, alpha) if complete else f"withheld: {d['n']} of {int(declared)} pairs"
+    return out
+
+
+def effect_text(d: Mapping) -> str:
+    """``"+0.12 points [-0.30, +0.54] over 3 pairs"`` of a :func:`factorial_effects` entry (``"no pair"``
+    without one; no interval with one pair)."""
+    if d["mean"] is None:
+        return "no pair"
+    ci = "" if d["ci"] is None else f" [{100 * d['ci'][0]:+.2f}, {100 * d['ci'][1]:+.2f}]"
+    return f"{100 * d['mean']:+.2f} points{ci} over {d['n']} pair{'s' if d['n'] != 1 else ''}"

@@ -77,3 +77,33 @@ def test_level_status_is_open_until_the_declared_pairs_are_in():
     fp = [run(s, 0.921 + 0.001 * s + 0.0001 * (s % 2)) for s in range(5)]
     d, status = progress.level_status(q, fp, 5, paper_effect=-0.0003, margin=0.01)
     assert d["n"] == 5 and status == "size and accuracy reproduced at small scale"
+
+
+def test_the_factorial_agrees_with_the_ablation_effects_and_is_read_once_whole():
+    """On complete data the shared comparisons equal qsnn.book.analysis.ablation_effects; weight regulation on
+    raw weights is the sum of its centring and its scale, seed by seed; no verdict until every comparison has
+    the declared pairs, then Holm over the family."""
+    from qsnn.book.analysis import ablation_effects
+    from qsnn.stats import holm
+
+    arms = ("fp_snn", "qsnn", "qsnn_wr", "qsnn_sr", "qsnn_wsdr", "qsnn_raw")
+    per_seed = {a: {s: 0.90 + 0.002 * k + 0.001 * ((s * (k + 3)) % 4) for s in range(5)} for k, a in enumerate(arms)}
+    fx = progress.factorial_effects(per_seed, declared=5)
+    ref = ablation_effects({a: per_seed[a] for a in arms[:5]})
+    for name, ref_name in (("weight regulation (centring)", "weight regulation"), ("spike regulation",) * 2,
+                           ("interaction",) * 2, ("WS-DR vs full precision",) * 2):
+        assert fx[name]["mean"] == pytest.approx(ref[ref_name]["mean"]) and fx[name]["ci"] == pytest.approx(
+            ref[ref_name]["ci"]), name
+    whole = fx["weight regulation in all"]["per_seed"]
+    parts = [fx["weight regulation (centring)"]["per_seed"], fx["scale for the estimator"]["per_seed"]]
+    assert all(whole[s] == pytest.approx(parts[0][s] + parts[1][s]) for s in range(5))
+    adjusted = holm({k: d["p"] for k, d in fx.items()})
+    assert all(d["p_holm"] == adjusted[k] and not d["verdict"].startswith("withheld") for k, d in fx.items())
+    del per_seed["qsnn_raw"][4]  # one run short: the family waits
+    partial = progress.factorial_effects(per_seed, declared=5)
+    assert partial["scale for the estimator"]["verdict"] == "withheld: 4 of 5 pairs"
+    assert partial["spike regulation"]["verdict"] == "withheld: 5 of 5 pairs"
+    del per_seed["qsnn_sr"]
+    empty = progress.factorial_effects(per_seed, declared=5)["spike regulation"]
+    assert empty["n"] == 0 and progress.effect_text(empty) == "no pair"
+    assert progress.effect_text(fx["interaction"]).endswith("over 5 pairs")
