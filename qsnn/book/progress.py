@@ -61,10 +61,12 @@ def arm_accuracy(runs: Sequence) -> dict | None:
 
 
 def accuracy_text(accuracy: Mapping | None, seeds: int) -> str:
-    """``"92.80 ± 0.12 % over 3 of 5 seeds"`` for :func:`arm_accuracy`, ``"no run finished (of 5 seeds)"``
-    for None; ``seeds`` is the number the grid declares."""
+    """``"92.80 ± 0.12 % over 3 of 5 seeds"`` for :func:`arm_accuracy` (``"93.07 % on 1 of 5 seeds"`` for a
+    single run), ``"no run finished (of 5 seeds)"`` for None; ``seeds`` is the number the grid declares."""
     if accuracy is None:
         return f"no run finished (of {seeds} seeds)"
+    if accuracy["n"] == 1:  # one run has no spread
+        return f"{100 * accuracy['mean']:.2f} % on 1 of {seeds} seed{'s' if seeds != 1 else ''}"
     return (f"{100 * accuracy['mean']:.2f} \u00b1 {100 * accuracy['std']:.2f} % over {accuracy['n']} of "
             f"{seeds} seed{'s' if seeds != 1 else ''}")
 

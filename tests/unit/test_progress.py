@@ -34,6 +34,7 @@ def test_arm_accuracy_is_none_before_the_first_run_and_lists_the_seeds_after():
     assert acc["mean"] == pytest.approx(0.92) and acc["std"] == pytest.approx(math.sqrt(2 * 0.02 ** 2))
     assert progress.accuracy_text(acc, 5) == "92.00 ± 2.83 % over 2 of 5 seeds"
     assert progress.accuracy_text(None, 5) == "no run finished (of 5 seeds)"
+    assert progress.accuracy_text(progress.arm_accuracy([run(0, 0.9307)]), 5) == "93.07 % on 1 of 5 seeds"
 
 
 def test_the_main_contrast_pairs_common_seeds_and_withholds_its_verdict():
