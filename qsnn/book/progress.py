@@ -23,7 +23,7 @@ from .reports import size_accuracy_status
 
 __all__ = ["grid_progress", "progress_text", "by_seed", "arm_accuracy", "arm_size_mb", "table_rows", "grid_curves",
            "mean_plateau_gap", "main_contrast", "half_width_at", "accuracy_text", "level_status",
-           "FACTORIAL_EFFECTS", "factorial_effects", "effect_text"]
+           "FACTORIAL_EFFECTS", "factorial_effects", "effect_text", "verdict_sentence"]
 
 
 def grid_progress(grids: Mapping[str, tuple]) -> dict:
@@ -201,3 +201,16 @@ def effect_text(d: Mapping) -> str:
         return "no pair"
     ci = "" if d["ci"] is None else f" [{100 * d['ci'][0]:+.2f}, {100 * d['ci'][1]:+.2f}]"
     return f"{100 * d['mean']:+.2f} points{ci} over {d['n']} pair{'s' if d['n'] != 1 else ''}"
+
+
+def verdict_sentence(d: Mapping, what: str = "WS-DR") -> str:
+    """The main contrast's verdict in words: ``"<what> adds +0.40 points [+0.12, +0.68]."`` (or ``"costs"``) when
+    its interval excludes zero, ``"Any effect of <what> lies within ±0.22 points."`` when it does not, and a
+    sentence that the verdict waits while :func:`qsnn.stats.declared_verdict` withholds it. ``d`` as
+    :func:`main_contrast` returns it."""
+    if d["verdict"].startswith("withheld"):
+        return f"The verdict waits for the {d['declared']} declared pairs ({d['n']} are in)."
+    lo, hi = (100 * x for x in d["ci"])
+    if lo <= 0.0 <= hi:
+        return f"Any effect of {what} lies within \u00b1{max(-lo, hi):.2f} points."
+    return f"{what} {'adds' if lo > 0 else 'costs'} {abs(100 * d['mean']):.2f} points [{lo:+.2f}, {hi:+.2f}]."

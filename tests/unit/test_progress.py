@@ -108,3 +108,17 @@ def test_the_factorial_agrees_with_the_ablation_effects_and_is_read_once_whole()
     empty = progress.factorial_effects(per_seed, declared=5)["spike regulation"]
     assert empty["n"] == 0 and progress.effect_text(empty) == "no pair"
     assert progress.effect_text(fx["interaction"]).endswith("over 5 pairs")
+
+
+def test_the_verdict_sentence_says_what_the_interval_allows():
+    a = [run(s, 0.90 + 0.01 * s) for s in range(4)]
+    b = [run(s, 0.88 + 0.005 * s) for s in range(4)]
+    assert progress.verdict_sentence(progress.main_contrast(a, b, 10)) == \
+        "The verdict waits for the 10 declared pairs (4 are in)."
+    ahead = progress.main_contrast(a, b, 4)
+    lo, hi = (100 * x for x in ahead["ci"])
+    assert progress.verdict_sentence(ahead) == f"WS-DR adds {100 * ahead['mean']:.2f} points [{lo:+.2f}, {hi:+.2f}]."
+    assert progress.verdict_sentence(progress.main_contrast(b, a, 4)).startswith("WS-DR costs ")
+    level = progress.main_contrast([run(s, 0.9 + 0.002 * (-1) ** s) for s in range(4)], [run(s, 0.9) for s in range(4)], 4)
+    bound = max(-level["ci"][0], level["ci"][1]) * 100
+    assert progress.verdict_sentence(level) == f"Any effect of WS-DR lies within \u00b1{bound:.2f} points."
