@@ -17,8 +17,8 @@ import numpy as np
 
 from ..experiments import build_model, learning_curves
 from ..size import model_size
-from ..stats import (declared_verdict, difference_word, holm, level_verdict, mean_std, paired_difference,
-                     paired_p_value)
+from ..stats import (declared_verdict, difference_word, holm, interval_text, level_verdict, mean_std,
+                     paired_difference, paired_p_value)
 from .reports import size_accuracy_status
 
 __all__ = ["grid_progress", "progress_text", "by_seed", "arm_accuracy", "arm_size_mb", "table_rows", "grid_curves",
@@ -199,7 +199,7 @@ def effect_text(d: Mapping) -> str:
     without one; no interval with one pair)."""
     if d["mean"] is None:
         return "no pair"
-    ci = "" if d["ci"] is None else f" [{100 * d['ci'][0]:+.2f}, {100 * d['ci'][1]:+.2f}]"
+    ci = "" if d["ci"] is None else f" {interval_text(d)}"
     return f"{100 * d['mean']:+.2f} points{ci} over {d['n']} pair{'s' if d['n'] != 1 else ''}"
 
 
@@ -213,4 +213,4 @@ def verdict_sentence(d: Mapping, what: str = "WS-DR") -> str:
     lo, hi = (100 * x for x in d["ci"])
     if lo <= 0.0 <= hi:
         return f"Any effect of {what} lies within \u00b1{max(-lo, hi):.2f} points."
-    return f"{what} {'adds' if lo > 0 else 'costs'} {abs(100 * d['mean']):.2f} points [{lo:+.2f}, {hi:+.2f}]."
+    return f"{what} {'adds' if lo > 0 else 'costs'} {abs(100 * d['mean']):.2f} points {interval_text(d)}."

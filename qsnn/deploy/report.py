@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from ..data import to_time_first
+from ..models import spiking_layers
 from .engine import PackedModel
 from .format import HEADER, header_fields, read_packed
 
@@ -132,10 +133,8 @@ def first_layer_spikes(model, packed: PackedModel, x: np.ndarray, *, threads: in
     ValueError
         If the first binary convolution reads pooled counts rather than the first layer's spikes.
     """
-    from ..nn import LIF  # the PyTorch layers, only to compare with them
-
     x = np.ascontiguousarray(x, dtype=np.float32)
-    lifs = [m for m in model.modules() if isinstance(m, LIF)]
+    lifs = spiking_layers(model)
     if not lifs:
         raise ValueError("the model has no LIF layer")
     captured: list = []
