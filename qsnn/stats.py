@@ -16,7 +16,7 @@ from typing import Iterable, Mapping
 
 import numpy as np
 
-__all__ = ["mean_std", "arm_summary", "paired_difference", "paired_p_value", "holm", "with_holm", "interval_text",
+__all__ = ["mean_std", "arm_summary", "paired_difference", "paired_p_value", "welch_difference", "holm", "with_holm", "interval_text",
            "direction_verdict", "declared_verdict", "level_verdict", "effect_verdict", "difference_word",
            "status_from_verdict"]
 
@@ -96,6 +96,53 @@ def paired_p_value(d: Mapping) -> float | None:
     if sd == 0.0:
         return 0.0 if m != 0.0 else 1.0
     return float(2.0 * student_t.sf(abs(m) / (sd / math.sqrt(n)), n - 1))
+
+
+def welch_difference(a: Iterable[float], b: Iterable[float], confidence: float = 0.95) -> dict:
+    """The difference ``mean(a) - mean(b)`` of two independent samples, with Welch's t interval and p-value.
+
+    For values that share no seed: the per-seed effects of one comparison in two regimes whose networks differ
+    (the same seed number gives a different initialisation in each), so that no pairing exists. Welch's test
+    does not assume equal variances; its degrees of freedom are Welch-Satterthwaite's
+    ``(va + vb)^2 / (va^2 / (na - 1) + vb^2 / (nb - 1))`` with ``va = sd_a^2 / na``.
+
+    Returns
+    -------
+    dict
+        ``mean``, ``ci`` and ``p`` (``None`` unless both samples have two values and some spread), ``df``,
+        ``n_a``, ``n_b``, ``confidence``.
+
+    Raises
+    ------
+    ValueError
+        If a sample is empty, holds a value that is not a finite number, or ``confidence`` is not in (0, 1).
+    """
+    from scipy.stats import t as student_t
+
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must lie in (0, 1), got {confidence!r}")
+    xs = [np.asarray(list(v), dtype=float) for v in (a, b)]
+    for name, x in zip("ab", xs):
+        if x.size == 0 or not np.all(np.isfinite(x)):
+            raise ValueError(f"sample {name} must hold at least one finite number, got {x.tolist()!r}")
+    # on values scaled to at most 1 in magnitude (t, df and p do not change with the scale), so that squares of
+    # values near the largest float do not overflow; the mean and the interval are scaled back
+    scale = max(float(np.abs(x).max()) for x in xs) or 1.0
+    xs = [x / scale for x in xs]
+    (na, nb), mean = (x.size for x in xs), float(xs[0].mean() - xs[1].mean())
+    out = {"mean": scale * mean, "ci": None, "p": None, "df": None, "n_a": int(na), "n_b": int(nb),
+           "confidence": confidence}
+    if min(na, nb) < 2:
+        return out
+    va, vb = (float(x.var(ddof=1)) / x.size for x in xs)
+    if va + vb == 0.0:
+        return out
+    df = (va + vb) ** 2 / (va ** 2 / (na - 1) + vb ** 2 / (nb - 1))
+    se = math.sqrt(va + vb)
+    half = float(student_t.ppf(0.5 + confidence / 2, df)) * se
+    out.update(ci=[scale * (mean - half), scale * (mean + half)], df=float(df),
+               p=float(2.0 * student_t.sf(abs(mean) / se, df)))
+    return out
 
 
 def holm(pvalues: Mapping[str, float | None]) -> dict:

@@ -1,6 +1,8 @@
 """What a chapter reads of grids whose runs are trained over days and committed one by one: how far each grid
 is, an arm's finished runs by seed, its accuracy and size for a paper-style table whose rows say how many seeds
-they hold, the learning curves of the finished runs, and the main contrast with its declared number of pairs.
+they hold, the learning curves of the finished runs, the main contrast with its declared number of pairs, the
+families of comparisons a grid declares, an effect compared between two regimes, and the sweeps of the
+spike-rate weight and of the membrane precision over their finished seeds.
 
 The grids come from :func:`qsnn.book.trained.open_grids` with ``finished_only=True``: ``{name: (experiment,
 {arm: [Run]})}``, each arm holding the runs finished so far (``run.config.seed`` says which seed). A comparison
@@ -17,13 +19,15 @@ import numpy as np
 
 from ..experiments import build_model, learning_curves
 from ..size import model_size
+from ..nn import binary_entropy
 from ..stats import (declared_verdict, difference_word, holm, interval_text, level_verdict, mean_std,
-                     paired_difference, paired_p_value)
+                     paired_difference, paired_p_value, welch_difference)
 from .reports import size_accuracy_status
 
 __all__ = ["grid_progress", "progress_text", "by_seed", "arm_accuracy", "arm_size_mb", "table_rows", "grid_curves",
            "mean_plateau_gap", "main_contrast", "half_width_at", "accuracy_text", "level_status",
-           "FACTORIAL_EFFECTS", "factorial_effects", "effect_text", "verdict_sentence"]
+           "FACTORIAL_EFFECTS", "contrast_family", "factorial_effects", "grid_contrasts", "between_regimes",
+           "effect_text", "verdict_sentence", "lambda_rows", "lambda_text", "membrane_rows", "membrane_text"]
 
 
 def grid_progress(grids: Mapping[str, tuple]) -> dict:
@@ -167,17 +171,18 @@ it is formed. Weight regulation's effect on raw weights splits into the scale th
 window is made for unit-variance weights) and the centring of each filter."""
 
 
-def factorial_effects(per_seed: Mapping[str, Mapping[int, float]], declared: int, alpha: float = 0.05) -> dict:
-    """The comparisons of :data:`FACTORIAL_EFFECTS` from per-arm ``{seed: accuracy}``, each over the seeds all
-    its arms have, as a family: p-values Holm-adjusted among them (the main contrast, WS-DR against the plain
-    Q-SNN, is the primary comparison and not in the family).
+def contrast_family(per_seed: Mapping[str, Mapping[int, float]], contrasts: Mapping[str, tuple], declared: int,
+                    alpha: float = 0.05) -> dict:
+    """Comparisons, each a signed sum of arms (``{name: ({arm: +1 or -1}, how it is formed)}``) taken seed by
+    seed over the seeds all its arms have in ``per_seed`` (``{arm: {seed: accuracy}}``), read as one family:
+    p-values Holm-adjusted among them.
 
     Every entry has ``n``, ``mean`` (None without a pair), ``ci``, ``p``, ``p_holm``, ``formed`` and ``verdict``:
     withheld until every comparison of the family has ``declared`` pairs (a Holm family is read once, whole),
     then where the interval lies (:func:`qsnn.stats.difference_word`, with the adjusted p-value).
     """
     out = {}
-    for name, (signs, formed) in FACTORIAL_EFFECTS.items():
+    for name, (signs, formed) in contrasts.items():
         seeds = sorted(set.intersection(*(set(per_seed.get(arm, {})) for arm in signs)))
         values = {s: sum(sign * float(per_seed[arm][s]) for arm, sign in signs.items()) for s in seeds}
         if seeds:
@@ -194,13 +199,44 @@ def factorial_effects(per_seed: Mapping[str, Mapping[int, float]], declared: int
     return out
 
 
+def factorial_effects(per_seed: Mapping[str, Mapping[int, float]], declared: int, alpha: float = 0.05) -> dict:
+    """The comparisons of :data:`FACTORIAL_EFFECTS` as a :func:`contrast_family` (the main contrast, WS-DR against
+    the plain Q-SNN, is the primary comparison and not in the family)."""
+    return contrast_family(per_seed, FACTORIAL_EFFECTS, declared, alpha)
+
+
+def grid_contrasts(experiment, runs: Mapping[str, Sequence], alpha: float = 0.05) -> dict:
+    """The comparisons a grid file declares (``compare``: ``a - b``, keyed ``"a - b"``) on its finished runs, as
+    a :func:`contrast_family` whose verdicts wait for all the grid's seeds."""
+    contrasts = {f"{a} - {b}": ({a: 1, b: -1}, f"{a} - {b}") for a, b in experiment.comparisons()}
+    per_seed = {arm: by_seed(rs) for arm, rs in runs.items()}
+    return contrast_family(per_seed, contrasts, len(experiment.seeds), alpha)
+
+
+def between_regimes(a: Mapping, b: Mapping, declared: tuple[int, int], alpha: float = 0.05) -> dict:
+    """Whether one paired effect is larger in one regime (``a``) than in another (``b``): the difference of their
+    means by Welch's test on their per-seed values (:func:`qsnn.stats.welch_difference`; the regimes' networks
+    differ, so a seed number pairs nothing across them). ``declared`` holds each effect's declared pairs; the
+    verdict (:func:`qsnn.stats.difference_word`) waits for both. Without a pair on either side, ``mean`` is None.
+    """
+    if not (a["per_seed"] and b["per_seed"]):
+        out = {"mean": None, "ci": None, "p": None, "n_a": a["n"], "n_b": b["n"]}
+    else:
+        out = welch_difference(a["per_seed"].values(), b["per_seed"].values())
+    complete = a["n"] >= declared[0] and b["n"] >= declared[1]
+    out["verdict"] = (difference_word(out, alpha) if complete and out["mean"] is not None
+                      else f"withheld: {a['n']} of {int(declared[0])} and {b['n']} of {int(declared[1])} pairs")
+    return out
+
+
 def effect_text(d: Mapping) -> str:
-    """``"+0.12 points [-0.30, +0.54] over 3 pairs"`` of a :func:`factorial_effects` entry (``"no pair"``
-    without one; no interval with one pair)."""
+    """``"+0.12 points [-0.30, +0.54] over 3 pairs"`` of a :func:`contrast_family` entry (``"no pair"`` without
+    one; no interval with one pair); of a :func:`between_regimes` result, ``"... over 5 and 10 pairs"``."""
     if d["mean"] is None:
         return "no pair"
     ci = "" if d["ci"] is None else f" {interval_text(d)}"
-    return f"{100 * d['mean']:+.2f} points{ci} over {d['n']} pair{'s' if d['n'] != 1 else ''}"
+    n = f"{d['n_a']} and {d['n_b']} pairs" if "n_a" in d else f"{d['n']} pair{'s' if d['n'] != 1 else ''}"
+    return f"{100 * d['mean']:+.2f} points{ci} over {n}"
 
 
 def verdict_sentence(d: Mapping, what: str = "WS-DR") -> str:
@@ -214,3 +250,75 @@ def verdict_sentence(d: Mapping, what: str = "WS-DR") -> str:
     if lo <= 0.0 <= hi:
         return f"Any effect of {what} lies within \u00b1{max(-lo, hi):.2f} points."
     return f"{what} {'adds' if lo > 0 else 'costs'} {abs(100 * d['mean']):.2f} points {interval_text(d)}."
+
+
+def lambda_rows(runs: Mapping[str, Sequence]) -> dict:
+    """The spike-rate weight sweep over its finished runs, ``{lambda_SR: row}`` in ascending order, arms without
+    a finished run left out. A row holds ``accuracy`` (:func:`arm_accuracy`), ``rates`` (the mean test rate per
+    spiking layer over the seeds), ``distance_to_half`` (the mean over seeds and regulated layers, those between
+    the first and the last, of ``|r - 1/2|``), ``entropy`` (the mean entropy in bits of a spike of a regulated
+    layer) and ``sr_share`` (the weighted spike term's share of the last epoch's training loss, percent: how
+    hard the regularizer pulls against the cross-entropy)."""
+    rows = {}
+    for rs in runs.values():
+        if not rs:
+            continue
+        lam = float(rs[0].config.lambda_sr)
+        rates = np.array([r.metrics["test_rates"] for r in rs], dtype=float)  # [seeds, layers]
+        if rates.shape[1] < 3:
+            raise ValueError(f"lambda_SR = {lam:g}: a sweep of the spike term needs a regulated layer (>= 3 spiking "
+                             f"layers), got {rates.shape[1]}")
+        middle = rates[:, 1:-1]
+        ce = np.mean([r.metrics["history"][-1]["train_ce"] for r in rs])
+        sr = np.mean([r.metrics["history"][-1]["train_sr"] for r in rs])
+        rows[lam] = {"accuracy": arm_accuracy(rs), "rates": rates.mean(0).tolist(),
+                     "distance_to_half": float(np.abs(middle - 0.5).mean()),
+                     "entropy": float(np.mean(binary_entropy(middle))),
+                     "sr_share": float(100 * lam * sr / (ce + lam * sr))}
+    return dict(sorted(rows.items()))
+
+
+def lambda_text(rows: Mapping[float, Mapping]) -> str:
+    """A printed table of :func:`lambda_rows`: per weight, accuracy over the seeds, the mean rate per layer, the
+    regulated layers' distance from 1/2 and spike entropy, and the spike term's share of the loss."""
+    if not rows:
+        return "no run of the sweep finished yet"
+    lines = [f"{'lambda_SR':>10} {'accuracy [%] (seeds)':>22}  {'mean rate per layer':<28} {'|r - 1/2|':>9} "
+             f"{'H(r) [bit]':>10} {'share of loss':>13}"]
+    for lam, r in rows.items():
+        acc = r["accuracy"]
+        acc = f"{100 * acc['mean']:.2f} +- {100 * acc['std']:.2f} ({acc['n']})"
+        lines.append(f"{lam:>10g} {acc:>22}  {' '.join(f'{x:.3f}' for x in r['rates']):<28} "
+                     f"{r['distance_to_half']:>9.3f} {r['entropy']:>10.3f} {r['sr_share']:>12.3g}%")
+    return "\n".join(lines)
+
+
+def membrane_rows(runs: Mapping[str, Sequence], quantizers: Sequence[str] = ("uniform", "tanh")) -> dict:
+    """The membrane-precision sweep over its finished runs: ``{quantizer: {bits: accuracy}}`` with
+    :func:`arm_accuracy` of each arm (``model_kwargs.membrane_bits``, None for full precision, keyed 32;
+    ``model_kwargs.membrane_quantizer``, ``"uniform"`` when not set), widest first; the full-precision arm has
+    no quantizer and is entered under each; arms without a finished run are left out."""
+    out = {q: {} for q in quantizers}
+    for rs in runs.values():
+        if not rs:
+            continue
+        kw = rs[0].config.model_kwargs
+        bits = kw["membrane_bits"] or 32
+        for quantizer in (out if bits == 32 else (kw.get("membrane_quantizer", "uniform"),)):
+            if quantizer not in out:
+                raise ValueError(f"a run uses the membrane quantizer {quantizer!r}, not one of {list(quantizers)}")
+            out[quantizer][bits] = arm_accuracy(rs)
+    return {q: dict(sorted(v.items(), reverse=True)) for q, v in out.items()}
+
+
+def membrane_text(rows: Mapping[str, Mapping[int, Mapping]]) -> str:
+    """A printed table of :func:`membrane_rows`: a row per bit width, a column per quantizer, mean +- std (seeds)."""
+    widths = sorted({b for v in rows.values() for b in v}, reverse=True)
+    if not widths:
+        return "no run of the sweep finished yet"
+    cell = lambda a: f"{100 * a['mean']:.2f} +- {100 * a['std']:.2f} ({a['n']})"  # noqa: E731
+    lines = [f"{'membrane':>10} " + " ".join(f"{q:>20}" for q in rows)]
+    for bits in widths:
+        cells = " ".join(f"{cell(rows[q][bits]) if bits in rows[q] else '-':>20}" for q in rows)
+        lines.append(f"{'FP32' if bits == 32 else f'{bits} bit':>10} {cells}")
+    return "\n".join(lines)

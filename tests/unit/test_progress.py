@@ -122,3 +122,76 @@ def test_the_verdict_sentence_says_what_the_interval_allows():
     level = progress.main_contrast([run(s, 0.9 + 0.002 * (-1) ** s) for s in range(4)], [run(s, 0.9) for s in range(4)], 4)
     bound = max(-level["ci"][0], level["ci"][1]) * 100
     assert progress.verdict_sentence(level) == f"Any effect of WS-DR lies within \u00b1{bound:.2f} points."
+
+
+def test_grid_contrasts_are_the_grid_files_pairs_read_as_one_family():
+    """The declared ``compare`` pairs, Holm-adjusted among themselves, withheld until every pair has the grid's
+    seeds; an arm with no finished run gives "no pair"."""
+    exp = Experiment(name="g", base=BASE, arms={"q": {}, "w": {"epochs": 3}, "f": {"epochs": 4}}, seeds=[0, 1, 2],
+                     compare=[["w", "q"], ["w", "f"]])
+    runs = {"q": [run(s, 0.90) for s in range(3)], "w": [run(s, 0.92 + 0.001 * s) for s in range(3)], "f": []}
+    c = progress.grid_contrasts(exp, runs)
+    assert list(c) == ["w - q", "w - f"] and c["w - f"]["n"] == 0 and progress.effect_text(c["w - f"]) == "no pair"
+    assert c["w - q"]["mean"] == pytest.approx(0.021) and c["w - q"]["verdict"] == "withheld: 3 of 3 pairs"
+    runs["f"] = [run(s, 0.95) for s in range(3)]
+    c = progress.grid_contrasts(exp, runs)
+    assert c["w - q"]["verdict"] == "above zero" and c["w - f"]["verdict"] == "below zero"
+    (p_lo, lo), (p_hi, hi) = sorted((x["p"], k) for k, x in c.items())  # Holm over two: 2 p_(1), max(2 p_(1), p_(2))
+    assert c[lo]["p_holm"] == pytest.approx(2 * p_lo) and c[hi]["p_holm"] == pytest.approx(max(2 * p_lo, p_hi))
+
+
+def test_between_regimes_is_welchs_test_on_the_per_seed_effects_and_waits_for_both():
+    from scipy.stats import ttest_ind
+
+    a = progress.main_contrast([run(s, 0.90 + 0.004 * s) for s in range(5)], [run(s, 0.89) for s in range(5)], 5)
+    b = progress.main_contrast([run(s, 0.90 + 0.001 * (s % 2)) for s in range(6)], [run(s, 0.90) for s in range(6)], 10)
+    r = progress.between_regimes(a, b, (5, 10))
+    ref = ttest_ind(list(a["per_seed"].values()), list(b["per_seed"].values()), equal_var=False)
+    assert r["mean"] == pytest.approx(a["mean"] - b["mean"]) and r["p"] == pytest.approx(ref.pvalue)
+    assert r["verdict"] == "withheld: 5 of 5 and 6 of 10 pairs"
+    assert progress.between_regimes(a, b, (5, 6))["verdict"] == "above zero"
+    assert progress.effect_text(r).endswith("over 5 and 6 pairs")
+    none = progress.between_regimes({"per_seed": {}, "n": 0}, b, (5, 10))
+    assert none["mean"] is None and none["verdict"].startswith("withheld: 0 of 5")
+
+
+def sweep_run(seed, acc, lam, rates, ce=0.2, sr=0.1, bits=4, quantizer=None):
+    kwargs = {"membrane_bits": bits, **({"membrane_quantizer": quantizer} if quantizer else {})}
+    r = run(seed, acc)
+    r.config = SimpleNamespace(seed=seed, lambda_sr=lam, model_kwargs=kwargs)
+    r.metrics.update(test_rates=rates, history=[{"train_ce": ce, "train_sr": sr, "test_acc": acc}])
+    return r
+
+
+def test_lambda_rows_average_the_seeds_and_weigh_the_spike_term():
+    """Distance from 1/2 and the entropy over the regulated (middle) layers only; the spike term's share is
+    ``100 lambda sr / (ce + lambda sr)``; arms without a run are left out and the rows sorted by lambda."""
+    runs = {"big": [sweep_run(0, 0.90, 5.0, [0.1, 0.5, 0.4, 0.9]), sweep_run(1, 0.92, 5.0, [0.1, 0.5, 0.6, 0.9])],
+            "none": [], "zero": [sweep_run(0, 0.93, 0.0, [0.2, 0.1, 0.3, 0.05])]}
+    rows = progress.lambda_rows(runs)
+    assert list(rows) == [0.0, 5.0]
+    big = rows[5.0]
+    assert big["accuracy"]["mean"] == pytest.approx(0.91) and big["rates"] == pytest.approx([0.1, 0.5, 0.5, 0.9])
+    assert big["distance_to_half"] == pytest.approx(0.05)  # |0|, |-0.1|, |0|, |+0.1| over two seeds
+    h = -(0.4 * math.log2(0.4) + 0.6 * math.log2(0.6))
+    assert big["entropy"] == pytest.approx((1 + h + 1 + h) / 4)
+    assert big["sr_share"] == pytest.approx(100 * 0.5 / 0.7) and rows[0.0]["sr_share"] == 0.0
+    assert rows[0.0]["distance_to_half"] == pytest.approx((0.4 + 0.2) / 2)
+    assert "5" in progress.lambda_text(rows).splitlines()[2] and len(progress.lambda_text(rows).splitlines()) == 3
+    assert progress.lambda_text({}) == "no run of the sweep finished yet"
+    with pytest.raises(ValueError, match="regulated layer"):
+        progress.lambda_rows({"a": [sweep_run(0, 0.9, 0.0, [0.1, 0.2])]})
+
+
+def test_membrane_rows_enter_full_precision_under_every_quantizer():
+    runs = {"fp": [sweep_run(0, 0.93, 0.0, [0.1] * 3, bits=None)], "u4": [sweep_run(0, 0.92, 0.0, [0.1] * 3)],
+            "t2": [sweep_run(0, 0.80, 0.0, [0.1] * 3, bits=2, quantizer="tanh"),
+                   sweep_run(1, 0.82, 0.0, [0.1] * 3, bits=2, quantizer="tanh")], "u2": []}
+    rows = progress.membrane_rows(runs)
+    assert list(rows["uniform"]) == [32, 4] and list(rows["tanh"]) == [32, 2]
+    assert rows["tanh"][2]["mean"] == pytest.approx(0.81) and rows["tanh"][32] == rows["uniform"][32]
+    text = progress.membrane_text(rows).splitlines()
+    assert len(text) == 4 and text[1].split()[0] == "FP32" and text[3].rstrip().endswith("(2)")
+    assert progress.membrane_text({"uniform": {}, "tanh": {}}) == "no run of the sweep finished yet"
+    with pytest.raises(ValueError, match="quantizer 'log'"):
+        progress.membrane_rows({"x": [sweep_run(0, 0.9, 0.0, [0.1] * 3, quantizer="log")]})

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from qsnn.book.events import polarity_inversion
 from qsnn.stats import (declared_verdict, difference_word, direction_verdict, effect_verdict, holm, interval_text,
-                        level_verdict, paired_p_value, status_from_verdict, with_holm)
+                        level_verdict, paired_p_value, status_from_verdict, welch_difference, with_holm)
 from qsnn.experiments import paired_difference
 
 
@@ -38,6 +38,43 @@ def test_paired_p_value_of_identical_differences():
     assert paired_p_value({"n": 3, "mean": 0.5, "std": 0.0}) == 0.0
     assert paired_p_value({"n": 3, "mean": 0.0, "std": 0.0}) == 1.0
     assert paired_p_value({"n": 1, "mean": 0.5, "std": 0.0}) is None
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.floats(-1.0, 1.0), min_size=2, max_size=12), st.lists(st.floats(-1.0, 1.0), min_size=2, max_size=12),
+       st.sampled_from([0.9, 0.95, 0.99]))
+def test_welch_difference_matches_scipy(a, b, confidence):
+    """Differential: the interval and p-value of scipy's Welch test (``ttest_ind(equal_var=False)``)."""
+    from scipy.stats import ttest_ind
+
+    w = welch_difference(a, b, confidence)
+    assert w["mean"] == pytest.approx(np.mean(a) - np.mean(b), abs=1e-12)
+    if np.var(a) + np.var(b) < 1e-20:  # no spread: no interval (scipy returns NaN there)
+        return
+    ref = ttest_ind(a, b, equal_var=False)
+    lo, hi = ref.confidence_interval(confidence)
+    assert w["ci"] == pytest.approx([lo, hi], rel=1e-6, abs=1e-9)
+    assert w["p"] == pytest.approx(ref.pvalue, rel=1e-6, abs=1e-12)
+
+
+def test_welch_difference_golden_and_degenerate_samples():
+    """A hand-computed case; one value or no spread gives the mean without an interval; bad input is refused."""
+    w = welch_difference([1.0, 2.0, 3.0], [0.0, 1.0, 2.0])  # variance 1 each, n = 3: df = 4
+    assert w["mean"] == pytest.approx(1.0) and w["df"] == pytest.approx(4.0)
+    half = 2.7764451051977987 * math.sqrt(2.0 / 3.0)  # t_{0.975, 4} * sqrt(1/3 + 1/3)
+    assert w["ci"] == pytest.approx([1.0 - half, 1.0 + half])
+    assert welch_difference([0.3], [0.1, 0.2])["ci"] is None
+    assert welch_difference([0.3, 0.3], [0.1, 0.1])["ci"] is None
+    huge, tiny = welch_difference([1e300, -1e300], [0.0, 1e-300]), welch_difference([1e-300, 3e-300], [0.0, 2e-300])
+    assert huge["mean"] == pytest.approx(0.0, abs=1e285) and huge["p"] == pytest.approx(1.0)
+    assert np.isfinite(huge["ci"]).all() and huge["ci"][1] > 1e300  # no overflow in the squares
+    assert tiny["mean"] == pytest.approx(1e-300) and tiny["p"] == pytest.approx(
+        welch_difference([1.0, 3.0], [0.0, 2.0])["p"])  # scale-free
+    for bad in ([], [float("nan")], [float("inf"), 1.0]):
+        with pytest.raises(ValueError, match="sample a"):
+            welch_difference(bad, [0.0, 1.0])
+    with pytest.raises(ValueError, match="confidence"):
+        welch_difference([0.0, 1.0], [0.0, 1.0], 1.0)
 
 
 def test_holm_matches_the_step_down_definition():

@@ -193,14 +193,26 @@ def effects_figure(accuracy: Mapping[str, Mapping], effects: Mapping[str, Mappin
     return fig
 
 
-def membrane_quantizers_figure(results: Mapping[str, Mapping[int, float]]):
+def _accuracy_points(value) -> tuple[float, list]:
+    """A sweep's accuracy entry as ``(mean, per-seed values)``: a single run's accuracy (a number) or the
+    ``{"mean", "per_seed"}`` of :func:`qsnn.book.progress.arm_accuracy`."""
+    if isinstance(value, Mapping):
+        return value["mean"], list(value["per_seed"])
+    return value, []
+
+
+def membrane_quantizers_figure(results: Mapping[str, Mapping[int, object]]):
     """Test accuracy (percent) against the membrane's bit width, one line per quantizer; ``results`` maps a
-    quantizer name to ``{bits: accuracy}`` (32 for full precision, shared by both)."""
+    quantizer name to ``{bits: accuracy}`` (32 for full precision, shared by both), an accuracy a single run's
+    number or an arm's mean over seeds (:func:`qsnn.book.progress.membrane_rows`, each seed a small dot)."""
     fig, ax = plt.subplots(figsize=(5.5, 3.2))
     order = sorted({b for r in results.values() for b in r}, reverse=True)
-    for (name, r), color, marker in zip(results.items(), ("#4393c3", "#b2182b"), "os"):
+    for k, ((name, r), color, marker) in enumerate(zip(results.items(), ("#4393c3", "#b2182b"), "os")):
         xs = [order.index(b) for b in order if b in r]
-        ax.plot(xs, [100 * r[b] for b in order if b in r], marker=marker, color=color, label=name)
+        points = [_accuracy_points(r[b]) for b in order if b in r]
+        ax.plot(xs, [100 * m for m, _ in points], marker=marker, color=color, label=name)
+        for x, (_, seeds) in zip(xs, points):
+            ax.scatter([x + 0.06 * (2 * k - 1)] * len(seeds), [100 * v for v in seeds], color=color, s=8, alpha=0.5)
     ax.set_xticks(range(len(order)), ["FP32" if b == 32 else f"{b} bit" for b in order])
     ax.set(xlabel="membrane precision", ylabel="test accuracy [%]", title="Q-SNN + WS-DR, binary weights")
     ax.legend(fontsize=8)
@@ -230,12 +242,16 @@ def sign_entropy_figure(entropy: Mapping[str, object], labels: Mapping[str, str]
 def lambda_sweep_figure(table: Mapping[float, Mapping]):
     """Left: test accuracy (percent) against the spike-rate weight; right: the firing rate of every regulated
     (middle) layer and their mean distance from 1/2. ``table`` is the first value of
-    :func:`qsnn.book.analysis.lambda_table`. The weights sit at equal spacing in their sorted order, so
-    ``lambda = 0`` has a place beside the positive values of a log scale."""
+    :func:`qsnn.book.analysis.lambda_table` (one run per weight) or :func:`qsnn.book.progress.lambda_rows` (the
+    mean over seeds, each seed's accuracy a small dot). The weights sit at equal spacing in their sorted order,
+    so ``lambda = 0`` has a place beside the positive values of a log scale."""
     lams = sorted(table)
     xs = np.arange(len(lams))
     fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.2))
-    axes[0].plot(xs, [100 * table[lam]["test_acc"] for lam in lams], marker="o", color="k")
+    points = [_accuracy_points(table[lam].get("accuracy", table[lam].get("test_acc"))) for lam in lams]
+    axes[0].plot(xs, [100 * m for m, _ in points], marker="o", color="k")
+    for x, (_, seeds) in zip(xs, points):
+        axes[0].scatter([x] * len(seeds), [100 * v for v in seeds], color="0.6", s=10, zorder=3)
     axes[0].set(ylabel="test accuracy [%]", title="accuracy")
     middle = np.array([table[lam]["rates"][1:-1] for lam in lams])  # [weights, regulated layers]
     for k in range(middle.shape[1]):
