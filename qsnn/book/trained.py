@@ -36,19 +36,19 @@ def open_grids(names: Sequence[str], *, retrain: bool = False, root: str | os.Pa
     :func:`qsnn.experiments.open_grid` with ``retrain``, ``root``, ``overrides`` and ``finished_only`` (read
     the committed runs finished so far, of grids still being trained).
 
-    With ``retrain``, every grid after the first reuses the first grid's runs: a run whose configuration equals
-    one of them is copied, not trained again (a sweep that contains a run of the ablation trains it once).
+    With ``retrain``, every grid reuses the runs of the grids opened before it: a run whose configuration equals
+    one of theirs is copied, not trained again (a sweep that contains a run of the ablation trains it once).
     """
     if not names:
         raise ValueError("open_grids needs at least one grid")
-    grids, shared = {}, ()
+    grids, shared = {}, []
     for name in names:
         experiment, runs = open_grid(f"experiments/{name}/experiment.yaml", retrain=retrain, root=root,
-                                     overrides=overrides, reuse=shared if retrain else (),
+                                     overrides=overrides, reuse=list(shared) if retrain else (),
                                      finished_only=finished_only and not retrain)
         grids[name] = (experiment, runs)
-        if retrain and not shared:
-            shared = [next(iter(runs.values()))[0].folder.parent.parent]  # <root>/<arm>/seed<k>
+        if retrain:
+            shared.append(next(iter(runs.values()))[0].folder.parent.parent)  # <root>/<arm>/seed<k>
     return grids
 
 

@@ -131,7 +131,7 @@ def test_regulated_entropy_matches_binary_entropy_per_layer():
         assert out[i] == pytest.approx(np.mean([binary_entropy(float(r)) for r in rates["a"][i, 1:-1]]))
 
 
-def test_open_grids_reuse_the_first_grid_only_when_retraining(monkeypatch, tmp_path):
+def test_open_grids_reuse_the_grids_before_them_only_when_retraining(monkeypatch, tmp_path):
     calls, finished = [], []
 
     def fake_open_grid(spec, *, retrain, root, overrides, reuse, finished_only):
@@ -146,7 +146,8 @@ def test_open_grids_reuse_the_first_grid_only_when_retraining(monkeypatch, tmp_p
     assert list(grids) == ["g", "g_sweep", "g_other"] and grids["g_sweep"][0].name == "g_sweep"
     assert calls == [("experiments/g/experiment.yaml", True, "runs", {"epochs": 1}, []),
                      ("experiments/g_sweep/experiment.yaml", True, "runs", {"epochs": 1}, [tmp_path / "g"]),
-                     ("experiments/g_other/experiment.yaml", True, "runs", {"epochs": 1}, [tmp_path / "g"])]
+                     ("experiments/g_other/experiment.yaml", True, "runs", {"epochs": 1},
+                      [tmp_path / "g", tmp_path / "g_sweep"])]
     calls.clear()
     trained.open_grids(("g", "g_sweep"))  # the committed runs: nothing to reuse
     assert [c[4] for c in calls] == [[], []] and [c[1] for c in calls] == [False, False]
