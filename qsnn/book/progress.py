@@ -27,7 +27,7 @@ from .reports import size_accuracy_status
 __all__ = ["grid_progress", "progress_text", "by_seed", "arm_accuracy", "arm_size_mb", "table_rows", "grid_curves",
            "mean_plateau_gap", "main_contrast", "half_width_at", "accuracy_text", "level_status",
            "FACTORIAL_EFFECTS", "contrast_family", "factorial_effects", "grid_contrasts", "between_regimes",
-           "effect_text", "verdict_sentence", "lambda_rows", "lambda_text", "membrane_rows", "membrane_text"]
+           "effect_text", "verdict_sentence", "lambda_rows", "lambda_text", "lambda_row_text", "membrane_rows", "membrane_text"]
 
 
 def grid_progress(grids: Mapping[str, tuple]) -> dict:
@@ -291,6 +291,15 @@ def lambda_text(rows: Mapping[float, Mapping]) -> str:
         lines.append(f"{lam:>10g} {acc:>22}  {' '.join(f'{x:.3f}' for x in r['rates']):<28} "
                      f"{r['distance_to_half']:>9.3f} {r['entropy']:>10.3f} {r['sr_share']:>12.3g}%")
     return "\n".join(lines)
+
+
+def lambda_row_text(row: Mapping | None, seeds: int) -> str:
+    """One weight of :func:`lambda_rows` in words: ``"92.60 ± 0.14 % over 3 of 3 seeds, |r - 1/2| = 0.311, the
+    spike term 0.28 % of the loss"``; ``"no run finished (of 3 seeds)"`` for None."""
+    if row is None:
+        return accuracy_text(None, seeds)
+    return (f"{accuracy_text(row['accuracy'], seeds)}, |r \u2212 1/2| = {row['distance_to_half']:.3f}, the spike term "
+            f"{row['sr_share']:.2g} % of the loss")
 
 
 def membrane_rows(runs: Mapping[str, Sequence], quantizers: Sequence[str] = ("uniform", "tanh")) -> dict:

@@ -83,6 +83,9 @@ ALLOWED: dict[str, list[tuple[str, str, str]]] = {
         ("60,000", "fixed", "training images of Fashion-MNIST"),
         ("10,000", "fixed", "test images of Fashion-MNIST"),
     ],
+    "07_fashion_mnist_sweeps.ipynb": [
+        ("60,000", "fixed", "training images of Fashion-MNIST"),
+    ],
     "07_fashion_mnist_small.ipynb": [
         ("60,000", "fixed", "training images of Fashion-MNIST"),
         ("10,000", "fixed", "test images of Fashion-MNIST"),

@@ -4,12 +4,12 @@ or a chapter that computes its interval wrongly, fails; and the table's sizes ar
 
 from __future__ import annotations
 
-import ast
-import json
 import math
 from pathlib import Path
 
 import pytest
+from _glued import committed_accuracy as committed_in
+from _glued import glued as glued_in
 from scipy.stats import t as student_t
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -19,19 +19,11 @@ DECLARED = 10  # the pairs the grid declares (fashion_mnist_main/experiment.yaml
 
 
 def glued() -> dict:
-    """``{name: value}`` of every glue output committed in the chapter."""
-    out = {}
-    for cell in json.loads(CHAPTER.read_text(encoding="utf-8"))["cells"]:
-        for o in cell.get("outputs", []):
-            name = o.get("metadata", {}).get("scrapbook", {}).get("name")
-            if name:  # MyST-NB's hidden glue output: the value's repr, rounded to 6 significant digits
-                out[name] = ast.literal_eval(o["data"]["application/papermill.record/text/plain"])
-    return out
+    return glued_in(CHAPTER)
 
 
 def committed_accuracy(arm: str) -> dict:
-    return {int(f.name.removeprefix("seed")): json.loads((f / "metrics.json").read_text())["test_acc"]
-            for f in sorted((MAIN / arm).glob("seed*")) if (f / "model.pt").is_file()}
+    return committed_in(MAIN, arm)
 
 
 def test_the_printed_main_contrast_is_that_of_the_committed_runs():

@@ -179,6 +179,9 @@ def test_lambda_rows_average_the_seeds_and_weigh_the_spike_term():
     assert rows[0.0]["distance_to_half"] == pytest.approx((0.4 + 0.2) / 2)
     assert "5" in progress.lambda_text(rows).splitlines()[2] and len(progress.lambda_text(rows).splitlines()) == 3
     assert progress.lambda_text({}) == "no run of the sweep finished yet"
+    assert progress.lambda_row_text(rows[5.0], 3) == ("91.00 ± 1.41 % over 2 of 3 seeds, |r \u2212 1/2| = 0.050, the "
+                                                      "spike term 71 % of the loss")
+    assert progress.lambda_row_text(None, 3) == "no run finished (of 3 seeds)"
     with pytest.raises(ValueError, match="regulated layer"):
         progress.lambda_rows({"a": [sweep_run(0, 0.9, 0.0, [0.1, 0.2])]})
 

@@ -1,0 +1,92 @@
+"""Chapter 7's section on the second regime and the sweeps, against the committed runs: how many runs it reads,
+and the paired effects it prints (mean, 95 % interval, pairs, the family's verdict), recomputed here from the
+runs' metrics.json with scipy alone, so a run committed without the section refreshed fails."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+from _glued import committed_accuracy, glued
+from scipy.stats import t as student_t
+from scipy.stats import ttest_rel
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGE = ROOT / "book" / "07_fashion_mnist_sweeps.ipynb"
+GRIDS = ROOT / "book" / "experiments"
+
+
+def paired(grid: str, a: str, b: str, other: str | None = None) -> tuple[list, list]:
+    """The per-seed differences ``a - b`` over the seeds both have (``b`` from the grid ``other`` if given)."""
+    x = committed_accuracy(GRIDS / grid, a)
+    y = committed_accuracy(GRIDS / (other or grid), b)
+    return [x[s] - y[s] for s in sorted(x) if s in y], [s for s in sorted(x) if s in y]
+
+
+def effect(diffs: list) -> str:
+    """The chapter's words for a paired effect: mean, t interval, pairs."""
+    if not diffs:
+        return "no pair"
+    n, mean = len(diffs), sum(diffs) / len(diffs)
+    if n == 1:
+        return f"{100 * mean:+.2f} points over 1 pair"
+    half = student_t.ppf(0.975, n - 1) * math.sqrt(sum((d - mean) ** 2 for d in diffs) / (n - 1)) / math.sqrt(n)
+    return f"{100 * mean:+.2f} points [{100 * (mean - half):+.2f}, {100 * (mean + half):+.2f}] over {n} pairs"
+
+
+def family_verdicts(families: list[list], declared: int) -> list[str]:
+    """Holm over the family (two-sided paired t p-values), withheld until every member has ``declared`` pairs."""
+    if any(len(d) < declared for d in families):
+        return [f"withheld: {len(d)} of {declared} pairs" for d in families]
+    ps = [ttest_rel(d, [0.0] * len(d)).pvalue for d in families]
+    order, adjusted, running = sorted(range(len(ps)), key=lambda i: ps[i]), [0.0] * len(ps), 0.0
+    for j, i in enumerate(order):
+        running = max(running, min(1.0, (len(ps) - j) * ps[i]))
+        adjusted[i] = running
+    words = []
+    for d, p in zip(families, adjusted):
+        mean = sum(d) / len(d)
+        words.append("not distinguishable from zero" if p >= 0.05 else "above zero" if mean > 0 else "below zero")
+    return words
+
+
+def test_the_section_reads_every_committed_run():
+    g = glued(PAGE)
+    for grid in ("narrow", "lambda_full", "membrane_full"):
+        done = sum(1 for f in (GRIDS / f"fashion_mnist_{grid}").glob("*/seed*") if (f / "model.pt").is_file())
+        assert g[f"{grid}_done"] == done, f"fashion_mnist_{grid}: {done} runs committed, the section read " \
+                                          f"{g[f'{grid}_done']}: refresh it"
+
+
+def test_the_printed_effects_are_those_of_the_committed_runs():
+    g = glued(PAGE)
+    wsdr, _ = paired("fashion_mnist_main", "qsnn_wsdr", "qsnn")
+    cost, _ = paired("fashion_mnist_main", "qsnn_wsdr", "fp_snn", other="fashion_mnist_factorial")
+    assert g["full_fx_wsdr"] == effect(wsdr) and g["full_fx_cost"] == effect(cost)
+    narrow = [paired("fashion_mnist_narrow", "qsnn_wsdr", b)[0] for b in ("qsnn", "fp_snn")]
+    for key, d, verdict in zip(("wsdr", "cost"), narrow, family_verdicts(narrow, 5)):
+        assert g[f"narrow_fx_{key}"] == f"{effect(d)} ({verdict})"
+    membrane = [paired("fashion_mnist_membrane_full", a, b)[0]
+                for a, b in (("uniform_4", "fp32"), ("uniform_2", "fp32"), ("tanh_4", "uniform_4"))]
+    for i, (d, verdict) in enumerate(zip(membrane, family_verdicts(membrane, 3))):
+        assert g[f"mem_fx_{i}"] == f"{effect(d)} ({verdict})"
+    if len(membrane[0]) < 3:
+        assert g["status_membrane"] == f"open (withheld: {len(membrane[0])} of 3 pairs)"
+    else:  # level with full precision: the whole interval within +-1 point (the section's level_margin)
+        d, n = membrane[0], len(membrane[0])
+        mean = sum(d) / n
+        half = student_t.ppf(0.975, n - 1) * math.sqrt(sum((x - mean) ** 2 for x in d) / (n - 1)) / math.sqrt(n)
+        lo, hi = mean - half, mean + half
+        word = ("reproduced at small scale" if -0.01 <= lo and hi <= 0.01 else "not reproduced (below)" if hi < 0
+                else "not reproduced (above)" if lo > 0 else "not reproduced (not distinguishable)")
+        assert g["status_membrane"] == word
+
+
+@pytest.mark.parametrize("arm", ["lambda_0", "lambda_0.005", "lambda_0.05", "lambda_0.5", "lambda_5"])
+def test_the_lambda_rows_name_their_seeds(arm):
+    g = glued(PAGE)
+    n = len(committed_accuracy(GRIDS / "fashion_mnist_lambda_full", arm))
+    text = g[f"lam_{arm.replace('.', '_')}"]
+    assert text.startswith(f"{float(arm.removeprefix('lambda_')):g}: ")
+    assert (f"over {n} of 3 seeds" if n > 1 else f"on {n} of 3 seeds" if n == 1 else "no run finished") in text
