@@ -125,6 +125,25 @@ def test_lambda_sweep_figure_orders_the_weights_and_draws_each_regulated_layer()
     plt.close(fig)
 
 
+def test_the_sweep_figures_draw_the_mean_over_seeds_and_a_dot_per_seed():
+    """The multi-seed rows of qsnn.book.progress: the line through the means, each seed's accuracy a dot."""
+    acc = lambda *v: {"mean": float(np.mean(v)), "std": 0.0, "n": len(v), "per_seed": list(v)}  # noqa: E731
+    rows = {0.0: {"accuracy": acc(0.90, 0.92), "rates": [0.1, 0.2, 0.3, 0.2], "distance_to_half": 0.25},
+            5.0: {"accuracy": acc(0.80), "rates": [0.1, 0.4, 0.45, 0.2], "distance_to_half": 0.075}}
+    fig = figs.lambda_sweep_figure(rows)
+    left = fig.axes[0]
+    assert np.allclose(left.lines[0].get_ydata(), [91.0, 80.0])
+    dots = sorted(tuple(np.round(o, 6)) for c in left.collections for o in c.get_offsets())
+    assert dots == [(0.0, 90.0), (0.0, 92.0), (1.0, 80.0)]
+    plt.close(fig)
+    fig = figs.membrane_quantizers_figure({"uniform": {32: acc(0.93, 0.91), 4: acc(0.90, 0.92, 0.91)},
+                                           "tanh": {32: acc(0.93, 0.91)}})
+    ax, = fig.axes
+    assert np.allclose(ax.lines[0].get_ydata(), [92.0, 91.0]) and np.allclose(ax.lines[1].get_ydata(), [92.0])
+    assert sum(len(c.get_offsets()) for c in ax.collections) == 2 + 3 + 2
+    plt.close(fig)
+
+
 def test_class_examples_figure_takes_the_first_images_of_each_class():
     images = np.arange(6 * 4).reshape(6, 1, 2, 2)
     labels = np.array([1, 0, 1, 0, 2, 2])
