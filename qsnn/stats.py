@@ -16,8 +16,8 @@ from typing import Iterable, Mapping
 
 import numpy as np
 
-__all__ = ["mean_std", "arm_summary", "paired_difference", "paired_p_value", "welch_difference", "holm", "with_holm", "interval_text",
-           "direction_verdict", "declared_verdict", "level_verdict", "effect_verdict", "difference_word",
+__all__ = ["mean_std", "arm_summary", "paired_difference", "paired_p_value", "welch_difference", "holm", "with_holm",
+           "interval_text", "direction_verdict", "declared_verdict", "level_verdict", "effect_verdict", "difference_word",
            "status_from_verdict"]
 
 

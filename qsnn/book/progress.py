@@ -23,11 +23,13 @@ from ..nn import binary_entropy
 from ..stats import (declared_verdict, difference_word, holm, interval_text, level_verdict, mean_std,
                      paired_difference, paired_p_value, welch_difference)
 from .reports import size_accuracy_status
+from .trained import loss_shares, membrane_setting
 
 __all__ = ["grid_progress", "progress_text", "by_seed", "arm_accuracy", "arm_size_mb", "table_rows", "grid_curves",
            "mean_plateau_gap", "main_contrast", "half_width_at", "accuracy_text", "level_status",
            "FACTORIAL_EFFECTS", "contrast_family", "factorial_effects", "grid_contrasts", "between_regimes",
-           "effect_text", "verdict_sentence", "lambda_rows", "lambda_text", "lambda_row_text", "membrane_rows", "membrane_text"]
+           "effect_text", "verdict_sentence", "lambda_rows", "lambda_text", "lambda_row_text", "membrane_rows",
+           "membrane_text"]
 
 
 def grid_progress(grids: Mapping[str, tuple]) -> dict:
@@ -252,6 +254,11 @@ def verdict_sentence(d: Mapping, what: str = "WS-DR") -> str:
     return f"{what} {'adds' if lo > 0 else 'costs'} {abs(100 * d['mean']):.2f} points {interval_text(d)}."
 
 
+def _mean_std_seeds(accuracy: Mapping) -> str:
+    """``"92.60 +- 0.14 (3)"``: an :func:`arm_accuracy` in percent, with its number of seeds, for a table cell."""
+    return f"{100 * accuracy['mean']:.2f} +- {100 * accuracy['std']:.2f} ({accuracy['n']})"
+
+
 def lambda_rows(runs: Mapping[str, Sequence]) -> dict:
     """The spike-rate weight sweep over its finished runs, ``{lambda_SR: row}`` in ascending order, arms without
     a finished run left out. A row holds ``accuracy`` (:func:`arm_accuracy`), ``rates`` (the mean test rate per
@@ -269,12 +276,10 @@ def lambda_rows(runs: Mapping[str, Sequence]) -> dict:
             raise ValueError(f"lambda_SR = {lam:g}: a sweep of the spike term needs a regulated layer (>= 3 spiking "
                              f"layers), got {rates.shape[1]}")
         middle = rates[:, 1:-1]
-        ce = np.mean([r.metrics["history"][-1]["train_ce"] for r in rs])
-        sr = np.mean([r.metrics["history"][-1]["train_sr"] for r in rs])
         rows[lam] = {"accuracy": arm_accuracy(rs), "rates": rates.mean(0).tolist(),
                      "distance_to_half": float(np.abs(middle - 0.5).mean()),
                      "entropy": float(np.mean(binary_entropy(middle))),
-                     "sr_share": float(100 * lam * sr / (ce + lam * sr))}
+                     "sr_share": loss_shares(rs, lam)["sr_share"]}
     return dict(sorted(rows.items()))
 
 
@@ -286,8 +291,7 @@ def lambda_text(rows: Mapping[float, Mapping]) -> str:
     lines = [f"{'lambda_SR':>10} {'accuracy [%] (seeds)':>22}  {'mean rate per layer':<28} {'|r - 1/2|':>9} "
              f"{'H(r) [bit]':>10} {'share of loss':>13}"]
     for lam, r in rows.items():
-        acc = r["accuracy"]
-        acc = f"{100 * acc['mean']:.2f} +- {100 * acc['std']:.2f} ({acc['n']})"
+        acc = _mean_std_seeds(r["accuracy"])
         lines.append(f"{lam:>10g} {acc:>22}  {' '.join(f'{x:.3f}' for x in r['rates']):<28} "
                      f"{r['distance_to_half']:>9.3f} {r['entropy']:>10.3f} {r['sr_share']:>12.3g}%")
     return "\n".join(lines)
@@ -311,11 +315,8 @@ def membrane_rows(runs: Mapping[str, Sequence], quantizers: Sequence[str] = ("un
     for rs in runs.values():
         if not rs:
             continue
-        kw = rs[0].config.model_kwargs
-        bits = kw["membrane_bits"] or 32
-        for quantizer in (out if bits == 32 else (kw.get("membrane_quantizer", "uniform"),)):
-            if quantizer not in out:
-                raise ValueError(f"a run uses the membrane quantizer {quantizer!r}, not one of {list(quantizers)}")
+        bits, entered = membrane_setting(rs[0].config, quantizers)
+        for quantizer in entered:
             out[quantizer][bits] = arm_accuracy(rs)
     return {q: dict(sorted(v.items(), reverse=True)) for q, v in out.items()}
 
@@ -325,9 +326,8 @@ def membrane_text(rows: Mapping[str, Mapping[int, Mapping]]) -> str:
     widths = sorted({b for v in rows.values() for b in v}, reverse=True)
     if not widths:
         return "no run of the sweep finished yet"
-    cell = lambda a: f"{100 * a['mean']:.2f} +- {100 * a['std']:.2f} ({a['n']})"  # noqa: E731
     lines = [f"{'membrane':>10} " + " ".join(f"{q:>20}" for q in rows)]
     for bits in widths:
-        cells = " ".join(f"{cell(rows[q][bits]) if bits in rows[q] else '-':>20}" for q in rows)
+        cells = " ".join(f"{_mean_std_seeds(rows[q][bits]) if bits in rows[q] else '-':>20}" for q in rows)
         lines.append(f"{'FP32' if bits == 32 else f'{bits} bit':>10} {cells}")
     return "\n".join(lines)

@@ -26,7 +26,7 @@ from ..stats import mean_std, with_holm
 
 __all__ = ["open_grids", "setting_values", "tested_epochs", "subset_setting_values", "final_ede_t", "per_arm",
            "test_rates", "model_sizes", "paper_rows", "grid_differences", "regulated_entropy", "late_epoch_accuracy",
-           "mean_curves", "loss_shares", "membrane_sweep_table", "membrane_quantizer_table", "training_seconds",
+           "mean_curves", "loss_shares", "membrane_sweep_table", "membrane_setting", "membrane_quantizer_table", "training_seconds",
            "latent_rms"]
 
 
@@ -217,6 +217,24 @@ def membrane_sweep_table(runs: Mapping[str, Sequence], seeds: Sequence[int]) -> 
     return results, "\n".join(lines)
 
 
+def membrane_setting(config, quantizers: Sequence[str] = ("uniform", "tanh")) -> tuple[int, tuple]:
+    """``(bits, quantizers)``: a run's membrane bit width (``model_kwargs.membrane_bits``, 32 for full precision)
+    and the quantizers of a membrane sweep it is entered under: its own (``model_kwargs.membrane_quantizer``,
+    ``"uniform"`` when not set), or every one of ``quantizers`` at full precision, which has none.
+
+    Raises
+    ------
+    ValueError
+        If the run's quantizer is not among ``quantizers``.
+    """
+    kw = config.model_kwargs
+    bits = kw["membrane_bits"] or 32
+    entered = tuple(quantizers) if bits == 32 else (kw.get("membrane_quantizer", "uniform"),)
+    if not set(entered) <= set(quantizers):
+        raise ValueError(f"a run uses the membrane quantizer {entered[0]!r}, not one of {list(quantizers)}")
+    return bits, entered
+
+
 def membrane_quantizer_table(runs: Mapping[str, Sequence], quantizers: Sequence[str] = ("uniform", "tanh")
                              ) -> tuple[dict, str]:
     """Test accuracy of the first run of every arm of a sweep over the membrane's bit width
@@ -229,11 +247,8 @@ def membrane_quantizer_table(runs: Mapping[str, Sequence], quantizers: Sequence[
     """
     results = {q: {} for q in quantizers}
     for rs in runs.values():
-        kw = rs[0].config.model_kwargs
-        bits = kw["membrane_bits"] or 32
-        for quantizer in (results if bits == 32 else (kw.get("membrane_quantizer", "uniform"),)):
-            if quantizer not in results:
-                raise ValueError(f"a run uses the membrane quantizer {quantizer!r}, not one of {list(quantizers)}")
+        bits, entered = membrane_setting(rs[0].config, quantizers)
+        for quantizer in entered:
             results[quantizer][bits] = rs[0].metrics["test_acc"]
     widths = sorted({b for r in results.values() for b in r}, reverse=True)
     lines = [f"{'membrane':>10} " + " ".join(f"{q:>9}" for q in results)]
