@@ -142,6 +142,12 @@ def test_the_sweep_figures_draw_the_mean_over_seeds_and_a_dot_per_seed():
     assert np.allclose(ax.lines[0].get_ydata(), [92.0, 91.0]) and np.allclose(ax.lines[1].get_ydata(), [92.0])
     assert sum(len(c.get_offsets()) for c in ax.collections) == 2 + 3 + 2
     plt.close(fig)
+    # one column (one precision finished so far): its seeds' dots sit within a tenth of its width of the mean
+    fig = figs.membrane_quantizers_figure({"uniform": {4: acc(0.90, 0.92, 0.91)}})
+    ax, = fig.axes
+    lo, hi = ax.get_xlim()
+    assert all(abs(x) <= 0.1 * (hi - lo) for c in ax.collections for x, _ in c.get_offsets())
+    plt.close(fig)
 
 
 def test_class_examples_figure_takes_the_first_images_of_each_class():

@@ -214,6 +214,7 @@ def membrane_quantizers_figure(results: Mapping[str, Mapping[int, object]]):
         for x, (_, seeds) in zip(xs, points):
             ax.scatter([x + 0.06 * (2 * k - 1)] * len(seeds), [100 * v for v in seeds], color=color, s=8, alpha=0.5)
     ax.set_xticks(range(len(order)), ["FP32" if b == 32 else f"{b} bit" for b in order])
+    ax.set_xlim(-0.5, len(order) - 0.5)  # a column's seeds stay beside its mean, even with a single column
     ax.set(xlabel="membrane precision", ylabel="test accuracy [%]", title="Q-SNN + WS-DR, binary weights")
     ax.legend(fontsize=8)
     return fig
