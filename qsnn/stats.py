@@ -182,7 +182,7 @@ def interval_text(d: Mapping, scale: float = 100.0, digits: int = 2) -> str:
     if d.get("ci") is None:
         return "no interval"
     lo, hi = d["ci"]
-    return f"[{scale * lo:+.{digits}f}, {scale * hi:+.{digits}f}]"
+    return f"[{scale * lo:+z.{digits}f}, {scale * hi:+z.{digits}f}]"
 
 
 def direction_verdict(d: Mapping, paper_sign: int = 1, alpha: float = 0.05) -> str:

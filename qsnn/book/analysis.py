@@ -482,7 +482,7 @@ def effects_text(effects: Mapping[str, Mapping], scale: float = 100.0, unit: str
     lines = [f"{'effect':<25} {'mean':>7}   {'95 % interval':>18}   per seed"]
     for name, d in effects.items():
         lo, hi = d["ci"] if d["ci"] is not None else (math.nan, math.nan)
-        per = " ".join(f"{scale * x:+.2f}" for x in d["per_seed"].values())
+        per = " ".join(f"{scale * x:+z.2f}" for x in d["per_seed"].values())
         lines.append(f"{name:<25} {scale * d['mean']:>+7.2f}   [{scale * lo:+7.2f}, {scale * hi:+7.2f}]   {per}")
     return "\n".join(lines) + f"\n(in {unit} of accuracy; t interval over {next(iter(effects.values()))['n']} seeds)"
 

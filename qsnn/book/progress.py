@@ -238,7 +238,7 @@ def effect_text(d: Mapping) -> str:
         return "no pair"
     ci = "" if d["ci"] is None else f" {interval_text(d)}"
     n = f"{d['n_a']} and {d['n_b']} pairs" if "n_a" in d else f"{d['n']} pair{'s' if d['n'] != 1 else ''}"
-    return f"{100 * d['mean']:+.2f} points{ci} over {n}"
+    return f"{100 * d['mean']:+z.2f} points{ci} over {n}"
 
 
 def verdict_sentence(d: Mapping, what: str = "WS-DR") -> str:

@@ -67,7 +67,7 @@ def mean_gap_text(accuracy: Mapping[str, Mapping], a: str, b: str, labels: Mappi
     :func:`qsnn.book.analysis.variants_table` returns it."""
     gap = accuracy[a]["mean"] - accuracy[b]["mean"]
     spread = accuracy[a]["std"] + accuracy[b]["std"]
-    return (f"{labels[a]} minus {labels[b]}: {100 * gap:+.2f} percentage points "
+    return (f"{labels[a]} minus {labels[b]}: {100 * gap:+z.2f} percentage points "
             f"(sum of the two standard deviations: {100 * spread:.2f})")
 
 
@@ -82,11 +82,11 @@ def paired_text(paired: Mapping[str, Mapping], *, width: int = 20, per_seed: boo
     """
     lines = []
     for pair, d in paired.items():
-        line = (f"paired, {pair:<{width}} {100 * d['mean']:+.2f} points, 95 % interval {interval_text(d)} "
+        line = (f"paired, {pair:<{width}} {100 * d['mean']:+z.2f} points, 95 % interval {interval_text(d)} "
                 f"(t over {d['n']} seeds), p = {d['p']:.3f}"
                 + ("  [primary]" if d["primary"] else f", {holm_label} {d['p_holm']:.3f}"))
         if per_seed:
-            line += "; per seed " + ", ".join(f"{100 * v:+.2f}" for v in d["per_seed"].values())
+            line += "; per seed " + ", ".join(f"{100 * v:+z.2f}" for v in d["per_seed"].values())
         lines.append(line)
     return "\n".join(lines)
 
@@ -260,7 +260,7 @@ def report_entropy_difference(rates: Mapping[str, object], seeds: Sequence[int],
     ci = interval_text(d, scale=1.0, digits=digits)
     if heading is None:
         heading = f"regulated layer, H(r) of {labels[a]} minus {labels[b]}"
-    print(f"{heading}: {d['mean']:+.{digits}f} bit, 95 % interval {ci} ({verdict})")
+    print(f"{heading}: {d['mean']:+z.{digits}f} bit, 95 % interval {ci} ({verdict})")
     glue_all({"d_h_mean": d["mean"], "d_h_ci": ci, "verdict_rates": verdict})
     return d, verdict
 
@@ -279,7 +279,7 @@ def report_late_epochs(runs: Mapping[str, Sequence], seeds: Sequence[int], label
         print(f"{labels[arm]:<{width}} mean of the last {last} epochs {100 * np.mean(list(late[arm].values())):.2f}%, "
               f"largest swing within them {100 * swing[arm]:.2f} points")
     d = paired_difference(late[a], late[b])
-    print(f"paired, {a} - {b} (last {last} epochs) {100 * d['mean']:+.2f} points, 95 % interval {interval_text(d)}")
+    print(f"paired, {a} - {b} (last {last} epochs) {100 * d['mean']:+z.2f} points, 95 % interval {interval_text(d)}")
     glue_all({f"swing_{arm}": 100 * v for arm, v in swing.items()})
     return late, swing, d
 

@@ -130,7 +130,7 @@ def format_curves(curves: Mapping, scale: float = 100.0) -> str:
     lines = [f"{'arm':<16} {'seed':>4}  {'core-min':>8}  {'final':>6}  {'last step':>9}  test accuracy per evaluation"]
     for arm, seeds in curves.items():
         for seed, c in seeds.items():
-            gap = "-" if c["plateau_gap"] is None else f"{scale * c['plateau_gap']:+.2f}"
+            gap = "-" if c["plateau_gap"] is None else f"{scale * c['plateau_gap']:+z.2f}"
             per = " ".join(f"{scale * a:.2f}" for a in c["test_acc"])
             lines.append(f"{arm:<16} {seed:>4}  {c['core_minutes']:>8.1f}  {scale * c['final']:>6.2f}  {gap:>9}  {per}")
     return "\n".join(lines)

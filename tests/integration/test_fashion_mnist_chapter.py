@@ -35,7 +35,7 @@ def test_the_printed_main_contrast_is_that_of_the_committed_runs():
     half = student_t.ppf(0.975, n - 1) * math.sqrt(sum((x - mean) ** 2 for x in diffs) / (n - 1)) / math.sqrt(n)
     assert g["d_wsdr_qsnn_n"] == n, "the chapter reads another number of pairs than is committed: refresh it"
     assert g["d_wsdr_qsnn_mean"] == pytest.approx(100 * mean, rel=1e-5, abs=1e-4)
-    assert g["d_wsdr_qsnn_ci"] == f"[{100 * (mean - half):+.2f}, {100 * (mean + half):+.2f}]"
+    assert g["d_wsdr_qsnn_ci"] == f"[{100 * (mean - half):+z.2f}, {100 * (mean + half):+z.2f}]"
     assert g["d_wsdr_qsnn_half"] == pytest.approx(100 * half, rel=1e-5, abs=1e-4)
     assert g["main_done"] == len(a) + len(b)
     if n < DECLARED:

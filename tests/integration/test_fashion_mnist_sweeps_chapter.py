@@ -30,9 +30,9 @@ def effect(diffs: list) -> str:
         return "no pair"
     n, mean = len(diffs), sum(diffs) / len(diffs)
     if n == 1:
-        return f"{100 * mean:+.2f} points over 1 pair"
+        return f"{100 * mean:+z.2f} points over 1 pair"
     half = student_t.ppf(0.975, n - 1) * math.sqrt(sum((d - mean) ** 2 for d in diffs) / (n - 1)) / math.sqrt(n)
-    return f"{100 * mean:+.2f} points [{100 * (mean - half):+.2f}, {100 * (mean + half):+.2f}] over {n} pairs"
+    return f"{100 * mean:+z.2f} points [{100 * (mean - half):+z.2f}, {100 * (mean + half):+z.2f}] over {n} pairs"
 
 
 def family_verdicts(families: list[list], declared: int) -> list[str]:

@@ -107,6 +107,8 @@ def test_the_factorial_agrees_with_the_ablation_effects_and_is_read_once_whole()
     del per_seed["qsnn_sr"]
     empty = progress.factorial_effects(per_seed, declared=5)["spike regulation"]
     assert empty["n"] == 0 and progress.effect_text(empty) == "no pair"
+    tiny = {"mean": -2e-5, "ci": (-0.0015, 0.0015), "n": 8}  # a mean that rounds to zero prints unsigned zero
+    assert progress.effect_text(tiny) == "+0.00 points [-0.15, +0.15] over 8 pairs"
     assert progress.effect_text(fx["interaction"]).endswith("over 5 pairs")
 
 

@@ -171,6 +171,8 @@ def test_interval_text_is_signed_and_scaled():
     assert interval_text({"ci": [-0.0508, 0.0397]}) == "[-5.08, +3.97]"
     assert interval_text({"ci": [-0.252, 0.021]}, scale=1.0, digits=3) == "[-0.252, +0.021]"
     assert interval_text({"ci": None}) == "no interval"
+    # a bound that rounds to zero has no sign to show: never "-0.00"
+    assert interval_text({"ci": [-1e-7, 0.0]}) == "[+0.00, +0.00]"
 
 
 def test_polarity_inversion_check_can_fail():
