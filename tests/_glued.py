@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import ast
 import json
+import math
 from pathlib import Path
+
+from scipy.stats import t as student_t
+from scipy.stats import ttest_rel
 
 
 def glued(chapter: Path) -> dict:
@@ -23,3 +27,30 @@ def committed_accuracy(grid: Path, arm: str) -> dict:
     """``{seed: test accuracy}`` of the finished runs of ``arm`` committed under the grid folder ``grid``."""
     return {int(f.name.removeprefix("seed")): json.loads((f / "metrics.json").read_text())["test_acc"]
             for f in sorted((grid / arm).glob("seed*")) if (f / "model.pt").is_file()}
+
+
+def effect(diffs: list) -> str:
+    """The chapter's words for a paired effect: mean, t interval, pairs."""
+    if not diffs:
+        return "no pair"
+    n, mean = len(diffs), sum(diffs) / len(diffs)
+    if n == 1:
+        return f"{100 * mean:+z.2f} points over 1 pair"
+    half = student_t.ppf(0.975, n - 1) * math.sqrt(sum((d - mean) ** 2 for d in diffs) / (n - 1)) / math.sqrt(n)
+    return f"{100 * mean:+z.2f} points [{100 * (mean - half):+z.2f}, {100 * (mean + half):+z.2f}] over {n} pairs"
+
+
+def family_verdicts(families: list[list], declared: int) -> list[str]:
+    """Holm over the family (two-sided paired t p-values), withheld until every member has ``declared`` pairs."""
+    if any(len(d) < declared for d in families):
+        return [f"withheld: {len(d)} of {declared} pairs" for d in families]
+    ps = [ttest_rel(d, [0.0] * len(d)).pvalue for d in families]
+    order, adjusted, running = sorted(range(len(ps)), key=lambda i: ps[i]), [0.0] * len(ps), 0.0
+    for j, i in enumerate(order):
+        running = max(running, min(1.0, (len(ps) - j) * ps[i]))
+        adjusted[i] = running
+    words = []
+    for d, p in zip(families, adjusted):
+        mean = sum(d) / len(d)
+        words.append("not distinguishable from zero" if p >= 0.05 else "above zero" if mean > 0 else "below zero")
+    return words

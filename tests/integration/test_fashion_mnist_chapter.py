@@ -9,12 +9,24 @@ from pathlib import Path
 
 import pytest
 from _glued import committed_accuracy as committed_in
+from _glued import effect, family_verdicts
 from _glued import glued as glued_in
 from scipy.stats import t as student_t
 
 ROOT = Path(__file__).resolve().parents[2]
 CHAPTER = ROOT / "book" / "07_fashion_mnist.ipynb"
 MAIN = ROOT / "book" / "experiments" / "fashion_mnist_main"
+FACTORIAL = ROOT / "book" / "experiments" / "fashion_mnist_factorial"
+# the factorial's comparisons as the chapter describes them: signed sums of arms, seed by seed
+FACTORIAL_EFFECTS = {
+    "centring": {"qsnn_wr": 1, "qsnn": -1},
+    "scale": {"qsnn": 1, "qsnn_raw": -1},
+    "wr_all": {"qsnn_wr": 1, "qsnn_raw": -1},
+    "sr": {"qsnn_sr": 1, "qsnn": -1},
+    "interaction": {"qsnn_wsdr": 1, "qsnn_sr": -1, "qsnn_wr": -1, "qsnn": 1},
+    "wsdr_fp": {"qsnn_wsdr": 1, "fp_snn": -1},
+    "qsnn_fp": {"qsnn": 1, "fp_snn": -1},
+}
 DECLARED = 10  # the pairs the grid declares (fashion_mnist_main/experiment.yaml)
 
 
@@ -45,6 +57,21 @@ def test_the_printed_main_contrast_is_that_of_the_committed_runs():
         expected = ("not distinguishable from zero" if lo <= 0 <= hi else
                     "in line with the paper" if lo > 0 else "opposite to the paper")
         assert g["verdict_wsdr_qsnn"] == expected
+
+
+def test_the_printed_factorial_is_that_of_the_committed_runs():
+    """Each comparison over the seeds all its arms have (the main grid's arms from fashion_mnist_main, the rest
+    from fashion_mnist_factorial), one Holm family read when every comparison has its five pairs."""
+    acc = {arm: committed_in(MAIN, arm) for arm in ("qsnn", "qsnn_wsdr")}
+    acc.update({arm: committed_in(FACTORIAL, arm) for arm in ("fp_snn", "qsnn_wr", "qsnn_sr", "qsnn_raw")})
+    diffs = []
+    for signs in FACTORIAL_EFFECTS.values():
+        seeds = sorted(set.intersection(*(set(acc[arm]) for arm in signs)))
+        diffs.append([sum(sign * acc[arm][s] for arm, sign in signs.items()) for s in seeds])
+    g = glued()
+    for key, d, verdict in zip(FACTORIAL_EFFECTS, diffs, family_verdicts(diffs, 5)):
+        assert g[f"fx_{key}"] == f"{effect(d)} ({verdict})", key
+    assert g["factorial_done"] == sum(len(acc[arm]) for arm in ("fp_snn", "qsnn_wr", "qsnn_sr", "qsnn_raw"))
 
 
 def test_the_table_sizes_are_the_runs_own(monkeypatch):

@@ -8,9 +8,8 @@ import math
 from pathlib import Path
 
 import pytest
-from _glued import committed_accuracy, glued
+from _glued import committed_accuracy, effect, family_verdicts, glued
 from scipy.stats import t as student_t
-from scipy.stats import ttest_rel
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = ROOT / "book" / "07_fashion_mnist_sweeps.ipynb"
@@ -22,33 +21,6 @@ def paired(grid: str, a: str, b: str, other: str | None = None) -> tuple[list, l
     x = committed_accuracy(GRIDS / grid, a)
     y = committed_accuracy(GRIDS / (other or grid), b)
     return [x[s] - y[s] for s in sorted(x) if s in y], [s for s in sorted(x) if s in y]
-
-
-def effect(diffs: list) -> str:
-    """The chapter's words for a paired effect: mean, t interval, pairs."""
-    if not diffs:
-        return "no pair"
-    n, mean = len(diffs), sum(diffs) / len(diffs)
-    if n == 1:
-        return f"{100 * mean:+z.2f} points over 1 pair"
-    half = student_t.ppf(0.975, n - 1) * math.sqrt(sum((d - mean) ** 2 for d in diffs) / (n - 1)) / math.sqrt(n)
-    return f"{100 * mean:+z.2f} points [{100 * (mean - half):+z.2f}, {100 * (mean + half):+z.2f}] over {n} pairs"
-
-
-def family_verdicts(families: list[list], declared: int) -> list[str]:
-    """Holm over the family (two-sided paired t p-values), withheld until every member has ``declared`` pairs."""
-    if any(len(d) < declared for d in families):
-        return [f"withheld: {len(d)} of {declared} pairs" for d in families]
-    ps = [ttest_rel(d, [0.0] * len(d)).pvalue for d in families]
-    order, adjusted, running = sorted(range(len(ps)), key=lambda i: ps[i]), [0.0] * len(ps), 0.0
-    for j, i in enumerate(order):
-        running = max(running, min(1.0, (len(ps) - j) * ps[i]))
-        adjusted[i] = running
-    words = []
-    for d, p in zip(families, adjusted):
-        mean = sum(d) / len(d)
-        words.append("not distinguishable from zero" if p >= 0.05 else "above zero" if mean > 0 else "below zero")
-    return words
 
 
 def test_the_section_reads_every_committed_run():
