@@ -62,15 +62,19 @@ def variants_table(per_seed: Mapping[str, Sequence[float]], labels: Mapping[str,
 
 def layer_rates(rates: Sequence[Sequence[float]]) -> dict:
     """Per-layer statistics of firing rates ``[seeds, layers]``: ``mean``, ``std`` (ddof = 1, zeros for one
-    seed) and ``entropy`` (bits of a spike at the mean rate), each a list over layers."""
+    seed), ``entropy`` (bits of a spike at the mean rate) and ``entropy_std`` (the spread over the seeds of each
+    seed's own entropy, ddof = 1, zeros for one seed), each a list over layers."""
     from ..nn import binary_entropy  # torch, only with networks (Part I chapters too import this module)
 
     r = np.asarray(rates, dtype=float)
     if r.ndim != 2 or r.size == 0:
         raise ValueError(f"rates must be [seeds, layers], got shape {r.shape}")
     m = r.mean(0)
-    sd = r.std(0, ddof=1) if r.shape[0] > 1 else np.zeros(r.shape[1])
-    return {"mean": m.tolist(), "std": sd.tolist(), "entropy": [float(binary_entropy(float(x))) for x in m]}
+    one = r.shape[0] == 1
+    sd = np.zeros(r.shape[1]) if one else r.std(0, ddof=1)
+    h = np.array([[float(binary_entropy(float(x))) for x in row] for row in r])
+    return {"mean": m.tolist(), "std": sd.tolist(), "entropy": [float(binary_entropy(float(x))) for x in m],
+            "entropy_std": (np.zeros(r.shape[1]) if one else h.std(0, ddof=1)).tolist()}
 
 
 def rates_table(rates: Mapping[str, Sequence[Sequence[float]]], labels: Mapping[str, str], width: int = 22) -> str:

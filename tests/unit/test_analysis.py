@@ -54,7 +54,9 @@ def test_layer_rates_and_entropy():
     assert s["mean"] == pytest.approx([0.5, 0.2]) and s["std"] == pytest.approx([0.0, math.sqrt(0.02)])
     h02 = -(0.2 * math.log2(0.2) + 0.8 * math.log2(0.8))
     assert s["entropy"] == pytest.approx([1.0, h02])
-    assert layer_rates([[0.25, 0.75]])["std"] == [0.0, 0.0]
+    h = lambda p: -(p * math.log2(p) + (1 - p) * math.log2(1 - p))  # noqa: E731
+    assert s["entropy_std"] == pytest.approx([0.0, abs(h(0.1) - h(0.3)) / math.sqrt(2)])  # per-seed H, ddof = 1
+    assert layer_rates([[0.25, 0.75]])["std"] == [0.0, 0.0] and layer_rates([[0.25, 0.75]])["entropy_std"] == [0, 0]
     with pytest.raises(ValueError, match="seeds, layers"):
         layer_rates([0.1, 0.2])
     text = rates_table({"a": [[0.5, 0.2]]}, {"a": "A"}, width=4)

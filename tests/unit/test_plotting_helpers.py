@@ -45,7 +45,7 @@ def test_layer_rates_bars_mark_the_regulated_layers():
     rates = {"fp_snn": [[0.2, 0.3, 0.4], [0.2, 0.5, 0.4]], "qsnn": [[0.1, 0.1, 0.1]]}
     layer_rates_bars(ax, rates, LABELS)
     assert [p.get_height() for p in ax.patches] == pytest.approx([0.2, 0.4, 0.4, 0.1, 0.1, 0.1])
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["layer 1", "layer 2 (regulated)", "layer 3"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["layer 1", "layer 2\n(regulated)", "layer 3"]
     ax.clear()
     layer_rates_bars(ax, {"qsnn": [[0.5, 0.5, 0.5]]}, LABELS, values="entropy")
     assert [p.get_height() for p in ax.patches] == pytest.approx([1.0, 1.0, 1.0])

@@ -70,6 +70,7 @@ def test_rates_entropy_figure_has_a_bar_per_variant_and_layer_in_each_panel():
     fig = figs.rates_entropy_figure(rates, LABELS)
     assert len(fig.axes) == 2 and all(len(ax.patches) == 2 * 3 for ax in fig.axes)
     assert fig.axes[1].patches[3].get_height() == pytest.approx(1.0)  # H(1/2) = 1 bit
+    assert all(sum(len(c.get_segments()) for c in ax.collections) == 2 * 3 for ax in fig.axes)  # whiskers: spread
     plt.close(fig)
 
 
@@ -184,7 +185,7 @@ def test_layer_rates_figure_groups_the_layers():
     ax, = fig.axes
     heights = [p.get_height() for p in ax.patches]
     assert heights == pytest.approx([0.2, 0.3, 0.3, 0.1, 0.5, 0.3])
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["layer 1", "layer 2 (regulated)", "layer 3"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["layer 1", "layer 2\n(regulated)", "layer 3"]
     plt.close(fig)
 
 
