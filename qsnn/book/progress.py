@@ -244,10 +244,14 @@ def effect_text(d: Mapping) -> str:
 def verdict_sentence(d: Mapping, what: str = "WS-DR") -> str:
     """The main contrast's verdict in words: ``"<what> adds +0.40 points [+0.12, +0.68]."`` (or ``"costs"``) when
     its interval excludes zero, ``"Any effect of <what> lies within ±0.22 points."`` when it does not, and a
-    sentence that the verdict waits while :func:`qsnn.stats.declared_verdict` withholds it. ``d`` as
-    :func:`main_contrast` returns it."""
+    sentence that the verdict waits while :func:`qsnn.stats.declared_verdict` withholds it, with the half-width the
+    declared pairs would give at the spread seen so far (:func:`half_width_at`). ``d`` as :func:`main_contrast`
+    returns it."""
     if d["verdict"].startswith("withheld"):
-        return f"The verdict waits for the {d['declared']} declared pairs ({d['n']} are in)."
+        wait = f"The verdict waits for the {d['declared']} declared pairs ({d['n']} {'is' if d['n'] == 1 else 'are'} in)"
+        projected = half_width_at(d, d["declared"])
+        return wait + ("." if projected is None else f"; at the spread seen so far they would give a half-width of "
+                                                      f"about {100 * projected:.2f} points.")
     lo, hi = (100 * x for x in d["ci"])
     if lo <= 0.0 <= hi:
         return f"Any effect of {what} lies within \u00b1{max(-lo, hi):.2f} points."

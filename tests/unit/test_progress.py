@@ -115,8 +115,12 @@ def test_the_factorial_agrees_with_the_ablation_effects_and_is_read_once_whole()
 def test_the_verdict_sentence_says_what_the_interval_allows():
     a = [run(s, 0.90 + 0.01 * s) for s in range(4)]
     b = [run(s, 0.88 + 0.005 * s) for s in range(4)]
-    assert progress.verdict_sentence(progress.main_contrast(a, b, 10)) == \
-        "The verdict waits for the 10 declared pairs (4 are in)."
+    waiting = progress.main_contrast(a, b, 10)
+    assert progress.verdict_sentence(waiting) == ("The verdict waits for the 10 declared pairs (4 are in); at the "
+                                                  "spread seen so far they would give a half-width of about "
+                                                  f"{100 * progress.half_width_at(waiting, 10):.2f} points.")
+    assert progress.verdict_sentence(progress.main_contrast(a[:1], b[:1], 10)) == \
+        "The verdict waits for the 10 declared pairs (1 is in)."
     ahead = progress.main_contrast(a, b, 4)
     lo, hi = (100 * x for x in ahead["ci"])
     assert progress.verdict_sentence(ahead) == f"WS-DR adds {100 * ahead['mean']:.2f} points [{lo:+.2f}, {hi:+.2f}]."
