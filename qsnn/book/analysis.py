@@ -62,8 +62,8 @@ def variants_table(per_seed: Mapping[str, Sequence[float]], labels: Mapping[str,
 
 def layer_rates(rates: Sequence[Sequence[float]]) -> dict:
     """Per-layer statistics of firing rates ``[seeds, layers]``: ``mean``, ``std`` (ddof = 1, zeros for one
-    seed), ``entropy`` (bits of a spike at the mean rate) and ``entropy_std`` (the spread over the seeds of each
-    seed's own entropy, ddof = 1, zeros for one seed), each a list over layers."""
+    seed), ``entropy`` (bits of a spike at the mean rate), and ``entropy_mean`` and ``entropy_std``, the mean and
+    the spread (ddof = 1, zeros for one seed) over the seeds of each seed's own entropy, each a list over layers."""
     from ..nn import binary_entropy  # torch, only with networks (Part I chapters too import this module)
 
     r = np.asarray(rates, dtype=float)
@@ -74,6 +74,7 @@ def layer_rates(rates: Sequence[Sequence[float]]) -> dict:
     sd = np.zeros(r.shape[1]) if one else r.std(0, ddof=1)
     h = np.array([[float(binary_entropy(float(x))) for x in row] for row in r])
     return {"mean": m.tolist(), "std": sd.tolist(), "entropy": [float(binary_entropy(float(x))) for x in m],
+            "entropy_mean": h.mean(0).tolist(),
             "entropy_std": (np.zeros(r.shape[1]) if one else h.std(0, ddof=1)).tolist()}
 
 
@@ -487,7 +488,7 @@ def effects_text(effects: Mapping[str, Mapping], scale: float = 100.0, unit: str
     for name, d in effects.items():
         lo, hi = d["ci"] if d["ci"] is not None else (math.nan, math.nan)
         per = " ".join(f"{scale * x:+z.2f}" for x in d["per_seed"].values())
-        lines.append(f"{name:<25} {scale * d['mean']:>+7.2f}   [{scale * lo:+7.2f}, {scale * hi:+7.2f}]   {per}")
+        lines.append(f"{name:<25} {scale * d['mean']:>+z7.2f}   [{scale * lo:+z7.2f}, {scale * hi:+z7.2f}]   {per}")
     return "\n".join(lines) + f"\n(in {unit} of accuracy; t interval over {next(iter(effects.values()))['n']} seeds)"
 
 

@@ -214,10 +214,9 @@ def mean_curves(ax, histories: Mapping[str, list], key: str, labels: Mapping[str
 
 def layer_rates_bars(ax, rates: Mapping[str, object], labels: Mapping[str, str],
                      colors: Mapping[str, str] | None = None, *, values: str = "rate", width: float | None = None):
-    """Grouped bars per spiking layer: the mean firing rate over seeds, or with ``values="entropy"`` the entropy
-    of a spike at that rate (bits); whiskers one standard deviation over the seeds (of the rate, or of each seed's
-    entropy). Middle layers are marked "(regulated)": the spike-rate regulariser of WS-DR leaves out the first
-    and the last.
+    """Grouped bars per spiking layer: the mean firing rate over seeds, or with ``values="entropy"`` the mean over
+    seeds of the entropy of a spike at each seed's rate (bits); whiskers one standard deviation over the seeds.
+    Middle layers are marked "(regulated)": the spike-rate regulariser of WS-DR leaves out the first and the last.
 
     ``rates`` maps a variant to its rates ``[seeds, layers]``.
     """
@@ -236,7 +235,7 @@ def layer_rates_bars(ax, rates: Mapping[str, object], labels: Mapping[str, str],
             ax.bar(x, s["mean"], width, yerr=s["std"], color=colors.get(name, "#888888"), label=labels[name],
                    capsize=2)
         else:
-            ax.bar(x, s["entropy"], width, yerr=s["entropy_std"], color=colors.get(name, "#888888"),
+            ax.bar(x, s["entropy_mean"], width, yerr=s["entropy_std"], color=colors.get(name, "#888888"),
                    label=labels[name], capsize=2)
     ax.set_xticks(range(n_layers), [f"layer {l + 1}" + ("\n(regulated)" if 0 < l < n_layers - 1 else "")
                                     for l in range(n_layers)])

@@ -242,7 +242,7 @@ def effect_text(d: Mapping) -> str:
 
 
 def verdict_sentence(d: Mapping, what: str = "WS-DR") -> str:
-    """The main contrast's verdict in words: ``"<what> adds +0.40 points [+0.12, +0.68]."`` (or ``"costs"``) when
+    """The main contrast's verdict in words: ``"<what> adds 0.40 points [+0.12, +0.68]."`` (or ``"costs"``) when
     its interval excludes zero, ``"Any effect of <what> lies within ±0.22 points."`` when it does not, and a
     sentence that the verdict waits while :func:`qsnn.stats.declared_verdict` withholds it, with the half-width the
     declared pairs would give at the spread seen so far (:func:`half_width_at`). ``d`` as :func:`main_contrast`

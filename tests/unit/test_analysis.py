@@ -56,6 +56,10 @@ def test_layer_rates_and_entropy():
     assert s["entropy"] == pytest.approx([1.0, h02])
     h = lambda p: -(p * math.log2(p) + (1 - p) * math.log2(1 - p))  # noqa: E731
     assert s["entropy_std"] == pytest.approx([0.0, abs(h(0.1) - h(0.3)) / math.sqrt(2)])  # per-seed H, ddof = 1
+    assert s["entropy_mean"] == pytest.approx([1.0, (h(0.1) + h(0.3)) / 2])  # below H at the mean rate (concave)
+    assert s["entropy_mean"][1] < s["entropy"][1]
+    edge = layer_rates([[0.0, 1.0], [0.0, 1.0]])  # silent and saturated layers carry no information, no nan
+    assert edge["entropy_mean"] == [0.0, 0.0] and edge["entropy_std"] == [0.0, 0.0]
     assert layer_rates([[0.25, 0.75]])["std"] == [0.0, 0.0] and layer_rates([[0.25, 0.75]])["entropy_std"] == [0, 0]
     with pytest.raises(ValueError, match="seeds, layers"):
         layer_rates([0.1, 0.2])

@@ -70,7 +70,16 @@ def test_rates_entropy_figure_has_a_bar_per_variant_and_layer_in_each_panel():
     fig = figs.rates_entropy_figure(rates, LABELS)
     assert len(fig.axes) == 2 and all(len(ax.patches) == 2 * 3 for ax in fig.axes)
     assert fig.axes[1].patches[3].get_height() == pytest.approx(1.0)  # H(1/2) = 1 bit
-    assert all(sum(len(c.get_segments()) for c in ax.collections) == 2 * 3 for ax in fig.axes)  # whiskers: spread
+    plt.close(fig)
+    from qsnn.book.analysis import layer_rates
+
+    spread = {"qsnn": np.array([[0.1, 0.2, 0.4], [0.3, 0.25, 0.4]])}  # seeds differ in two layers
+    fig = figs.rates_entropy_figure(spread, LABELS)
+    s = layer_rates(spread["qsnn"])
+    for ax, mid, sd in zip(fig.axes, ("mean", "entropy_mean"), ("std", "entropy_std")):
+        (whiskers,) = ax.collections
+        assert [seg[1][1] - seg[0][1] for seg in whiskers.get_segments()] == pytest.approx([2 * x for x in s[sd]])
+        assert [p.get_height() for p in ax.patches] == pytest.approx(s[mid])
     plt.close(fig)
 
 
