@@ -43,7 +43,8 @@ def effect(diffs: list) -> str:
 def family_verdicts(families: list[list], declared: int) -> list[str]:
     """Holm over the family (two-sided paired t p-values), withheld until every member has ``declared`` pairs."""
     if any(len(d) < declared for d in families):
-        return [f"withheld: {len(d)} of {declared} pairs" for d in families]
+        return [f"withheld: {len(d)} of {declared} pairs" if len(d) < declared
+                else "withheld until the rest of its family is in" for d in families]
     ps = [ttest_rel(d, [0.0] * len(d)).pvalue for d in families]
     order, adjusted, running = sorted(range(len(ps)), key=lambda i: ps[i]), [0.0] * len(ps), 0.0
     for j, i in enumerate(order):

@@ -180,7 +180,8 @@ def contrast_family(per_seed: Mapping[str, Mapping[int, float]], contrasts: Mapp
     p-values Holm-adjusted among them.
 
     Every entry has ``n``, ``mean`` (None without a pair), ``ci``, ``p``, ``p_holm``, ``formed`` and ``verdict``:
-    withheld until every comparison of the family has ``declared`` pairs (a Holm family is read once, whole),
+    withheld until every comparison of the family has ``declared`` pairs (a Holm family is read once, whole; a
+    comparison with its pairs waits for the rest),
     then where the interval lies (:func:`qsnn.stats.difference_word`, with the adjusted p-value).
     """
     out = {}
@@ -197,7 +198,8 @@ def contrast_family(per_seed: Mapping[str, Mapping[int, float]], contrasts: Mapp
     complete = all(d["n"] >= declared for d in out.values())
     for name, d in out.items():
         d["p_holm"] = adjusted[name]
-        d["verdict"] = difference_word(d, alpha) if complete else f"withheld: {d['n']} of {int(declared)} pairs"
+        d["verdict"] = (difference_word(d, alpha) if complete else f"withheld: {d['n']} of {int(declared)} pairs"
+                        if d["n"] < declared else "withheld until the rest of its family is in")
     return out
 
 
