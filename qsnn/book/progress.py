@@ -198,8 +198,12 @@ def contrast_family(per_seed: Mapping[str, Mapping[int, float]], contrasts: Mapp
     complete = all(d["n"] >= declared for d in out.values())
     for name, d in out.items():
         d["p_holm"] = adjusted[name]
-        d["verdict"] = (difference_word(d, alpha) if complete else f"withheld: {d['n']} of {int(declared)} pairs"
-                        if d["n"] < declared else "withheld until the rest of its family is in")
+        if complete:
+            d["verdict"] = difference_word(d, alpha)
+        elif d["n"] < declared:
+            d["verdict"] = f"withheld: {d['n']} of {int(declared)} pairs"
+        else:
+            d["verdict"] = "withheld until the rest of its family is in"
     return out
 
 
