@@ -41,7 +41,8 @@ def effect(diffs: list) -> str:
 
 
 def family_verdicts(families: list[list], declared: int) -> list[str]:
-    """Holm over the family (two-sided paired t p-values), withheld until every member has ``declared`` pairs."""
+    """Holm over the family (two-sided paired t p-values), withheld until every member has ``declared`` pairs; a
+    verdict read carries its adjusted p-value."""
     if any(len(d) < declared for d in families):
         return [f"withheld: {len(d)} of {declared} pairs" if len(d) < declared
                 else "withheld until the rest of its family is in" for d in families]
@@ -53,5 +54,6 @@ def family_verdicts(families: list[list], declared: int) -> list[str]:
     words = []
     for d, p in zip(families, adjusted):
         mean = sum(d) / len(d)
-        words.append("not distinguishable from zero" if p >= 0.05 else "above zero" if mean > 0 else "below zero")
+        word = "not distinguishable from zero" if p >= 0.05 else "above zero" if mean > 0 else "below zero"
+        words.append(f"{word}, Holm-adjusted {'p < 0.001' if p < 1e-3 else f'p = {p:.3f}'}")
     return words

@@ -28,7 +28,8 @@ from .trained import loss_shares, membrane_setting
 __all__ = ["grid_progress", "progress_text", "by_seed", "arm_accuracy", "arm_size_mb", "table_rows", "grid_curves",
            "mean_plateau_gap", "main_contrast", "half_width_at", "accuracy_text", "level_status",
            "FACTORIAL_EFFECTS", "contrast_family", "factorial_effects", "grid_contrasts", "between_regimes",
-           "effect_text", "verdict_sentence", "lambda_rows", "lambda_text", "lambda_row_text", "membrane_rows",
+           "effect_text", "p_text", "effect_verdict_text", "family_state_text", "weight_regulation_split",
+           "plateau_text", "verdict_sentence", "lambda_rows", "lambda_text", "lambda_row_text", "membrane_rows",
            "membrane_text"]
 
 
@@ -245,6 +246,58 @@ def effect_text(d: Mapping) -> str:
     ci = "" if d["ci"] is None else f" {interval_text(d)}"
     n = f"{d['n_a']} and {d['n_b']} pairs" if "n_a" in d else f"{d['n']} pair{'s' if d['n'] != 1 else ''}"
     return f"{100 * d['mean']:+z.2f} points{ci} over {n}"
+
+
+def p_text(p: float) -> str:
+    """``"p = 0.042"``, or ``"p < 0.001"`` below a thousandth."""
+    return "p < 0.001" if p < 1e-3 else f"p = {p:.3f}"
+
+
+def effect_verdict_text(d: Mapping) -> str:
+    """:func:`effect_text` with the verdict in brackets; once the verdict is read, with the p-value that decided
+    it: Holm-adjusted for a :func:`contrast_family` entry (``"... (above zero, Holm-adjusted p = 0.012)"``),
+    Welch's for :func:`between_regimes`."""
+    verdict = d["verdict"]
+    if not verdict.startswith("withheld"):
+        adjusted = d.get("p_holm") is not None
+        p = d["p_holm"] if adjusted else d.get("p")
+        if p is not None:
+            verdict += f", {'Holm-adjusted ' if adjusted else ''}{p_text(p)}"
+    return f"{effect_text(d)} ({verdict})"
+
+
+def family_state_text(family: Mapping[str, Mapping], seeds: int) -> str:
+    """Where a :func:`contrast_family` stands, for the prose: its verdicts withheld until every comparison has its
+    ``seeds`` pairs, or read with Holm-adjusted p-values once they have."""
+    if any(d["verdict"].startswith("withheld") for d in family.values()):
+        return f"the family's verdicts, read when every comparison has its {seeds} pairs, are withheld"
+    return f"every comparison has its {seeds} pairs; the verdicts are read with Holm-adjusted p-values"
+
+
+def weight_regulation_split(family: Mapping[str, Mapping]) -> str:
+    """How much of weight regulation's effect on raw weights (:data:`FACTORIAL_EFFECTS`) is the scale and how much
+    the centring: seed by seed the whole is the sum of its two parts, so over the seeds all three comparisons
+    share, the means add up."""
+    parts = [family[k]["per_seed"] for k in ("weight regulation in all", "scale for the estimator",
+                                             "weight regulation (centring)")]
+    seeds = sorted(set.intersection(*(set(p) for p in parts)))
+    if not seeds:
+        return "No seed has all three binary arms yet, so weight regulation is not yet split into scale and centring."
+    whole, scale, centring = (100 * float(np.mean([p[s] for s in seeds])) for p in parts)
+    return (f"Over the {len(seeds)} seed{'s' if len(seeds) != 1 else ''} all three binary arms share, weight "
+            f"regulation in all ({whole:+z.2f} points) is the scale's {scale:+z.2f} plus the centring's "
+            f"{centring:+z.2f}.")
+
+
+def plateau_text(gaps: Mapping[str, float], goal: float) -> str:
+    """Which arms end within ``goal`` points of a plateau, from their mean last steps (``{arm: points}``)."""
+    beyond = [a for a, g in gaps.items() if g >= goal]
+    if not beyond:
+        return f"every arm is within the {goal:g}-point goal"
+    if len(beyond) == len(gaps):
+        return f"no arm is within the {goal:g}-point goal"
+    verb = "is" if len(beyond) == 1 else "are"
+    return f"{' and '.join(beyond)} {verb} not within the {goal:g}-point goal, the other arms are"
 
 
 def verdict_sentence(d: Mapping, what: str = "WS-DR") -> str:

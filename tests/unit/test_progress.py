@@ -204,3 +204,47 @@ def test_membrane_rows_enter_full_precision_under_every_quantizer():
     assert progress.membrane_text({"uniform": {}, "tanh": {}}) == "no run of the sweep finished yet"
     with pytest.raises(ValueError, match="quantizer 'log'"):
         progress.membrane_rows({"x": [sweep_run(0, 0.9, 0.0, [0.1] * 3, quantizer="log")]})
+
+
+def test_effect_verdict_text_adds_the_p_value_that_decided_the_verdict():
+    arms = ("fp_snn", "qsnn", "qsnn_wr", "qsnn_sr", "qsnn_wsdr", "qsnn_raw")
+    per_seed = {a: {s: 0.90 + 0.002 * k + 0.001 * ((s * (k + 3)) % 4) for s in range(5)} for k, a in enumerate(arms)}
+    fx = progress.factorial_effects(per_seed, declared=5)
+    e = fx["spike regulation"]
+    assert progress.effect_verdict_text(e) == (f"{progress.effect_text(e)} ({e['verdict']}, Holm-adjusted "
+                                               f"{progress.p_text(e['p_holm'])})")
+    assert progress.family_state_text(fx, 5).startswith("every comparison has its 5 pairs")
+    del per_seed["qsnn_raw"][4]
+    partial = progress.factorial_effects(per_seed, declared=5)
+    assert progress.effect_verdict_text(partial["spike regulation"]).endswith(
+        "(withheld until the rest of its family is in)")
+    assert progress.family_state_text(partial, 5).endswith("are withheld")
+    a = progress.main_contrast([run(s, 0.90 + 0.004 * s) for s in range(5)], [run(s, 0.89) for s in range(5)], 5)
+    r = progress.between_regimes(a, a, (5, 5))  # Welch's p, not adjusted
+    assert progress.effect_verdict_text(r).endswith(f"({r['verdict']}, {progress.p_text(r['p'])})")
+    assert progress.p_text(0.0004) == "p < 0.001" and progress.p_text(0.04199) == "p = 0.042"
+
+
+def test_weight_regulation_split_adds_up_over_the_shared_seeds():
+    arms = ("fp_snn", "qsnn", "qsnn_wr", "qsnn_sr", "qsnn_wsdr", "qsnn_raw")
+    per_seed = {a: {s: 0.90 + 0.002 * k + 0.001 * ((s * (k + 3)) % 4) for s in range(5)} for k, a in enumerate(arms)}
+    del per_seed["qsnn_raw"][4]  # the centring has a seed the other two lack: it is left out of the split
+    fx = progress.factorial_effects(per_seed, declared=5)
+    parts = [fx[k]["per_seed"] for k in ("weight regulation in all", "scale for the estimator",
+                                         "weight regulation (centring)")]
+    whole, scale, centring = (100 * sum(p[s] for s in range(4)) / 4 for p in parts)
+    assert whole == pytest.approx(scale + centring) and fx["weight regulation (centring)"]["n"] == 5
+    assert progress.weight_regulation_split(fx) == (
+        f"Over the 4 seeds all three binary arms share, weight regulation in all ({whole:+.2f} points) is the "
+        f"scale's {scale:+.2f} plus the centring's {centring:+.2f}.")
+    for s in range(4):
+        del per_seed["qsnn_raw"][s]
+    assert progress.weight_regulation_split(progress.factorial_effects(per_seed, declared=5)).startswith("No seed")
+
+
+def test_plateau_text_names_the_arms_beyond_the_goal():
+    assert progress.plateau_text({"a": 0.1, "b": 0.2}, 0.3) == "every arm is within the 0.3-point goal"
+    assert progress.plateau_text({"a": 0.3, "b": 0.4}, 0.3) == "no arm is within the 0.3-point goal"
+    assert progress.plateau_text({"a": 0.31, "b": 0.2, "c": 0.5}, 0.3) == \
+        "a and c are not within the 0.3-point goal, the other arms are"
+    assert progress.plateau_text({"a": 0.31, "b": 0.2}, 0.3) == "a is not within the 0.3-point goal, the other arms are"
