@@ -72,6 +72,11 @@ def test_the_printed_factorial_is_that_of_the_committed_runs():
     for key, d, verdict in zip(FACTORIAL_EFFECTS, diffs, family_verdicts(diffs, 5)):
         assert g[f"fx_{key}"] == f"{effect(d)} ({verdict})", key
     assert g["factorial_done"] == sum(len(acc[arm]) for arm in ("fp_snn", "qsnn_wr", "qsnn_sr", "qsnn_raw"))
+    shared = sorted(set(acc["qsnn"]) & set(acc["qsnn_wr"]) & set(acc["qsnn_raw"]))  # the split's seeds
+    whole, scale, centring = (100 * sum(acc[a][s] - acc[b][s] for s in shared) / len(shared)
+                              for a, b in (("qsnn_wr", "qsnn_raw"), ("qsnn", "qsnn_raw"), ("qsnn_wr", "qsnn")))
+    assert g["fx_split"] == (f"Over the {len(shared)} seeds all three binary arms share, weight regulation in all "
+                             f"({whole:+z.2f} points) is the scale's {scale:+z.2f} plus the centring's {centring:+z.2f}.")
 
 
 def test_the_table_sizes_are_the_runs_own(monkeypatch):
