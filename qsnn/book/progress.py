@@ -296,8 +296,8 @@ def plateau_text(gaps: Mapping[str, float], goal: float) -> str:
         return f"every arm is within the {goal:g}-point goal"
     if len(beyond) == len(gaps):
         return f"no arm is within the {goal:g}-point goal"
-    verb = "is" if len(beyond) == 1 else "are"
-    return f"{' and '.join(beyond)} {verb} not within the {goal:g}-point goal, the other arms are"
+    names = beyond[0] if len(beyond) == 1 else f"{', '.join(beyond[:-1])} and {beyond[-1]}"
+    return f"{names} {'is' if len(beyond) == 1 else 'are'} not within the {goal:g}-point goal, the other arms are"
 
 
 def verdict_sentence(d: Mapping, what: str = "WS-DR") -> str:

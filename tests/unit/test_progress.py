@@ -248,3 +248,5 @@ def test_plateau_text_names_the_arms_beyond_the_goal():
     assert progress.plateau_text({"a": 0.31, "b": 0.2, "c": 0.5}, 0.3) == \
         "a and c are not within the 0.3-point goal, the other arms are"
     assert progress.plateau_text({"a": 0.31, "b": 0.2}, 0.3) == "a is not within the 0.3-point goal, the other arms are"
+    assert progress.plateau_text({"a": 0.31, "b": 0.2, "c": 0.5, "d": 0.3}, 0.3) == \
+        "a, c and d are not within the 0.3-point goal, the other arms are"
