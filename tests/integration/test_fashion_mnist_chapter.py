@@ -91,3 +91,20 @@ def test_the_table_sizes_are_the_runs_own(monkeypatch):
     assert rows[1]["method"] == f"Q ({len(main['qsnn'])} seeds)" and rows[1]["weight_bits"] == 1
     g = glued()
     assert g["size_reduction"] == pytest.approx(100 * (1 - rows[1]["size_mb"] / rows[0]["size_mb"]), abs=1e-4)
+
+
+def test_the_printed_plateau_is_that_of_the_committed_histories():
+    """The mean last step over every finished run of the main grid and the factorial: the last evaluated epoch's
+    test accuracy minus the one before, read from each run's metrics.json."""
+    import json
+
+    steps = []
+    for grid in (MAIN, FACTORIAL):
+        for metrics in sorted(grid.glob("*/seed*/metrics.json")):
+            if (metrics.parent / "model.pt").is_file():
+                history = json.loads(metrics.read_text())["history"]
+                accs = [h["test_acc"] for h in history if h.get("test_acc") is not None]
+                steps.append(accs[-1] - accs[-2])
+    g = glued()
+    assert g["n_gap_runs"] == len(steps)
+    assert g["gap_all"] == pytest.approx(100 * sum(steps) / len(steps), rel=1e-5, abs=1e-4)
