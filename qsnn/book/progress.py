@@ -271,7 +271,8 @@ def family_state_text(family: Mapping[str, Mapping], seeds: int) -> str:
     ``seeds`` pairs, or read with Holm-adjusted p-values once they have."""
     if any(d["verdict"].startswith("withheld") for d in family.values()):
         return f"the family's verdicts, read when every comparison has its {seeds} pairs, are withheld"
-    return f"every comparison has its {seeds} pairs; the verdicts are read with Holm-adjusted p-values"
+    return (f"every comparison has its {seeds} pairs; the verdicts are read with Holm-adjusted p-values, so an "
+            f"interval shown (each comparison's own, unadjusted) can exclude zero while its verdict does not")
 
 
 def weight_regulation_split(family: Mapping[str, Mapping]) -> str:
