@@ -4,6 +4,7 @@ or a chapter that computes its interval wrongly, fails; and the table's sizes ar
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -96,8 +97,6 @@ def test_the_table_sizes_are_the_runs_own(monkeypatch):
 def test_the_printed_plateau_is_that_of_the_committed_histories():
     """The mean last step over every finished run of the main grid and the factorial: the last evaluated epoch's
     test accuracy minus the one before, read from each run's metrics.json."""
-    import json
-
     steps = []
     for grid in (MAIN, FACTORIAL):
         for metrics in sorted(grid.glob("*/seed*/metrics.json")):
