@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from _glued import committed_accuracy, effect, family_verdicts, glued
 from scipy.stats import t as student_t
+from scipy.stats import ttest_ind
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = ROOT / "book" / "07_fashion_mnist_sweeps.ipynb"
@@ -21,6 +22,28 @@ def paired(grid: str, a: str, b: str, other: str | None = None) -> tuple[list, l
     x = committed_accuracy(GRIDS / grid, a)
     y = committed_accuracy(GRIDS / (other or grid), b)
     return [x[s] - y[s] for s in sorted(x) if s in y], [s for s in sorted(x) if s in y]
+
+
+def across(narrow: list, full: list, declared: tuple) -> str:
+    """The section's words for narrow minus full width: the difference of the two regimes' mean effects, Welch's
+    interval (Welch-Satterthwaite degrees of freedom) and p-value, the verdict once both have their pairs."""
+    if not (narrow and full):
+        pairs = "no pair"
+    else:
+        ma, mb = sum(narrow) / len(narrow), sum(full) / len(full)
+        va, vb = (sum((x - m) ** 2 for x in v) / (len(v) - 1) / len(v) if len(v) > 1 else math.nan
+                  for v, m in ((narrow, ma), (full, mb)))
+        pairs = f"{100 * (ma - mb):+z.2f} points"
+        if len(narrow) > 1 and len(full) > 1 and va + vb > 0:
+            df = (va + vb) ** 2 / (va ** 2 / (len(narrow) - 1) + vb ** 2 / (len(full) - 1))
+            half = student_t.ppf(0.975, df) * math.sqrt(va + vb)
+            pairs += f" [{100 * (ma - mb - half):+z.2f}, {100 * (ma - mb + half):+z.2f}]"
+        pairs += f" over {len(narrow)} and {len(full)} pairs"
+    if len(narrow) < declared[0] or len(full) < declared[1]:
+        return f"{pairs} (withheld: {len(narrow)} of {declared[0]} and {len(full)} of {declared[1]} pairs)"
+    p = ttest_ind(narrow, full, equal_var=False).pvalue
+    word = "not distinguishable from zero" if p >= 0.05 else "above zero" if ma > mb else "below zero"
+    return f"{pairs} ({word}, {'p < 0.001' if p < 1e-3 else f'p = {p:.3f}'})"
 
 
 def test_the_section_reads_every_committed_run():
@@ -39,6 +62,9 @@ def test_the_printed_effects_are_those_of_the_committed_runs():
     narrow = [paired("fashion_mnist_narrow", "qsnn_wsdr", b)[0] for b in ("qsnn", "fp_snn")]
     for key, d, verdict in zip(("wsdr", "cost"), narrow, family_verdicts(narrow, 5)):
         assert g[f"narrow_fx_{key}"] == f"{effect(d)} ({verdict})"
+    for key, (a, b), declared in (("wsdr", ("qsnn_wsdr", "qsnn"), 10), ("cost", ("qsnn_wsdr", "fp_snn"), 5)):
+        full, _ = paired("fashion_mnist_main", a, b, other=None if b == "qsnn" else "fashion_mnist_factorial")
+        assert g[f"across_{key}"] == across(paired("fashion_mnist_narrow", a, b)[0], full, (5, declared))
     membrane = [paired("fashion_mnist_membrane_full", a, b)[0]
                 for a, b in (("uniform_4", "fp32"), ("uniform_2", "fp32"), ("tanh_4", "uniform_4"))]
     for i, (d, verdict) in enumerate(zip(membrane, family_verdicts(membrane, 3))):
