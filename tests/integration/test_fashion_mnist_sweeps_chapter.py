@@ -4,6 +4,7 @@ runs' metrics.json with scipy alone, so a run committed without the section refr
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -88,3 +89,21 @@ def test_the_lambda_rows_name_their_seeds(arm):
     text = g[f"lam_{arm.replace('.', '_')}"]
     assert text.startswith(f"{float(arm.removeprefix('lambda_')):g}: ")
     assert (f"over {n} of 3 seeds" if n > 1 else f"on {n} of 3 seeds" if n == 1 else "no run finished") in text
+
+
+def test_the_printed_last_steps_are_those_of_the_committed_histories():
+    """What the last evaluated epoch added to the one before, averaged over each grid's finished runs, from the
+    runs' metrics.json (copies of chapter 7's runs included, as the section counts them)."""
+    words = []
+    for grid, where in (("narrow", "at half the width"), ("lambda_full", "in the spike-regulation sweep"),
+                        ("membrane_full", "in the membrane sweep")):
+        steps = []
+        for f in sorted((GRIDS / f"fashion_mnist_{grid}").glob("*/seed*")):
+            if (f / "model.pt").is_file():
+                acc = [r["test_acc"] for r in json.loads((f / "metrics.json").read_text())["history"]
+                       if r.get("test_acc") is not None]
+                steps += [acc[-1] - acc[-2]] if len(acc) > 1 else []
+        if steps:
+            n = len(steps)
+            words.append(f"{100 * sum(steps) / n:+z.2f} points over {n} run{'s' if n != 1 else ''} {where}")
+    assert glued(PAGE)["last_steps"] == ", ".join(words)
