@@ -66,6 +66,7 @@ def test_the_printed_effects_are_those_of_the_committed_runs():
     for key, (a, b), declared in (("wsdr", ("qsnn_wsdr", "qsnn"), 10), ("cost", ("qsnn_wsdr", "fp_snn"), 5)):
         full, _ = paired("fashion_mnist_main", a, b, other=None if b == "qsnn" else "fashion_mnist_factorial")
         assert g[f"across_{key}"] == across(paired("fashion_mnist_narrow", a, b)[0], full, (5, declared))
+        assert g[f"answer_{key}"].startswith("Whether") == ("withheld" in g[f"across_{key}"])  # the answer waits
     membrane = [paired("fashion_mnist_membrane_full", a, b)[0]
                 for a, b in (("uniform_4", "fp32"), ("uniform_2", "fp32"), ("tanh_4", "uniform_4"))]
     for i, (d, verdict) in enumerate(zip(membrane, family_verdicts(membrane, 3))):
