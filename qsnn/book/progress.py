@@ -238,7 +238,6 @@ def between_regimes(a: Mapping, b: Mapping, declared: tuple[int, int], alpha: fl
     return out
 
 
-
 def regimes_sentence(d: Mapping, subject: str, above: str, below: str) -> str:
     """A :func:`between_regimes` result in a sentence: ``above`` or ``below`` (a clause saying what a difference
     above or below zero means) with the difference and its interval, or that ``subject`` does not differ
@@ -251,6 +250,7 @@ def regimes_sentence(d: Mapping, subject: str, above: str, below: str) -> str:
         return f"{clause[:1].upper()}{clause[1:]} (the difference: {size})."
     within = f"{100 * d['mean']:+z.2f} points" if d["ci"] is None else f"within {interval_text(d)} points"
     return f"{subject[:1].upper()}{subject[1:]} does not differ measurably between the regimes ({within})."
+
 
 def effect_text(d: Mapping) -> str:
     """``"+0.12 points [-0.30, +0.54] over 3 pairs"`` of a :func:`contrast_family` entry (``"no pair"`` without

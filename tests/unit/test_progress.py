@@ -161,7 +161,6 @@ def test_between_regimes_is_welchs_test_on_the_per_seed_effects_and_waits_for_bo
     assert none["mean"] is None and none["verdict"].startswith("withheld: 0 of 5")
 
 
-
 def test_regimes_sentence_reads_the_welch_verdict_and_waits_while_it_is_withheld():
     a = progress.main_contrast([run(s, 0.90 + 0.004 * s) for s in range(5)], [run(s, 0.89) for s in range(5)], 5)
     b = progress.main_contrast([run(s, 0.90 + 0.001 * (s % 2)) for s in range(6)], [run(s, 0.90) for s in range(6)], 10)
@@ -177,6 +176,7 @@ def test_regimes_sentence_reads_the_welch_verdict_and_waits_while_it_is_withheld
     same = progress.between_regimes(a, a, (5, 5))
     assert progress.regimes_sentence(same, *words) == ("The effect does not differ measurably between the regimes "
                                                        f"(within {progress.interval_text(same)} points).")
+
 
 def sweep_run(seed, acc, lam, rates, ce=0.2, sr=0.1, bits=4, quantizer=None):
     kwargs = {"membrane_bits": bits, **({"membrane_quantizer": quantizer} if quantizer else {})}
