@@ -29,8 +29,8 @@ __all__ = ["grid_progress", "progress_text", "by_seed", "arm_accuracy", "arm_siz
            "mean_plateau_gap", "main_contrast", "half_width_at", "accuracy_text", "level_status",
            "FACTORIAL_EFFECTS", "contrast_family", "factorial_effects", "grid_contrasts", "between_regimes",
            "effect_text", "p_text", "effect_verdict_text", "family_state_text", "weight_regulation_split",
-           "plateau_text", "verdict_sentence", "lambda_rows", "lambda_text", "lambda_row_text", "membrane_rows",
-           "membrane_text"]
+           "plateau_text", "verdict_sentence", "lambda_rows", "lambda_text", "lambda_row_text",
+           "regulated_distance", "rate_shifts", "shift_text", "rates_move_sentence", "membrane_rows", "membrane_text"]
 
 
 def grid_progress(grids: Mapping[str, tuple]) -> dict:
@@ -355,7 +355,7 @@ def lambda_rows(runs: Mapping[str, Sequence]) -> dict:
                              f"layers), got {rates.shape[1]}")
         middle = rates[:, 1:-1]
         rows[lam] = {"accuracy": arm_accuracy(rs), "rates": rates.mean(0).tolist(),
-                     "distance_to_half": float(np.abs(middle - 0.5).mean()),
+                     "distance_to_half": float(np.mean([regulated_distance(r) for r in rs])),
                      "entropy": float(np.mean(binary_entropy(middle))),
                      "sr_share": loss_shares(rs, lam)["sr_share"]}
     return dict(sorted(rows.items()))
@@ -382,6 +382,71 @@ def lambda_row_text(row: Mapping | None, seeds: int) -> str:
         return accuracy_text(None, seeds)
     return (f"{accuracy_text(row['accuracy'], seeds)}, |r \u2212 1/2| = {row['distance_to_half']:.3f}, the spike term "
             f"{row['sr_share']:.2g} % of the loss")
+
+
+def regulated_distance(run) -> float:
+    """The mean over a run's regulated layers (the spiking layers between the first and the last, those WS-DR's
+    spike term pulls) of ``|r - 1/2|``, ``r`` a layer's mean test rate: 0 where every regulated layer fires half
+    the time, 1/2 where each is silent or always on."""
+    rates = np.asarray(run.metrics["test_rates"], dtype=float)
+    if rates.size < 3:
+        raise ValueError(f"a regulated layer needs >= 3 spiking layers, got {rates.size} test rates")
+    return float(np.abs(rates[1:-1] - 0.5).mean())
+
+
+def rate_shifts(experiment, runs: Mapping[str, Sequence], alpha: float = 0.05) -> dict:
+    """How far each spike-rate weight moves the regulated layers towards ``r = 1/2``: per arm of the sweep with
+    ``lambda_SR > 0`` (``{lambda_SR: entry}``, ascending), the paired difference over seeds of
+    :func:`regulated_distance` against the arm with ``lambda_SR = 0`` (negative: closer to 1/2), the arms read as
+    one :func:`contrast_family` (Holm) whose verdicts wait for every seed the grid declares."""
+    weights = {arm: float(experiment.config(arm, experiment.seeds[0]).lambda_sr) for arm in experiment.arms}
+    zero = [arm for arm, lam in weights.items() if lam == 0.0]
+    if len(zero) != 1:
+        raise ValueError(f"{experiment.name}: a rate shift is taken against exactly one arm with lambda_sr = 0, "
+                         f"found {len(zero)} ({', '.join(zero) or 'none'})")
+    per_seed = {arm: {int(r.config.seed): regulated_distance(r) for r in runs.get(arm, ())} for arm in weights}
+    contrasts = {arm: ({arm: 1, zero[0]: -1}, f"{arm} - {zero[0]}: distance from 1/2")
+                 for arm, lam in sorted(weights.items(), key=lambda x: x[1]) if lam > 0.0}
+    family = contrast_family(per_seed, contrasts, len(experiment.seeds), alpha)
+    return {weights[arm]: d for arm, d in family.items()}
+
+
+def shift_text(d: Mapping, pairs: bool = True) -> str:
+    """A :func:`rate_shifts` entry in words: ``"-0.023 [-0.038, -0.009] over 3 pairs"`` (a distance, not points;
+    no interval with one pair, ``"no pair"`` without one); ``pairs=False`` leaves the count out."""
+    if d["mean"] is None:
+        return "no pair"
+    ci = "" if d["ci"] is None else f" {interval_text(d, scale=1.0, digits=3)}"
+    return f"{d['mean']:+z.3f}{ci}" + (f" over {d['n']} pair{'s' if d['n'] != 1 else ''}" if pairs else "")
+
+
+def rates_move_sentence(shifts: Mapping[float, Mapping], seeds: int) -> str:
+    """Where the rates start to move, from :func:`rate_shifts`: the smallest weight whose regulated layers come
+    measurably closer to 1/2, with the shift and its interval, and what the smaller weights do; that no weight
+    moves them; or that the answer waits for the ``seeds`` every weight declares."""
+    if any(d["verdict"].startswith("withheld") for d in shifts.values()):
+        fewest = min(d["n"] for d in shifts.values())
+        return (f"Where the rates start to move is read when every weight has its {seeds} seeds (the fewest so "
+                f"far: {fewest}).")
+
+    moved = [lam for lam, d in shifts.items() if d["verdict"] == "below zero"]
+    if not moved:
+        return (f"At no weight up to {max(shifts):g} do the regulated layers come measurably closer to 1/2 than "
+                f"without the spike term (Holm-adjusted; the shifts of their distance from 1/2: "
+                f"{'; '.join(f'{lam:g}: {shift_text(d, pairs=False)}' for lam, d in shifts.items())}).")
+    first = min(moved)
+    d = shifts[first]
+    text = (f"The regulated layers first come measurably closer to 1/2 at a weight of {first:g}: their distance "
+            f"from 1/2 changes by {shift_text(d, pairs=False)} against no spike term ({p_text(d['p_holm'])}, "
+            f"Holm-adjusted)")
+    below = [f"{lam:g} ({shift_text(e, pairs=False)})" for lam, e in shifts.items()
+             if lam < first and e["verdict"] == "not distinguishable from zero"]
+    if below:
+        text += f"; at {', '.join(below)} it does not move measurably"
+    away = [f"{lam:g}" for lam, e in shifts.items() if e["verdict"] == "above zero"]
+    if away:
+        text += f"; at {', '.join(away)} they move away from 1/2"
+    return text + "."
 
 
 def membrane_rows(runs: Mapping[str, Sequence], quantizers: Sequence[str] = ("uniform", "tanh")) -> dict:

@@ -108,3 +108,38 @@ def test_the_printed_last_steps_are_those_of_the_committed_histories():
             n = len(steps)
             words.append(f"{100 * sum(steps) / n:+z.2f} points over {n} run{'s' if n != 1 else ''} {where}")
     assert glued(PAGE)["last_steps"] == ", ".join(words)
+
+
+def test_the_lambda_effects_are_those_of_the_committed_runs():
+    """Accuracy against lambda_SR = 0 (the grid's Holm family of three) and where the regulated layers' rates start to
+    move: per weight, the paired shift of the mean over the middle layers of |r - 1/2| against lambda_SR = 0 (a Holm
+    family of four), recomputed from the runs' metrics.json."""
+    g, grid = glued(PAGE), "fashion_mnist_lambda_full"
+    acc = [paired(grid, f"lambda_{lam}", "lambda_0")[0] for lam in ("0.005", "0.5", "5")]
+    for i, (lam, d, verdict) in enumerate(zip((0.005, 0.5, 5), acc, family_verdicts(acc, 3))):
+        assert g[f"lam_fx_{i}"] == f"at {lam:g}, {effect(d)} ({verdict})"
+
+    def distance(arm):
+        return {int(f.name.removeprefix("seed")): sum(abs(r - 0.5) for r in rates[1:-1]) / len(rates[1:-1])
+                for f in sorted((GRIDS / grid / arm).glob("seed*")) if (f / "model.pt").is_file()
+                for rates in [json.loads((f / "metrics.json").read_text())["test_rates"]]}
+
+    zero = distance("lambda_0")
+    shifts = {lam: [x - zero[s] for s, x in sorted(distance(f"lambda_{lam}").items()) if s in zero]
+              for lam in ("0.005", "0.05", "0.5", "5")}
+    sentence = g["lam_rates_move"]
+    if any(len(d) < 3 for d in shifts.values()):
+        fewest = min(len(d) for d in shifts.values())
+        assert sentence == f"Where the rates start to move is read when every weight has its 3 seeds (the fewest " \
+                           f"so far: {fewest})."
+        return
+    moved = [lam for lam, v in zip(shifts, family_verdicts(list(shifts.values()), 3)) if v.startswith("below")]
+    if not moved:
+        assert sentence.startswith("At no weight up to 5 do the regulated layers come measurably closer")
+        return
+    d = shifts[moved[0]]
+    n, mean = len(d), sum(d) / len(d)
+    half = student_t.ppf(0.975, n - 1) * math.sqrt(sum((x - mean) ** 2 for x in d) / (n - 1)) / math.sqrt(n)
+    assert sentence.startswith(f"The regulated layers first come measurably closer to 1/2 at a weight of "
+                               f"{float(moved[0]):g}: their distance from 1/2 changes by {mean:+z.3f} "
+                               f"[{mean - half:+z.3f}, {mean + half:+z.3f}] against no spike term")

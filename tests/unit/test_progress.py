@@ -267,3 +267,61 @@ def test_plateau_text_names_the_arms_beyond_the_goal():
     assert progress.plateau_text({"a": 0.31, "b": 0.2}, 0.3) == "a is not within the 0.3-point goal, the other arms are"
     assert progress.plateau_text({"a": 0.31, "b": 0.2, "c": 0.5, "d": 0.3}, 0.3) == \
         "a, c and d are not within the 0.3-point goal, the other arms are"
+
+
+class SweepGrid:
+    """The part of an experiment :func:`progress.rate_shifts` reads: arms, seeds and each arm's lambda_SR."""
+
+    def __init__(self, weights: dict, seeds=(0, 1, 2)):
+        self.name, self.arms, self.seeds, self._weights = "sweep", list(weights), list(seeds), weights
+
+    def config(self, arm, seed):
+        return SimpleNamespace(lambda_sr=self._weights[arm], seed=seed)
+
+
+def test_regulated_distance_is_the_middle_layers_mean_distance_from_one_half():
+    assert progress.regulated_distance(sweep_run(0, 0.9, 0.0, [0.0, 0.2, 0.9, 1.0])) == pytest.approx((0.3 + 0.4) / 2)
+    assert progress.regulated_distance(sweep_run(0, 0.9, 0.0, [1.0, 0.5, 0.0])) == 0.0
+    with pytest.raises(ValueError, match=">= 3 spiking layers, got 2"):
+        progress.regulated_distance(sweep_run(0, 0.9, 0.0, [0.1, 0.2]))
+
+
+def test_rate_shifts_pair_the_seeds_against_no_spike_term_and_wait_for_the_declared_seeds():
+    """Golden values: the distance at lambda 0 is 0.30 + 0.01 s, at 0.5 it is 0.02 lower on every seed but one
+    (0.03), at 5 it is 0.20 lower; 0.05 wobbles around lambda 0's by +-0.002."""
+    grid = SweepGrid({"lambda_0": 0.0, "lambda_0.05": 0.05, "lambda_0.5": 0.5, "lambda_5": 5.0})
+
+    def arm(lam, shift):
+        return [sweep_run(s, 0.9, lam, [0.1, 0.5 - (0.30 + 0.01 * s + shift(s)), 0.9]) for s in range(3)]
+
+    runs = {"lambda_0": arm(0.0, lambda s: 0.0), "lambda_0.05": arm(0.05, lambda s: 0.002 * (-1) ** s),
+            "lambda_0.5": arm(0.5, lambda s: -0.02 - 0.01 * (s == 2)), "lambda_5": arm(5.0, lambda s: -0.20)}
+    shifts = progress.rate_shifts(grid, runs)
+    assert list(shifts) == [0.05, 0.5, 5.0]
+    assert shifts[0.5]["mean"] == pytest.approx(-0.07 / 3) and shifts[0.5]["n"] == 3
+    assert shifts[5.0]["mean"] == pytest.approx(-0.20) and shifts[5.0]["verdict"] == "below zero"
+    assert shifts[0.05]["verdict"] == "not distinguishable from zero"
+    assert shifts[0.5]["p_holm"] == pytest.approx(2 * shifts[0.5]["p"])  # Holm: the second smallest of three, x2
+    assert progress.rates_move_sentence(shifts, 3) == (
+        "The regulated layers first come measurably closer to 1/2 at a weight of 0.5: their distance from 1/2 changes "
+        "by -0.023 [-0.038, -0.009] against no spike term (p = 0.040, Holm-adjusted); at 0.05 (+0.001 [-0.005, "
+        "+0.006]) it does not move measurably.")
+    away = progress.rate_shifts(grid, {**runs, "lambda_0.05": arm(0.05, lambda s: 0.05 + 0.001 * s)})
+    sentence = progress.rates_move_sentence(away, 3)
+    assert sentence.endswith("against no spike term (p = 0.020, Holm-adjusted); at 0.05 they move away from 1/2.")
+    waiting = progress.rate_shifts(grid, {**runs, "lambda_5": runs["lambda_5"][:1]})
+    assert waiting[5.0]["verdict"] == "withheld: 1 of 3 pairs"
+    assert progress.rates_move_sentence(waiting, 3) == ("Where the rates start to move is read when every weight has "
+                                                        "its 3 seeds (the fewest so far: 1).")
+    still = progress.rate_shifts(grid, {**runs, "lambda_0.5": runs["lambda_0"], "lambda_5": runs["lambda_0"]})
+    assert progress.rates_move_sentence(still, 3).startswith("At no weight up to 5 do the regulated layers come")
+    with pytest.raises(ValueError, match="exactly one arm with lambda_sr = 0, found 0"):
+        progress.rate_shifts(SweepGrid({"a": 0.5}), {})
+
+
+def test_shift_text_is_a_distance_with_its_interval_and_pairs():
+    d = {"mean": -0.0234, "ci": (-0.0377, -0.009), "n": 3}
+    assert progress.shift_text(d) == "-0.023 [-0.038, -0.009] over 3 pairs"
+    assert progress.shift_text(d, pairs=False) == "-0.023 [-0.038, -0.009]"
+    assert progress.shift_text({"mean": 0.0004, "ci": None, "n": 1}) == "+0.000 over 1 pair"
+    assert progress.shift_text({"mean": None, "ci": None, "n": 0}) == "no pair"
