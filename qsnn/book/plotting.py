@@ -19,8 +19,8 @@ __all__ = ["RESET_COLORS", "VARIANT_COLORS", "use_book_style", "potential_path",
 #: One colour per reset variant (Part I and the Part II LIF layer name resets the same way).
 RESET_COLORS: Mapping[str, str] = {"mod": "#1b7837", "subtract": "#2166ac", "zero": "#b2182b"}
 #: One colour per model variant of Part II.
-VARIANT_COLORS: Mapping[str, str] = {"fp_snn": "#4d4d4d", "qsnn": "#d6604d", "qsnn_wr": "#f4a582",
-                                     "qsnn_sr": "#92c5de", "qsnn_wsdr": "#4393c3"}
+VARIANT_COLORS: Mapping[str, str] = {"fp_snn": "#4d4d4d", "qsnn_raw": "#8c510a", "qsnn": "#d6604d",
+                                     "qsnn_wr": "#f4a582", "qsnn_sr": "#92c5de", "qsnn_wsdr": "#4393c3"}
 
 _STYLE = {
     "figure.dpi": 100,
