@@ -120,6 +120,7 @@ def test_sign_entropy_figure_means_over_seeds_per_layer():
     heights = [p.get_height() for p in ax.patches]
     assert np.allclose(heights, [0.925, 1.0, 1.0, 0.995])
     assert [t.get_text() for t in ax.get_xticklabels()] == ["binary 1", "binary 2"]
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["Q", "W"] and ax.get_legend() is None
     plt.close(fig)
 
 

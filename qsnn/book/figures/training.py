@@ -226,7 +226,7 @@ def sign_entropy_figure(entropy: Mapping[str, object], labels: Mapping[str, str]
 
     names = list(entropy)
     width = 0.8 / len(names)
-    fig, ax = plt.subplots(figsize=(7, 3))
+    fig, ax = plt.subplots(figsize=(7, 3.3))
     for i, name in enumerate(names):
         e = np.asarray(entropy[name], dtype=float)
         x = np.arange(e.shape[1]) + (i - (len(names) - 1) / 2) * width
@@ -236,7 +236,7 @@ def sign_entropy_figure(entropy: Mapping[str, object], labels: Mapping[str, str]
     ax.set_xticks(range(e.shape[1]), [f"binary {k + 1}" for k in range(e.shape[1])])
     low = min(float(np.asarray(v).min()) for v in entropy.values())
     ax.set(ylabel="sign entropy [bit]", ylim=(max(0.0, low - 0.02), 1.002), title="balance of the binary weights")
-    ax.legend(fontsize=8, ncol=2)
+    fig.legend(loc="outside lower center", fontsize=8, ncol=min(len(names), 4))  # beside the bars, never over them
     return fig
 
 
