@@ -28,6 +28,7 @@ from .trained import loss_shares, membrane_setting
 __all__ = ["grid_progress", "progress_text", "by_seed", "arm_accuracy", "arm_size_mb", "table_rows", "grid_curves",
            "mean_plateau_gap", "main_contrast", "half_width_at", "accuracy_text", "level_status",
            "FACTORIAL_EFFECTS", "contrast_family", "factorial_effects", "grid_contrasts", "between_regimes",
+           "regimes_family",
            "effect_text", "p_text", "effect_verdict_text", "family_state_text", "weight_regulation_split",
            "plateau_text", "verdict_sentence", "lambda_rows", "lambda_text", "lambda_row_text",
            "regulated_distance", "rate_shifts", "shift_text", "rates_move_sentence", "membrane_rows", "membrane_text"]
@@ -180,7 +181,8 @@ def contrast_family(per_seed: Mapping[str, Mapping[int, float]], contrasts: Mapp
     seed over the seeds all its arms have in ``per_seed`` (``{arm: {seed: accuracy}}``), read as one family:
     p-values Holm-adjusted among them.
 
-    Every entry has ``n``, ``mean`` (None without a pair), ``ci``, ``p``, ``p_holm``, ``formed`` and ``verdict``:
+    Every entry has ``n``, ``mean`` (None without a pair), ``ci``, ``p``, ``p_holm`` (None until the family is
+    read), ``formed`` and ``verdict``:
     withheld until every comparison of the family has ``declared`` pairs (a Holm family is read once, whole; a
     comparison with its pairs waits for the rest),
     then where the interval lies (:func:`qsnn.stats.difference_word`, with the adjusted p-value).
@@ -195,10 +197,10 @@ def contrast_family(per_seed: Mapping[str, Mapping[int, float]], contrasts: Mapp
             d = {"mean": None, "std": None, "n": 0, "ci": None, "seeds": [], "per_seed": {}}
         d["p"], d["formed"] = paired_p_value(d) if seeds else None, formed
         out[name] = d
-    adjusted = holm({k: d["p"] for k, d in out.items()})
     complete = all(d["n"] >= declared for d in out.values())
+    adjusted = holm({k: d["p"] for k, d in out.items()}) if complete else {}
     for name, d in out.items():
-        d["p_holm"] = adjusted[name]
+        d["p_holm"] = adjusted.get(name)  # None until the family is read: a partial family would adjust over fewer
         if complete:
             d["verdict"] = difference_word(d, alpha)
         elif d["n"] < declared:
@@ -235,6 +237,19 @@ def between_regimes(a: Mapping, b: Mapping, declared: tuple[int, int], alpha: fl
     complete = a["n"] >= declared[0] and b["n"] >= declared[1]
     out["verdict"] = (difference_word(out, alpha) if complete and out["mean"] is not None
                       else f"withheld: {a['n']} of {int(declared[0])} and {b['n']} of {int(declared[1])} pairs")
+    return out
+
+
+def regimes_family(pairs: Mapping[str, tuple], alpha: float = 0.05) -> dict:
+    """Several :func:`between_regimes` comparisons read as one family: ``pairs`` maps a name to ``(a, b,
+    declared)``; once every comparison has its declared pairs, their Welch p-values are Holm-adjusted among them
+    (``p_holm``) and the verdicts read with the adjusted values (:func:`qsnn.stats.difference_word`)."""
+    out = {k: between_regimes(a, b, declared, alpha) for k, (a, b, declared) in pairs.items()}
+    if all(not d["verdict"].startswith("withheld") for d in out.values()):
+        adjusted = holm({k: d["p"] for k, d in out.items()})
+        for k, d in out.items():
+            d["p_holm"] = adjusted[k]
+            d["verdict"] = difference_word(d, alpha)
     return out
 
 
@@ -398,12 +413,16 @@ def rate_shifts(experiment, runs: Mapping[str, Sequence], alpha: float = 0.05) -
     """How far each spike-rate weight moves the regulated layers towards ``r = 1/2``: per arm of the sweep with
     ``lambda_SR > 0`` (``{lambda_SR: entry}``, ascending), the paired difference over seeds of
     :func:`regulated_distance` against the arm with ``lambda_SR = 0`` (negative: closer to 1/2), the arms read as
-    one :func:`contrast_family` (Holm) whose verdicts wait for every seed the grid declares."""
+    one :func:`contrast_family` (Holm) whose verdicts wait for every seed the grid declares. Each arm needs a
+    weight of its own, and exactly one of them 0."""
     weights = {arm: float(experiment.config(arm, experiment.seeds[0]).lambda_sr) for arm in experiment.arms}
     zero = [arm for arm, lam in weights.items() if lam == 0.0]
     if len(zero) != 1:
         raise ValueError(f"{experiment.name}: a rate shift is taken against exactly one arm with lambda_sr = 0, "
                          f"found {len(zero)} ({', '.join(zero) or 'none'})")
+    if len(set(weights.values())) != len(weights):
+        raise ValueError(f"{experiment.name}: every arm of a lambda_SR sweep needs a weight of its own, got "
+                         f"{', '.join(f'{a}: {lam:g}' for a, lam in weights.items())}")
     per_seed = {arm: {int(r.config.seed): regulated_distance(r) for r in runs.get(arm, ())} for arm in weights}
     contrasts = {arm: ({arm: 1, zero[0]: -1}, f"{arm} - {zero[0]}: distance from 1/2")
                  for arm, lam in sorted(weights.items(), key=lambda x: x[1]) if lam > 0.0}
@@ -421,32 +440,35 @@ def shift_text(d: Mapping, pairs: bool = True) -> str:
 
 
 def rates_move_sentence(shifts: Mapping[float, Mapping], seeds: int) -> str:
-    """Where the rates start to move, from :func:`rate_shifts`: the smallest weight whose regulated layers come
-    measurably closer to 1/2, with the shift and its interval, and what the smaller weights do; that no weight
-    moves them; or that the answer waits for the ``seeds`` every weight declares."""
+    """Where the rates start to move, from :func:`rate_shifts`, naming every weight's verdict: the weights at
+    which the regulated layers' distance from 1/2 falls measurably, those where it does not change measurably and
+    those where it grows, each with its shift and interval (the interval each weight's own, the verdicts
+    Holm-adjusted). It opens with the weight where the rates start to move when every larger weight moves them
+    too, or with no weight moving them; until every weight has its ``seeds``, it says the answer waits."""
+    if not shifts:
+        raise ValueError("a lambda_SR sweep needs a weight above 0 to say where the rates move")
     if any(d["verdict"].startswith("withheld") for d in shifts.values()):
         fewest = min(d["n"] for d in shifts.values())
         return (f"Where the rates start to move is read when every weight has its {seeds} seeds (the fewest so "
                 f"far: {fewest}).")
+    by = {w: [lam for lam, d in shifts.items() if d["verdict"] == w]
+          for w in ("below zero", "not distinguishable from zero", "above zero")}
 
-    moved = [lam for lam, d in shifts.items() if d["verdict"] == "below zero"]
-    if not moved:
-        return (f"At no weight up to {max(shifts):g} do the regulated layers come measurably closer to 1/2 than "
-                f"without the spike term (Holm-adjusted; the shifts of their distance from 1/2: "
-                f"{'; '.join(f'{lam:g}: {shift_text(d, pairs=False)}' for lam, d in shifts.items())}).")
-    first = min(moved)
-    d = shifts[first]
-    text = (f"The regulated layers first come measurably closer to 1/2 at a weight of {first:g}: their distance "
-            f"from 1/2 changes by {shift_text(d, pairs=False)} against no spike term ({p_text(d['p_holm'])}, "
-            f"Holm-adjusted)")
-    below = [f"{lam:g} ({shift_text(e, pairs=False)})" for lam, e in shifts.items()
-             if lam < first and e["verdict"] == "not distinguishable from zero"]
-    if below:
-        text += f"; at {', '.join(below)} it does not move measurably"
-    away = [f"{lam:g}" for lam, e in shifts.items() if e["verdict"] == "above zero"]
-    if away:
-        text += f"; at {', '.join(away)} they move away from 1/2"
-    return text + "."
+    def listed(lams):
+        return ", ".join(f"{lam:g} ({shift_text(shifts[lam], pairs=False)})" for lam in lams)
+
+    clauses = [f"{verb} at {listed(by[w])}" for w, verb in (("below zero", "falls measurably"),
+               ("not distinguishable from zero", "does not change measurably"), ("above zero", "grows")) if by[w]]
+    closer = by["below zero"]
+    if closer and all(lam in closer for lam in shifts if lam >= min(closer)):
+        head = f"The rates start to move at a weight of {min(closer):g}: "
+    elif not closer:
+        head = f"At no weight up to {max(shifts):g} do the rates move measurably towards 1/2: "
+    else:
+        head = ""
+    body = f"against no spike term, the regulated layers' distance from 1/2 {'; it '.join(clauses)}"
+    return (f"{head}{body if head else body[:1].upper() + body[1:]} (verdicts Holm-adjusted over the "
+            f"{len(shifts)} weights; each interval the weight's own).")
 
 
 def membrane_rows(runs: Mapping[str, Sequence], quantizers: Sequence[str] = ("uniform", "tanh")) -> dict:

@@ -290,33 +290,56 @@ def test_rate_shifts_pair_the_seeds_against_no_spike_term_and_wait_for_the_decla
     """Golden values: the distance at lambda 0 is 0.30 + 0.01 s, at 0.5 it is 0.02 lower on every seed but one
     (0.03), at 5 it is 0.20 lower; 0.05 wobbles around lambda 0's by +-0.002."""
     grid = SweepGrid({"lambda_0": 0.0, "lambda_0.05": 0.05, "lambda_0.5": 0.5, "lambda_5": 5.0})
-
-    def arm(lam, shift):
-        return [sweep_run(s, 0.9, lam, [0.1, 0.5 - (0.30 + 0.01 * s + shift(s)), 0.9]) for s in range(3)]
-
-    runs = {"lambda_0": arm(0.0, lambda s: 0.0), "lambda_0.05": arm(0.05, lambda s: 0.002 * (-1) ** s),
-            "lambda_0.5": arm(0.5, lambda s: -0.02 - 0.01 * (s == 2)), "lambda_5": arm(5.0, lambda s: -0.20)}
+    runs = {"lambda_0": sweep_arm(0.0, lambda s: 0.0), "lambda_0.05": sweep_arm(0.05, lambda s: 0.002 * (-1) ** s),
+            "lambda_0.5": sweep_arm(0.5, lambda s: -0.02 - 0.01 * (s == 2)), "lambda_5": sweep_arm(5.0, lambda s: -0.20)}
     shifts = progress.rate_shifts(grid, runs)
     assert list(shifts) == [0.05, 0.5, 5.0]
     assert shifts[0.5]["mean"] == pytest.approx(-0.07 / 3) and shifts[0.5]["n"] == 3
     assert shifts[5.0]["mean"] == pytest.approx(-0.20) and shifts[5.0]["verdict"] == "below zero"
     assert shifts[0.05]["verdict"] == "not distinguishable from zero"
     assert shifts[0.5]["p_holm"] == pytest.approx(2 * shifts[0.5]["p"])  # Holm: the second smallest of three, x2
-    assert progress.rates_move_sentence(shifts, 3) == (
-        "The regulated layers first come measurably closer to 1/2 at a weight of 0.5: their distance from 1/2 changes "
-        "by -0.023 [-0.038, -0.009] against no spike term (p = 0.040, Holm-adjusted); at 0.05 (+0.001 [-0.005, "
-        "+0.006]) it does not move measurably.")
-    away = progress.rate_shifts(grid, {**runs, "lambda_0.05": arm(0.05, lambda s: 0.05 + 0.001 * s)})
-    sentence = progress.rates_move_sentence(away, 3)
-    assert sentence.endswith("against no spike term (p = 0.020, Holm-adjusted); at 0.05 they move away from 1/2.")
     waiting = progress.rate_shifts(grid, {**runs, "lambda_5": runs["lambda_5"][:1]})
     assert waiting[5.0]["verdict"] == "withheld: 1 of 3 pairs"
-    assert progress.rates_move_sentence(waiting, 3) == ("Where the rates start to move is read when every weight has "
-                                                        "its 3 seeds (the fewest so far: 1).")
-    still = progress.rate_shifts(grid, {**runs, "lambda_0.5": runs["lambda_0"], "lambda_5": runs["lambda_0"]})
-    assert progress.rates_move_sentence(still, 3).startswith("At no weight up to 5 do the regulated layers come")
+    assert all(d["p_holm"] is None for d in waiting.values())  # no adjustment over a partial family
     with pytest.raises(ValueError, match="exactly one arm with lambda_sr = 0, found 0"):
         progress.rate_shifts(SweepGrid({"a": 0.5}), {})
+    with pytest.raises(ValueError, match="found 2 \\(a, b\\)"):
+        progress.rate_shifts(SweepGrid({"a": 0.0, "b": 0.0, "c": 1.0}), {})
+    with pytest.raises(ValueError, match="a weight of its own, got a: 0, b: 1, c: 1"):
+        progress.rate_shifts(SweepGrid({"a": 0.0, "b": 1.0, "c": 1.0}), {})
+
+
+def sweep_arm(lam, shift):
+    """Three seeds whose regulated layer sits at 0.30 + 0.01 s + shift(s) from 1/2 (below it)."""
+    return [sweep_run(s, 0.9, lam, [0.1, 0.5 - (0.30 + 0.01 * s + shift(s)), 0.9]) for s in range(3)]
+
+
+def test_rates_move_sentence_names_every_weight_and_where_the_rates_start_to_move():
+    grid = SweepGrid({"lambda_0": 0.0, "lambda_0.05": 0.05, "lambda_0.5": 0.5, "lambda_5": 5.0})
+    zero, wobble = sweep_arm(0.0, lambda s: 0.0), sweep_arm(0.05, lambda s: 0.002 * (-1) ** s)
+    down, far = sweep_arm(0.5, lambda s: -0.02 - 0.01 * (s == 2)), sweep_arm(5.0, lambda s: -0.20)
+    tail = " (verdicts Holm-adjusted over the 3 weights; each interval the weight's own)."
+    onward = progress.rate_shifts(grid, {"lambda_0": zero, "lambda_0.05": wobble, "lambda_0.5": down, "lambda_5": far})
+    assert progress.rates_move_sentence(onward, 3) == (
+        "The rates start to move at a weight of 0.5: against no spike term, the regulated layers' distance from 1/2 "
+        "falls measurably at 0.5 (-0.023 [-0.038, -0.009]), 5 (-0.200 [-0.200, -0.200]); it does not change "
+        "measurably at 0.05 (+0.001 [-0.005, +0.006])" + tail)
+    gap = progress.rate_shifts(grid, {"lambda_0": zero, "lambda_0.05": down, "lambda_0.5": wobble, "lambda_5": far})
+    assert progress.rates_move_sentence(gap, 3) == (  # a larger weight that does not move: no "start" is claimed
+        "Against no spike term, the regulated layers' distance from 1/2 falls measurably at 0.05 (-0.023 [-0.038, "
+        "-0.009]), 5 (-0.200 [-0.200, -0.200]); it does not change measurably at 0.5 (+0.001 [-0.005, +0.006])"
+        + tail)
+    up = sweep_arm(0.05, lambda s: 0.05 + 0.001 * s)
+    away = progress.rate_shifts(grid, {"lambda_0": zero, "lambda_0.05": up, "lambda_0.5": wobble, "lambda_5": wobble})
+    assert progress.rates_move_sentence(away, 3) == (
+        "At no weight up to 5 do the rates move measurably towards 1/2: against no spike term, the regulated layers' "
+        "distance from 1/2 does not change measurably at 0.5 (+0.001 [-0.005, +0.006]), 5 (+0.001 [-0.005, "
+        "+0.006]); it grows at 0.05 (+0.051 [+0.049, +0.053])" + tail)
+    waiting = progress.rate_shifts(grid, {"lambda_0": zero, "lambda_0.05": wobble, "lambda_5": far[:2]})
+    assert progress.rates_move_sentence(waiting, 3) == ("Where the rates start to move is read when every weight "
+                                                        "has its 3 seeds (the fewest so far: 0).")
+    with pytest.raises(ValueError, match="needs a weight above 0"):
+        progress.rates_move_sentence({}, 3)
 
 
 def test_shift_text_is_a_distance_with_its_interval_and_pairs():
@@ -325,3 +348,23 @@ def test_shift_text_is_a_distance_with_its_interval_and_pairs():
     assert progress.shift_text(d, pairs=False) == "-0.023 [-0.038, -0.009]"
     assert progress.shift_text({"mean": 0.0004, "ci": None, "n": 1}) == "+0.000 over 1 pair"
     assert progress.shift_text({"mean": None, "ci": None, "n": 0}) == "no pair"
+
+
+def test_regimes_family_holm_adjusts_the_welch_tests_once_all_are_complete():
+    a = progress.main_contrast([run(s, 0.90 + 0.004 * s) for s in range(5)], [run(s, 0.89) for s in range(5)], 5)
+    b = progress.main_contrast([run(s, 0.90 + 0.001 * (s % 2)) for s in range(6)], [run(s, 0.90) for s in range(6)], 6)
+    c = progress.main_contrast([run(s, 0.90 + 0.003 * (s % 3)) for s in range(5)], [run(s, 0.90) for s in range(5)], 5)
+    fam = progress.regimes_family({"x": (a, b, (5, 6)), "y": (c, b, (5, 6))})
+    px, py = (progress.between_regimes(e, b, (5, 6))["p"] for e in (a, c))
+    low = min(px, py)
+    # Holm over two: the smaller p doubled, the larger kept (but never below the smaller's adjusted value)
+    adjusted = {k: (min(1.0, 2 * p) if p == low else max(min(1.0, 2 * low), min(1.0, p))) for k, p in
+                (("x", px), ("y", py))}
+    for k in ("x", "y"):
+        assert fam[k]["p_holm"] == pytest.approx(adjusted[k]) and fam[k]["p"] == pytest.approx((px, py)[k == "y"])
+        word = "not distinguishable from zero" if adjusted[k] >= 0.05 else \
+            ("above zero" if fam[k]["mean"] > 0 else "below zero")
+        assert fam[k]["verdict"] == word
+    waiting = progress.regimes_family({"x": (a, b, (5, 10)), "y": (c, b, (5, 6))})
+    assert waiting["x"]["verdict"].startswith("withheld") and "p_holm" not in waiting["y"]
+    assert waiting["y"]["verdict"] == progress.between_regimes(c, b, (5, 6))["verdict"]  # unadjusted, not yet read
