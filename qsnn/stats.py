@@ -83,7 +83,7 @@ def paired_difference(a: Mapping[int, float], b: Mapping[int, float], confidence
 def paired_p_value(d: Mapping) -> float | None:
     """Two-sided p-value of the paired t test that the mean difference is zero.
 
-    ``d`` is a paired difference as :func:`qsnn.experiments.paired_difference` returns it (``mean``, ``std``
+    ``d`` is a paired difference as :func:`paired_difference` returns it (``mean``, ``std``
     of the per-seed differences, ``n`` seeds): ``t = mean / (std / sqrt(n))`` with ``n - 1`` degrees of
     freedom, the test whose inversion is the interval ``d["ci"]``. None for fewer than two seeds; 0 (or 1)
     when every seed gives the same non-zero (or zero) difference.

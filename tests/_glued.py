@@ -46,7 +46,8 @@ def family_verdicts(families: list[list], declared: int) -> list[str]:
     if any(len(d) < declared for d in families):
         return [f"withheld: {len(d)} of {declared} pairs" if len(d) < declared
                 else "withheld until the rest of its family is in" for d in families]
-    ps = [ttest_rel(d, [0.0] * len(d)).pvalue for d in families]
+    # equal differences on every seed: no spread, so p is 0 (a non-zero difference) or 1 (none), as in qsnn.stats
+    ps = [ttest_rel(d, [0.0] * len(d)).pvalue if len(set(d)) > 1 else float(d[0] == 0.0) for d in families]
     order, adjusted, running = sorted(range(len(ps)), key=lambda i: ps[i]), [0.0] * len(ps), 0.0
     for j, i in enumerate(order):
         running = max(running, min(1.0, (len(ps) - j) * ps[i]))

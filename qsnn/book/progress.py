@@ -402,7 +402,8 @@ def lambda_row_text(row: Mapping | None, seeds: int) -> str:
 def regulated_distance(run) -> float:
     """The mean over a run's regulated layers (the spiking layers between the first and the last, those WS-DR's
     spike term pulls) of ``|r - 1/2|``, ``r`` a layer's mean test rate: 0 where every regulated layer fires half
-    the time, 1/2 where each is silent or always on."""
+    the time, 1/2 where each is silent or always on. Measured from 1/2, the spike term's default target
+    (``sr_target``), whatever target a run was trained towards."""
     rates = np.asarray(run.metrics["test_rates"], dtype=float)
     if rates.size < 3:
         raise ValueError(f"a regulated layer needs >= 3 spiking layers, got {rates.size} test rates")
