@@ -31,7 +31,8 @@ __all__ = ["grid_progress", "progress_text", "by_seed", "arm_accuracy", "arm_siz
            "regimes_family",
            "effect_text", "p_text", "effect_verdict_text", "family_state_text", "weight_regulation_split",
            "plateau_text", "verdict_sentence", "lambda_rows", "lambda_text", "lambda_row_text",
-           "regulated_distance", "rate_shifts", "shift_text", "rates_move_sentence", "membrane_rows", "membrane_text"]
+           "regulated_distance", "regulated_entropy", "ENTROPY_EFFECTS", "entropy_effects", "rate_shifts",
+           "shift_text", "shift_verdict_text", "rates_move_sentence", "membrane_rows", "membrane_text"]
 
 
 def grid_progress(grids: Mapping[str, tuple]) -> dict:
@@ -286,13 +287,27 @@ def effect_verdict_text(d: Mapping) -> str:
     """:func:`effect_text` with the verdict in brackets; once the verdict is read, with the p-value that decided
     it: Holm-adjusted for a :func:`contrast_family` entry (``"... (above zero, Holm-adjusted p = 0.012)"``),
     Welch's for :func:`between_regimes`."""
+    return f"{effect_text(d)} ({_verdict_words(d)})"
+
+
+def shift_verdict_text(d: Mapping, digits: int = 4, unit: str = " bit") -> str:
+    """:func:`shift_text` of a difference that is no accuracy (an entropy, a distance), with its unit and, as
+    :func:`effect_verdict_text` words it, its verdict: ``"+0.0239 bit [+0.0077, +0.0402] over 10 pairs (above
+    zero)"``."""
+    if d["mean"] is None:
+        return f"no pair ({_verdict_words(d)})"
+    ci = "" if d["ci"] is None else f" {interval_text(d, scale=1.0, digits=digits)}"
+    return f"{d['mean']:+z.{digits}f}{unit}{ci} over {d['n']} pair{'s' if d['n'] != 1 else ''} ({_verdict_words(d)})"
+
+
+def _verdict_words(d: Mapping) -> str:
     verdict = d["verdict"]
     if not verdict.startswith("withheld"):
         adjusted = d.get("p_holm") is not None
         p = d["p_holm"] if adjusted else d.get("p")
         if p is not None:
             verdict += f", {'Holm-adjusted ' if adjusted else ''}{p_text(p)}"
-    return f"{effect_text(d)} ({verdict})"
+    return verdict
 
 
 def family_state_text(family: Mapping[str, Mapping], seeds: int) -> str:
@@ -410,6 +425,28 @@ def regulated_distance(run) -> float:
     return float(np.abs(rates[1:-1] - 0.5).mean())
 
 
+def regulated_entropy(run) -> float:
+    """The mean over a run's regulated layers (as in :func:`regulated_distance`) of the entropy in bits of a spike
+    at the layer's mean test rate, ``H(r) = -r log2 r - (1 - r) log2 (1 - r)``: 1 at ``r = 1/2``."""
+    rates = np.asarray(run.metrics["test_rates"], dtype=float)
+    if rates.size < 3:
+        raise ValueError(f"a regulated layer needs >= 3 spiking layers, got {rates.size} test rates")
+    return float(np.mean(binary_entropy(rates[1:-1])))
+
+
+ENTROPY_EFFECTS = ("spike regulation", "weight regulation (centring)")
+"""The comparisons of :data:`FACTORIAL_EFFECTS` that :func:`entropy_effects` reads on the spikes: WS-DR's two
+halves, each added alone to the plain Q-SNN."""
+
+
+def entropy_effects(runs: Mapping[str, Sequence], declared: int, alpha: float = 0.05) -> dict:
+    """Which half of WS-DR moves the spikes: the comparisons :data:`ENTROPY_EFFECTS` of the factorial taken on
+    :func:`regulated_entropy` (bits) instead of accuracy, seed by seed, as a :func:`contrast_family` of their own
+    whose verdicts wait for ``declared`` pairs. ``runs`` maps the factorial's arms to their finished runs."""
+    per_seed = {arm: {int(r.config.seed): regulated_entropy(r) for r in rs} for arm, rs in runs.items()}
+    return contrast_family(per_seed, {k: FACTORIAL_EFFECTS[k] for k in ENTROPY_EFFECTS}, declared, alpha)
+
+
 def rate_shifts(experiment, runs: Mapping[str, Sequence], alpha: float = 0.05) -> dict:
     """How far each spike-rate weight moves the regulated layers towards ``r = 1/2``: per arm of the sweep with
     ``lambda_SR > 0`` (``{lambda_SR: entry}``, ascending), the paired difference over seeds of
@@ -431,13 +468,15 @@ def rate_shifts(experiment, runs: Mapping[str, Sequence], alpha: float = 0.05) -
     return {weights[arm]: d for arm, d in family.items()}
 
 
-def shift_text(d: Mapping, pairs: bool = True) -> str:
-    """A :func:`rate_shifts` entry in words: ``"-0.023 [-0.038, -0.009] over 3 pairs"`` (a distance, not points;
-    no interval with one pair, ``"no pair"`` without one); ``pairs=False`` leaves the count out."""
+def shift_text(d: Mapping, pairs: bool = True, digits: int = 3) -> str:
+    """A :func:`rate_shifts` or :func:`entropy_effects` entry in words: ``"-0.023 [-0.038, -0.009] over 3 pairs"``
+    (a distance or an entropy, not points; no interval with one pair, ``"no pair"`` without one);
+    ``pairs=False`` leaves the count out, ``digits`` after the point."""
     if d["mean"] is None:
         return "no pair"
-    ci = "" if d["ci"] is None else f" {interval_text(d, scale=1.0, digits=3)}"
-    return f"{d['mean']:+z.3f}{ci}" + (f" over {d['n']} pair{'s' if d['n'] != 1 else ''}" if pairs else "")
+    ci = "" if d["ci"] is None else f" {interval_text(d, scale=1.0, digits=digits)}"
+    n = f" over {d['n']} pair{'s' if d['n'] != 1 else ''}" if pairs else ""
+    return f"{d['mean']:+z.{digits}f}{ci}{n}"
 
 
 def rates_move_sentence(shifts: Mapping[float, Mapping], seeds: int) -> str:
