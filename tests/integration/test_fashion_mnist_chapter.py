@@ -107,3 +107,29 @@ def test_the_printed_plateau_is_that_of_the_committed_histories():
     g = glued()
     assert g["n_gap_runs"] == len(steps)
     assert g["gap_all"] == pytest.approx(100 * sum(steps) / len(steps), rel=1e-5, abs=1e-4)
+
+
+def test_the_halves_of_wsdr_on_the_spikes_are_those_of_the_committed_runs():
+    """The spike term alone and the centring alone against the plain Q-SNN, on the regulated layers' spike entropy
+    (per seed, the mean over the spiking layers between the first and the last of H(r) in bits at the layer's test
+    rate), a Holm family of two over the factorial's five seeds, from the runs' metrics.json."""
+    def entropy(grid: Path, arm: str) -> dict:
+        out = {}
+        for f in sorted((grid / arm).glob("seed*")):
+            if (f / "model.pt").is_file():
+                rates = json.loads((f / "metrics.json").read_text())["test_rates"][1:-1]
+                out[int(f.name.removeprefix("seed"))] = sum(-r * math.log2(r) - (1 - r) * math.log2(1 - r)
+                                                            for r in rates) / len(rates)
+        return out
+
+    plain = entropy(MAIN, "qsnn")
+    diffs = []
+    for arm in ("qsnn_sr", "qsnn_wr"):
+        alone = entropy(FACTORIAL, arm)
+        diffs.append([alone[s] - plain[s] for s in sorted(alone) if s in plain])
+    g = glued()
+    for key, d, verdict in zip(("fx_h_spike", "fx_h_weight"), diffs, family_verdicts(diffs, 5)):
+        n, mean = len(d), sum(d) / len(d)
+        half = student_t.ppf(0.975, n - 1) * math.sqrt(sum((x - mean) ** 2 for x in d) / (n - 1)) / math.sqrt(n)
+        assert g[key] == (f"{mean:+z.4f} bit [{mean - half:+z.4f}, {mean + half:+z.4f}] over {n} pairs "
+                          f"({verdict})"), key
