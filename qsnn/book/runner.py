@@ -23,6 +23,7 @@ import argparse
 import ast
 import contextlib
 import datetime as _dt
+import logging
 import os
 import shutil
 import signal
@@ -306,22 +307,50 @@ def _claim(work: Path, out: Path) -> Path:
     raise ChapterRunError(f"no free folder name next to {out}; this run's results are in {work}")
 
 
+class _AfterStop(logging.Filter):
+    """Drops the execution engine's messages once Ctrl-C or SIGTERM has arrived: the kernel gets the signal too
+    and may die before the run is unwound, and its death is then the stop's consequence, not news (the command
+    prints one line for the stop)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stopped = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not self.stopped
+
+
 @contextlib.contextmanager
-def _sigterm_raises() -> Iterator[None]:
-    """Turn SIGTERM into :class:`ChapterTerminated` (as Ctrl-C is KeyboardInterrupt), so the clean-up of
-    the partial run folder and of the kernel runs; only the main thread can take signals."""
+def _stop_signals() -> Iterator[None]:
+    """Turn SIGTERM into :class:`ChapterTerminated` (as Ctrl-C is KeyboardInterrupt), so the clean-up of the
+    partial run folder and of the kernel runs, and silence papermill's log (which nbclient writes to) from the
+    moment either arrives; only the main thread can take signals. A SIGINT that is ignored (a background job)
+    stays ignored."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    quiet = _AfterStop()
 
-    def handler(signum, _frame):
+    def on_term(signum, _frame):
+        quiet.stopped = True
         raise ChapterTerminated(signum)
 
-    previous = signal.signal(signal.SIGTERM, handler)
+    def on_int(signum, frame):
+        quiet.stopped = True
+        signal.default_int_handler(signum, frame)
+
+    handlers = {signal.SIGTERM: on_term}
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        handlers[signal.SIGINT] = on_int
+    previous = {signum: signal.signal(signum, handler) for signum, handler in handlers.items()}
+    engine_log = logging.getLogger("papermill")
+    engine_log.addFilter(quiet)
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        engine_log.removeFilter(quiet)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _check_timeout(timeout) -> int | None:
@@ -391,7 +420,7 @@ def run_chapter(name: str, parameters: Mapping[str, Any] | None = None, out: str
     if out.exists():
         raise ChapterRunError(f"output folder {out} already exists; choose another --out or remove it")
     out.parent.mkdir(parents=True, exist_ok=True)
-    with _sigterm_raises():
+    with _stop_signals():
         work = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
         try:
             injected = dict(values, results_dir="results")
@@ -514,6 +543,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _quiet_shutdown() -> None:
+    """After a stop, the execution engine's asyncio tasks that were cut off report their exceptions when they are
+    collected at exit ("Task exception was never retrieved"); they are the stop's consequence, so asyncio's log
+    is switched off."""
+    logging.getLogger("asyncio").disabled = True
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
 
@@ -534,9 +570,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        _quiet_shutdown()
         print("error: interrupted (Ctrl-C); the partial run folder was removed", file=sys.stderr)
         return 130
     except ChapterTerminated as exc:
+        _quiet_shutdown()
         print(f"error: stopped by signal {signal.Signals(exc.signum).name}; the partial run folder was removed",
               file=sys.stderr)
         return int(exc.code)

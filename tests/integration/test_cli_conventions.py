@@ -180,3 +180,25 @@ def test_the_readme_says_checkpoints_need_checkpoint_dir():
     readme = (ROOT / "README.md").read_text()
     sentence = next(s for s in re.split(r"(?<=\.)\s", readme) if "checkpoint every epoch" in s)
     assert "checkpoint_dir" in sentence
+
+
+def test_after_ctrl_c_the_engines_messages_are_dropped(caplog):
+    """The kernel gets Ctrl-C too and may die before the run unwinds; nbclient then logs its death to papermill's
+    logger, which the stop silences (the command prints one line); the handlers are restored afterwards."""
+    import logging
+
+    from qsnn.book import runner
+
+    log = logging.getLogger("papermill")
+    caplog.set_level(logging.INFO, logger="papermill")
+    with runner._stop_signals():
+        log.error("before the stop")
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(10)
+        except KeyboardInterrupt:
+            log.error("Kernel died while waiting for execute reply.")  # as nbclient logs it while the run unwinds
+    assert [r.getMessage() for r in caplog.records if r.name == "papermill"] == ["before the stop"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler and not log.filters
+    log.error("after the run")  # a later run's messages get through again
+    assert [r.getMessage() for r in caplog.records if r.name == "papermill"][-1] == "after the run"
