@@ -19,11 +19,10 @@ import numpy as np
 
 from ..experiments import build_model, learning_curves
 from ..size import model_size
-from ..nn import binary_entropy
 from ..stats import (declared_verdict, difference_word, holm, interval_text, level_verdict, mean_std,
                      paired_difference, paired_p_value, welch_difference)
 from .reports import size_accuracy_status
-from .trained import loss_shares, membrane_setting
+from .trained import loss_shares, membrane_setting, regulated_layers_entropy, regulated_rates
 
 __all__ = ["grid_progress", "progress_text", "by_seed", "arm_accuracy", "arm_size_mb", "table_rows", "grid_curves",
            "mean_plateau_gap", "main_contrast", "half_width_at", "accuracy_text", "level_status",
@@ -383,10 +382,9 @@ def lambda_rows(runs: Mapping[str, Sequence]) -> dict:
         if rates.shape[1] < 3:
             raise ValueError(f"lambda_SR = {lam:g}: a sweep of the spike term needs a regulated layer (>= 3 spiking "
                              f"layers), got {rates.shape[1]}")
-        middle = rates[:, 1:-1]
         rows[lam] = {"accuracy": arm_accuracy(rs), "rates": rates.mean(0).tolist(),
                      "distance_to_half": float(np.mean([regulated_distance(r) for r in rs])),
-                     "entropy": float(np.mean(binary_entropy(middle))),
+                     "entropy": float(np.mean([regulated_entropy(r) for r in rs])),
                      "sr_share": loss_shares(rs, lam)["sr_share"]}
     return dict(sorted(rows.items()))
 
@@ -419,19 +417,13 @@ def regulated_distance(run) -> float:
     spike term pulls) of ``|r - 1/2|``, ``r`` a layer's mean test rate: 0 where every regulated layer fires half
     the time, 1/2 where each is silent or always on. Measured from 1/2, the spike term's default target
     (``sr_target``), whatever target a run was trained towards."""
-    rates = np.asarray(run.metrics["test_rates"], dtype=float)
-    if rates.size < 3:
-        raise ValueError(f"a regulated layer needs >= 3 spiking layers, got {rates.size} test rates")
-    return float(np.abs(rates[1:-1] - 0.5).mean())
+    return float(np.abs(regulated_rates(run.metrics["test_rates"]) - 0.5).mean())
 
 
 def regulated_entropy(run) -> float:
     """The mean over a run's regulated layers (as in :func:`regulated_distance`) of the entropy in bits of a spike
     at the layer's mean test rate, ``H(r) = -r log2 r - (1 - r) log2 (1 - r)``: 1 at ``r = 1/2``."""
-    rates = np.asarray(run.metrics["test_rates"], dtype=float)
-    if rates.size < 3:
-        raise ValueError(f"a regulated layer needs >= 3 spiking layers, got {rates.size} test rates")
-    return float(np.mean(binary_entropy(rates[1:-1])))
+    return regulated_layers_entropy(run.metrics["test_rates"])
 
 
 ENTROPY_EFFECTS = ("spike regulation", "weight regulation (centring)")

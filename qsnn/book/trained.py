@@ -25,7 +25,8 @@ from ..size import model_size
 from ..stats import mean_std, with_holm
 
 __all__ = ["open_grids", "setting_values", "tested_epochs", "subset_setting_values", "final_ede_t", "per_arm",
-           "test_rates", "model_sizes", "paper_rows", "grid_differences", "regulated_entropy", "late_epoch_accuracy",
+           "test_rates", "model_sizes", "paper_rows", "grid_differences", "regulated_rates", "regulated_layers_entropy",
+           "regulated_entropy", "late_epoch_accuracy",
            "mean_curves", "loss_shares", "membrane_sweep_table", "membrane_setting", "membrane_quantizer_table", "training_seconds",
            "latent_rms"]
 
@@ -139,9 +140,25 @@ def grid_differences(experiment, runs: Mapping[str, Sequence], primary: str, met
     return with_holm(summarize(experiment, root, metric)["differences"], primary)
 
 
+def regulated_rates(rates) -> np.ndarray:
+    """The rates of the regulated layers, the spiking layers between the first and the last (those WS-DR's spike
+    term pulls), from one network's rates per spiking layer; a network needs three spiking layers or more."""
+    r = np.asarray(rates, dtype=float)
+    if r.ndim != 1:
+        raise ValueError(f"expected one network's rates, one per spiking layer (1-D), got shape {r.shape}")
+    if r.size < 3:
+        raise ValueError(f"a regulated layer needs >= 3 spiking layers, got {r.size} test rates")
+    return r[1:-1]
+
+
+def regulated_layers_entropy(rates) -> float:
+    """The mean over the regulated layers (:func:`regulated_rates`) of the entropy in bits of a spike at the
+    layer's rate, ``H(r) = -r log2 r - (1 - r) log2 (1 - r)``: 1 where every regulated layer fires half the time."""
+    return float(np.mean(binary_entropy(regulated_rates(rates))))
+
+
 def regulated_entropy(rates: Mapping[str, object], seeds: Sequence[int], arms: Iterable[str] | None = None) -> dict:
-    """``{arm: {seed: H}}``: per seed, the mean over the regulated layers of the entropy (bits) of a spike at the
-    layer's test rate, ``H(r) = -r log2 r - (1 - r) log2 (1 - r)``.
+    """``{arm: {seed: H}}``: per seed, :func:`regulated_layers_entropy` of the arm's test rates.
 
     ``rates`` maps an arm to its rates ``[seeds, layers]`` (:func:`test_rates`), rows in the order of ``seeds``;
     ``arms`` selects arms (default: all). A network needs three spiking layers or more to have a regulated one.
@@ -151,7 +168,7 @@ def regulated_entropy(rates: Mapping[str, object], seeds: Sequence[int], arms: I
         r = np.asarray(rates[arm], dtype=float)
         if r.ndim != 2 or r.shape[0] != len(seeds) or r.shape[1] < 3:
             raise ValueError(f"arm {arm}: rates must be [{len(seeds)} seeds, >= 3 layers], got shape {r.shape}")
-        out[arm] = {s: float(np.mean([binary_entropy(float(x)) for x in r[i, 1:-1]])) for i, s in enumerate(seeds)}
+        out[arm] = {s: regulated_layers_entropy(r[i]) for i, s in enumerate(seeds)}
     return out
 
 

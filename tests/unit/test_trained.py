@@ -123,6 +123,17 @@ def test_latent_rms_and_model_sizes_of_a_small_network():
         trained.latent_rms([torch.nn.Linear(2, 2)])
 
 
+def test_regulated_rates_are_the_layers_between_the_first_and_the_last():
+    assert trained.regulated_rates([0.9, 0.1, 0.2, 0.3]).tolist() == [0.1, 0.2]
+    assert trained.regulated_layers_entropy([0.0, 0.5, 0.5, 1.0]) == 1.0
+    assert trained.regulated_layers_entropy([0.5, 0.0, 1.0, 0.5]) == 0.0
+    for bad in ([0.1, 0.2], []):
+        with pytest.raises(ValueError, match=">= 3 spiking layers"):
+            trained.regulated_rates(bad)
+    with pytest.raises(ValueError, match=r"1-D\), got shape \(1, 3\)"):
+        trained.regulated_rates([[0.1, 0.2, 0.3]])
+
+
 def test_regulated_entropy_matches_binary_entropy_per_layer():
     rng = np.random.default_rng(1)
     rates = {"a": rng.uniform(0.05, 0.95, size=(3, 5))}
