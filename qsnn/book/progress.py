@@ -31,7 +31,7 @@ __all__ = ["grid_progress", "progress_text", "by_seed", "arm_accuracy", "arm_siz
            "effect_text", "p_text", "effect_verdict_text", "family_state_text", "weight_regulation_split",
            "plateau_text", "verdict_sentence", "lambda_rows", "lambda_text", "lambda_row_text",
            "regulated_distance", "regulated_entropy", "ENTROPY_EFFECTS", "entropy_effects", "rate_shifts",
-           "shift_text", "shift_verdict_text", "rates_move_sentence", "membrane_rows", "membrane_text"]
+           "shift_text", "shift_verdict_text", "rates_move_sentence", "lambda_status", "membrane_rows", "membrane_text"]
 
 
 def grid_progress(grids: Mapping[str, tuple]) -> dict:
@@ -351,7 +351,8 @@ def verdict_sentence(d: Mapping, what: str = "WS-DR") -> str:
     declared pairs would give at the spread seen so far (:func:`half_width_at`). ``d`` as :func:`main_contrast`
     returns it."""
     if d["verdict"].startswith("withheld"):
-        wait = f"The verdict waits for the {d['declared']} declared pairs ({d['n']} {'is' if d['n'] == 1 else 'are'} in)"
+        are = "is" if d["n"] == 1 else "are"
+        wait = f"The verdict waits for the {d['declared']} declared pairs ({d['n']} {are} in)"
         projected = half_width_at(d, d["declared"])
         return wait + ("." if projected is None else f"; at the spread seen so far they would give a half-width of "
                                                       f"about {100 * projected:.2f} points.")
@@ -491,9 +492,9 @@ def rates_move_sentence(shifts: Mapping[float, Mapping], seeds: int) -> str:
 
     clauses = [f"{verb} at {listed(by[w])}" for w, verb in (("below zero", "falls measurably"),
                ("not distinguishable from zero", "does not change measurably"), ("above zero", "grows")) if by[w]]
-    closer = by["below zero"]
-    if closer and all(lam in closer for lam in shifts if lam >= min(closer)):
-        head = f"The rates start to move at a weight of {min(closer):g}: "
+    closer, start = by["below zero"], _start_weight(shifts)
+    if start is not None:
+        head = f"The rates start to move at a weight of {start:g}: "
     elif not closer:
         head = f"At no weight up to {max(shifts):g} do the rates move measurably towards 1/2: "
     else:
@@ -501,6 +502,36 @@ def rates_move_sentence(shifts: Mapping[float, Mapping], seeds: int) -> str:
     body = f"against no spike term, the regulated layers' distance from 1/2 {'; it '.join(clauses)}"
     return (f"{head}{body if head else body[:1].upper() + body[1:]} (verdicts Holm-adjusted over the "
             f"{len(shifts)} weights; each interval the weight's own).")
+
+
+def _start_weight(shifts: Mapping[float, Mapping]) -> float | None:
+    """The smallest weight at which the distance from 1/2 falls measurably, when every larger weight makes it fall
+    too; None where no weight does, or a larger one does not."""
+    closer = [lam for lam, d in shifts.items() if d["verdict"] == "below zero"]
+    if closer and all(lam in closer for lam in shifts if lam >= min(closer)):
+        return min(closer)
+    return None
+
+
+def lambda_status(shifts: Mapping[float, Mapping], authors: float) -> str:
+    """The spike-rate sweep's status in a few words, from :func:`rate_shifts`: whether the regulated layers' rates
+    move at the ``authors`` weight, and the weight from which they move towards 1/2 (as
+    :func:`rates_move_sentence` reads it); ``"open (withheld: k of n pairs)"`` until every weight has its seeds."""
+    if authors not in shifts:
+        weights = ", ".join(f"{x:g}" for x in shifts)
+        raise ValueError(f"the authors' weight {authors:g} is not a weight of the sweep above 0 ({weights})")
+    waiting = [d for d in shifts.values() if d["verdict"].startswith("withheld")]
+    if waiting:
+        return f"open ({min(waiting, key=lambda d: d['n'])['verdict']})"
+    at = {"below zero": "the rates move towards 1/2 at the authors' weight",
+          "not distinguishable from zero": "the rates do not move measurably at the authors' weight",
+          "above zero": "the rates move away from 1/2 at the authors' weight"}[shifts[authors]["verdict"]]
+    start = _start_weight(shifts)
+    if start is None:
+        if any(d["verdict"] == "below zero" for d in shifts.values()):
+            return f"{at}; some weights move them towards 1/2, but not every larger one"
+        return f"{at}; no weight up to {max(shifts):g} moves them towards 1/2"
+    return at if start == authors else f"{at}; they move towards 1/2 from {start:g}"
 
 
 def membrane_rows(runs: Mapping[str, Sequence], quantizers: Sequence[str] = ("uniform", "tanh")) -> dict:

@@ -147,6 +147,7 @@ def test_the_lambda_effects_are_those_of_the_committed_runs():
         fewest = min(len(d) for d in shifts.values())
         assert sentence == f"Where the rates start to move is read when every weight has its 3 seeds (the fewest " \
                            f"so far: {fewest})."
+        assert g["status_lambda"] == f"open (withheld: {fewest} of 3 pairs)"
         return
     words = {float(lam): v.split(",")[0] for lam, v in zip(shifts, family_verdicts(list(shifts.values()), 3))}
 
@@ -169,3 +170,11 @@ def test_the_lambda_effects_are_those_of_the_committed_runs():
     else:
         body = body[:1].upper() + body[1:]
     assert sentence == f"{body} (verdicts Holm-adjusted over the 4 weights; each interval the weight's own)."
+    at = {"below zero": "the rates move towards 1/2", "not distinguishable from zero": "the rates do not move "
+          "measurably", "above zero": "the rates move away from 1/2"}[words[0.005]] + " at the authors' weight"
+    if closer and all(words[lam] == "below zero" for lam in words if lam >= min(closer)):
+        at += "" if min(closer) == 0.005 else f"; they move towards 1/2 from {min(closer):g}"
+    else:
+        at += "; some weights move them towards 1/2, but not every larger one" if closer else \
+            "; no weight up to 5 moves them towards 1/2"
+    assert g["status_lambda"] == at

@@ -341,6 +341,16 @@ def test_rates_move_sentence_names_every_weight_and_where_the_rates_start_to_mov
                                                         "has its 3 seeds (the fewest so far: 0).")
     with pytest.raises(ValueError, match="needs a weight above 0"):
         progress.rates_move_sentence({}, 3)
+    assert progress.lambda_status(onward, 0.05) == ("the rates do not move measurably at the authors' weight; they "
+                                                    "move towards 1/2 from 0.5")
+    assert progress.lambda_status(onward, 0.5) == "the rates move towards 1/2 at the authors' weight"
+    assert progress.lambda_status(gap, 0.5) == ("the rates do not move measurably at the authors' weight; some "
+                                                "weights move them towards 1/2, but not every larger one")
+    assert progress.lambda_status(away, 0.05) == ("the rates move away from 1/2 at the authors' weight; no weight up "
+                                                  "to 5 moves them towards 1/2")
+    assert progress.lambda_status(waiting, 0.05) == "open (withheld: 0 of 3 pairs)"
+    with pytest.raises(ValueError, match="authors' weight 0.005 is not a weight of the sweep above 0 \\(0.05, 0.5, 5\\)"):
+        progress.lambda_status(onward, 5e-3)
 
 
 def test_shift_text_is_a_distance_with_its_interval_and_pairs():
