@@ -363,7 +363,10 @@ def verdict_sentence(d: Mapping, what: str = "WS-DR") -> str:
 
 
 def _mean_std_seeds(accuracy: Mapping) -> str:
-    """``"92.60 +- 0.14 (3)"``: an :func:`arm_accuracy` in percent, with its number of seeds, for a table cell."""
+    """``"92.60 +- 0.14 (3)"``: an :func:`arm_accuracy` in percent, with its number of seeds, for a table cell;
+    ``"92.68 (1)"`` for one seed, which has no spread."""
+    if accuracy["n"] == 1:
+        return f"{100 * accuracy['mean']:.2f} (1)"
     return f"{100 * accuracy['mean']:.2f} +- {100 * accuracy['std']:.2f} ({accuracy['n']})"
 
 

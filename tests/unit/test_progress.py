@@ -218,6 +218,7 @@ def test_membrane_rows_enter_full_precision_under_every_quantizer():
     assert rows["tanh"][2]["mean"] == pytest.approx(0.81) and rows["tanh"][32] == rows["uniform"][32]
     text = progress.membrane_text(rows).splitlines()
     assert len(text) == 4 and text[1].split()[0] == "FP32" and text[3].rstrip().endswith("(2)")
+    assert text[1].split()[1:] == ["93.00", "(1)", "93.00", "(1)"]  # one seed: no spread printed
     assert progress.membrane_text({"uniform": {}, "tanh": {}}) == "no run of the sweep finished yet"
     with pytest.raises(ValueError, match="quantizer 'log'"):
         progress.membrane_rows({"x": [sweep_run(0, 0.9, 0.0, [0.1] * 3, quantizer="log")]})
