@@ -293,10 +293,7 @@ def shift_verdict_text(d: Mapping, digits: int = 4, unit: str = " bit") -> str:
     """:func:`shift_text` of a difference that is no accuracy (an entropy, a distance), with its unit and, as
     :func:`effect_verdict_text` words it, its verdict: ``"+0.0239 bit [+0.0077, +0.0402] over 10 pairs (above
     zero)"``."""
-    if d["mean"] is None:
-        return f"no pair ({_verdict_words(d)})"
-    ci = "" if d["ci"] is None else f" {interval_text(d, scale=1.0, digits=digits)}"
-    return f"{d['mean']:+z.{digits}f}{unit}{ci} over {d['n']} pair{'s' if d['n'] != 1 else ''} ({_verdict_words(d)})"
+    return f"{shift_text(d, digits=digits, unit=unit)} ({_verdict_words(d)})"
 
 
 def _verdict_words(d: Mapping) -> str:
@@ -464,15 +461,15 @@ def rate_shifts(experiment, runs: Mapping[str, Sequence], alpha: float = 0.05) -
     return {weights[arm]: d for arm, d in family.items()}
 
 
-def shift_text(d: Mapping, pairs: bool = True, digits: int = 3) -> str:
+def shift_text(d: Mapping, pairs: bool = True, digits: int = 3, unit: str = "") -> str:
     """A :func:`rate_shifts` or :func:`entropy_effects` entry in words: ``"-0.023 [-0.038, -0.009] over 3 pairs"``
     (a distance or an entropy, not points; no interval with one pair, ``"no pair"`` without one);
-    ``pairs=False`` leaves the count out, ``digits`` after the point."""
+    ``pairs=False`` leaves the count out, ``digits`` after the point, ``unit`` follows the mean."""
     if d["mean"] is None:
         return "no pair"
     ci = "" if d["ci"] is None else f" {interval_text(d, scale=1.0, digits=digits)}"
     n = f" over {d['n']} pair{'s' if d['n'] != 1 else ''}" if pairs else ""
-    return f"{d['mean']:+z.{digits}f}{ci}{n}"
+    return f"{d['mean']:+z.{digits}f}{unit}{ci}{n}"
 
 
 def rates_move_sentence(shifts: Mapping[float, Mapping], seeds: int) -> str:
