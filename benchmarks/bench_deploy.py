@@ -5,7 +5,8 @@ the PyTorch model it came from in eval mode under ``torch.no_grad()`` (fp32; its
 weights are fake-quantized floats), on the same input, interleaved call by call, with the same number
 of threads for both:
 
-- the committed Fashion-MNIST Q-SNN of chapter 7 (slim VGG-11, 8 LIF layers, 4-bit membranes, T = 4),
+- a committed Fashion-MNIST Q-SNN, chapter 8's WS-DR network with the hard reset (slim VGG-11, 8 LIF layers,
+  4-bit membranes, T = 4),
   on the first test images, batch 250 (``--batch``);
 - VGG-11 at CIFAR-10 scale (3x32x32, widths 64..512, 2-bit membranes, T = 2), built untrained (its
   BatchNorm statistics set so that the layers spike), batch 16 (``--vgg-batch``).
@@ -38,7 +39,7 @@ def fashion_case(batch: int):
     from qsnn.data import load_dataset, to_time_first
     from qsnn.experiments import load_run
 
-    run = load_run(ROOT / "book" / "experiments" / "fashion_mnist" / "qsnn_wsdr" / "seed0")
+    run = load_run(ROOT / "book" / "experiments" / "fashion_mnist_resets" / "zero" / "seed0")
     test = load_dataset("fashion_mnist", None, "test")
     x = to_time_first(torch.stack([test[i][0] for i in range(batch)]), run.config.time_steps).numpy()
     return "Fashion-MNIST Q-SNN (slim VGG-11, 1x28x28, T = 4, 4-bit)", run.model, x

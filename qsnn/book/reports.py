@@ -1,5 +1,4 @@
-"""What the training chapters print and glue from a grid's comparisons: the setting it trained, the paired
-differences with their Holm-adjusted p-values (the effects of the 2x2 WS-DR ablation among them), per-arm
+"""What the training chapters print and glue from a grid's comparisons: the paired differences with their Holm-adjusted p-values (the effects of the 2x2 WS-DR ablation among them), per-arm
 accuracies, the rates of the regulated layers and the entropy of their spikes, the late-epoch sensitivity check,
 the sign balance of binary filters and the model sizes against reported values.
 
@@ -17,33 +16,16 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from ..nn import binary_entropy
-from ..stats import difference_word, direction_verdict, interval_text, paired_difference, with_holm
-from .analysis import ablation_effects, balance_summary, effects_text, layer_rates, model_size_table, variants_table
-from .trained import grid_differences, late_epoch_accuracy, per_arm, regulated_entropy, subset_setting_values
+from ..stats import difference_word, direction_verdict, interval_text, paired_difference
+from .analysis import balance_summary, layer_rates, model_size_table, variants_table
+from .trained import grid_differences, late_epoch_accuracy, per_arm, regulated_entropy
 from .results import glue, glue_all
 
-__all__ = ["setting_text", "report_setting", "report_accuracy", "mean_gap_text", "paired_text", "report_differences",
-           "p_values_text", "report_ablation_effects", "ABLATION_KEYS", "size_accuracy_status", "PAIRED_FIELDS",
-           "paired_values", "glue_paired", "glue_accuracy", "glue_per_layer", "glue_layer_rates", "glue_lambda_sweep",
+__all__ = ["report_accuracy", "mean_gap_text", "paired_text", "report_differences", "p_values_text",
+           "size_accuracy_status", "PAIRED_FIELDS", "paired_values", "glue_paired", "glue_accuracy", "glue_per_layer", "glue_layer_rates", "glue_lambda_sweep",
            "report_regulated_rates", "report_entropy_difference", "report_late_epochs", "sign_balance_table",
            "report_sign_balance", "sign_entropy_text", "filter_share_text", "size_accuracy_text", "glue_reported",
            "glue_small_sizes", "report_model_sizes", "report_training_time"]
-
-
-def setting_text(config, n_seeds: int) -> str:
-    """One line on what a grid trained, from a run's :class:`qsnn.train.TrainConfig`: seeds, network and widths,
-    time steps, epochs, training images per class (``all`` without a subset) and the membranes' bit width."""
-    kw = config.model_kwargs
-    return (f"{n_seeds} seeds, {config.model} {'-'.join(map(str, kw['widths']))}, T = {config.time_steps}, "
-            f"{config.epochs} epochs on {config.dataset_kwargs.get('train_per_class') or 'all'} images per class, "
-            f"{kw['membrane_bits']}-bit membranes in the binary arms")
-
-
-def report_setting(config, runs: Mapping[str, Sequence], n_seeds: int, *, full_size: int, classes: int = 10) -> dict:
-    """Print :func:`setting_text` and glue :func:`qsnn.book.trained.subset_setting_values` (``full_size``
-    training images in ``classes`` classes); returns the values glued."""
-    print(setting_text(config, n_seeds))
-    return glue_all(subset_setting_values(config, runs, n_seeds, full_size=full_size, classes=classes))
 
 
 def report_accuracy(runs: Mapping[str, Sequence], labels: Mapping[str, str], seeds: Sequence[int], *, width: int = 22,
@@ -106,27 +88,6 @@ def p_values_text(paired: Mapping[str, Mapping], width: int = 30) -> str:
                      + ("  [primary]" if d["primary"] else f", Holm-adjusted {d['p_holm']:.3f}")
                      for name, d in paired.items())
 
-
-def report_ablation_effects(per_seed: Mapping[str, Mapping[int, float]], primary: str) -> dict:
-    """The effects of the 2x2 WS-DR ablation (:func:`qsnn.book.analysis.ablation_effects`) and the plain
-    Q-SNN against the full-precision SNN (``"plain Q-SNN vs full precision"``, ``qsnn - fp_snn``), paired by
-    seed, with p-values Holm-adjusted over every comparison but ``primary`` (:func:`qsnn.stats.with_holm`).
-
-    ``per_seed`` maps each of the five arms to ``{seed: accuracy}``. Prints
-    :func:`qsnn.book.analysis.effects_text` and :func:`p_values_text`; returns the comparisons.
-    """
-    effects = ablation_effects(per_seed)
-    effects["plain Q-SNN vs full precision"] = paired_difference(per_seed["qsnn"], per_seed["fp_snn"])
-    effects = with_holm(effects, primary)
-    print(effects_text(effects))
-    print(p_values_text(effects))
-    return effects
-
-
-ABLATION_KEYS = {"wsdr_qsnn": "WS-DR vs plain Q-SNN", "wr": "weight regulation", "sr": "spike regulation",
-                 "interaction": "interaction", "wsdr_fp": "WS-DR vs full precision",
-                 "qsnn_fp": "plain Q-SNN vs full precision"}
-"""The glue key of each comparison of :func:`report_ablation_effects` (for :func:`glue_paired`)."""
 
 _SIZE_ACCURACY_STATUS = {
     "level, as in the paper": "size and accuracy reproduced at small scale",

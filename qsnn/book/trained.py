@@ -24,10 +24,10 @@ from ..nn import binary_entropy, binary_layers, ede_t
 from ..size import model_size
 from ..stats import mean_std, with_holm
 
-__all__ = ["open_grids", "setting_values", "tested_epochs", "subset_setting_values", "final_ede_t", "per_arm",
-           "test_rates", "model_sizes", "paper_rows", "grid_differences", "regulated_rates", "regulated_layers_entropy",
+__all__ = ["open_grids", "setting_values", "final_ede_t", "per_arm",
+           "test_rates", "model_sizes", "grid_differences", "regulated_rates", "regulated_layers_entropy",
            "regulated_entropy", "late_epoch_accuracy",
-           "mean_curves", "loss_shares", "membrane_sweep_table", "membrane_setting", "membrane_quantizer_table", "training_seconds",
+           "mean_curves", "loss_shares", "membrane_sweep_table", "membrane_setting", "training_seconds",
            "latent_rms"]
 
 
@@ -61,37 +61,6 @@ def setting_values(config) -> dict:
             "momentum": config.momentum, "lr": config.lr, "batch_size": config.batch_size}
 
 
-def tested_epochs(run) -> list[int]:
-    """The epochs after which ``run`` measured its test accuracy (those whose history records a ``test_acc``)."""
-    return [h["epoch"] for h in run.metrics["history"] if h["test_acc"] is not None]
-
-
-def subset_setting_values(config, runs: Mapping[str, Sequence], n_seeds: int, *, full_size: int,
-                          classes: int = 10) -> dict:
-    """What a chapter quotes of a grid trained on the first ``train_per_class`` images of each of ``classes``
-    classes (``config.dataset_kwargs``): the setting of :func:`setting_values`, the number of seeds, the subset
-    (``train_per_class``, ``n_train_subset``), the epochs with a test (``tested_epochs``, ``"3 and 6"``, read from
-    the first run), how long one epoch over all ``full_size`` training images would take (``full_epoch_minutes``,
-    the mean epoch time of every run of ``runs`` scaled from the subset) and the shortest and longest run
-    (``run_seconds_min``, ``run_seconds_max``, as trained).
-
-    Without ``train_per_class`` (None: the whole training set), the subset is all ``full_size`` images,
-    ``full_size / classes`` per class (a data set with balanced classes, as Fashion-MNIST).
-    """
-    per_class = config.dataset_kwargs.get("train_per_class") or full_size // classes
-    n_subset = per_class * classes
-    setting = setting_values(config)
-    epoch_seconds = [h["epoch_time"] for rs in runs.values() for r in rs for h in r.metrics["history"]]
-    run_seconds = [r.metrics["train_seconds"] for rs in runs.values() for r in rs]
-    return {"widths": setting["widths"], "time_steps": setting["time_steps"],
-            "membrane_bits": setting["membrane_bits"], "epochs": setting["epochs"], "n_seeds": n_seeds,
-            "train_per_class": per_class, "n_train_subset": n_subset,
-            "tested_epochs": " and ".join(map(str, tested_epochs(next(iter(runs.values()))[0]))),
-            "momentum": setting["momentum"], "lr": setting["lr"], "batch_size": setting["batch_size"],
-            "full_epoch_minutes": np.mean(epoch_seconds) * full_size / n_subset / 60,
-            "run_seconds_min": min(run_seconds), "run_seconds_max": max(run_seconds)}
-
-
 def final_ede_t(run) -> float:
     """The sharpness ``t`` of the sign's estimator (EDE, :func:`qsnn.nn.ede_t`) in the last epoch of ``run``, from
     the schedule's progress its history recorded."""
@@ -112,21 +81,6 @@ def model_sizes(runs: Mapping[str, Sequence]) -> dict:
     """``{arm: size in MB}`` of each arm's network by the paper's convention (:func:`qsnn.size.model_size`: binary
     weights at one bit, everything else at 32); the seeds of an arm share the architecture, the first is measured."""
     return {arm: model_size(rs[0].model) for arm, rs in runs.items()}
-
-
-def paper_rows(runs: Mapping[str, Sequence], labels: Mapping[str, str], sizes_mb: Mapping[str, float],
-               accuracy: Mapping[str, Mapping], reference: str = "fp_snn") -> list[dict]:
-    """The rows of :func:`qsnn.book.analysis.paper_table` for the arms of a grid: each arm's label, weight and
-    membrane bits and time steps (from its first run's configuration), its size (``sizes_mb``, e.g.
-    :func:`model_sizes`), its accuracy (``accuracy[arm]``, mean and std) and the size of the arm ``reference``
-    that the reduction is taken against."""
-    rows = []
-    for arm, rs in runs.items():
-        config = rs[0].config
-        rows.append({"method": labels[arm], "weight_bits": config.model_kwargs["weight_bits"],
-                     "membrane_bits": config.model_kwargs["membrane_bits"], "time_steps": config.time_steps,
-                     "size_mb": sizes_mb[arm], "accuracy": accuracy[arm], "reference_mb": sizes_mb[reference]})
-    return rows
 
 
 def grid_differences(experiment, runs: Mapping[str, Sequence], primary: str, metric: str = "test_acc") -> dict:
@@ -250,29 +204,6 @@ def membrane_setting(config, quantizers: Sequence[str] = ("uniform", "tanh")) ->
     if not set(entered) <= set(quantizers):
         raise ValueError(f"a run uses the membrane quantizer {entered[0]!r}, not one of {list(quantizers)}")
     return bits, entered
-
-
-def membrane_quantizer_table(runs: Mapping[str, Sequence], quantizers: Sequence[str] = ("uniform", "tanh")
-                             ) -> tuple[dict, str]:
-    """Test accuracy of the first run of every arm of a sweep over the membrane's bit width
-    (``model_kwargs.membrane_bits``, None for full precision, keyed 32) and its quantizer
-    (``model_kwargs.membrane_quantizer``, ``"uniform"`` when not set), as numbers and as a printed table (percent).
-
-    Returns ``(results, text)``: ``results[quantizer][bits]`` the accuracy (a fraction), for each of
-    ``quantizers``; the full-precision run has no quantizer and is entered under each. The table has a row per
-    bit width, widest first, and a column per quantizer.
-    """
-    results = {q: {} for q in quantizers}
-    for rs in runs.values():
-        bits, entered = membrane_setting(rs[0].config, quantizers)
-        for quantizer in entered:
-            results[quantizer][bits] = rs[0].metrics["test_acc"]
-    widths = sorted({b for r in results.values() for b in r}, reverse=True)
-    lines = [f"{'membrane':>10} " + " ".join(f"{q:>9}" for q in results)]
-    for bits in widths:
-        cells = " ".join(f"{100 * results[q][bits]:>8.2f}%" if bits in results[q] else f"{'-':>9}" for q in results)
-        lines.append(f"{'FP32' if bits == 32 else f'{bits} bit':>10} {cells}")
-    return results, "\n".join(lines)
 
 
 def training_seconds(grids: Iterable[Mapping[str, Sequence]]) -> list[float]:

@@ -1,9 +1,8 @@
 """The chapters stay thin: parameters, a few calls into the package, the claims asserted, the numbers glued.
 
 A chapter's code lines are the non-blank lines of all its code cells. Every chapter has at most
-``MAX_CODE_LINES`` of them, and the chapters average at most that many. Chapter 7 has two section pages of its
-own (``07_fashion_mnist_sweeps``, the second regime and the sweeps; ``07_fashion_mnist_small``, the small-regime
-grids), notebooks like the chapters."""
+``MAX_CODE_LINES`` of them, and the chapters average at most that many. Chapter 7 has a section page of its own
+(``07_fashion_mnist_sweeps``, the second regime and the sweeps), a notebook like the chapters."""
 
 import json
 from pathlib import Path
@@ -30,8 +29,8 @@ def test_code_lines_count_the_non_blank_lines_of_code_cells(tmp_path):
     assert code_lines(path) == 4
 
 
-def test_nine_chapters_and_two_section_pages():
-    assert len(CHAPTERS) == 11 and len({p.name[:2] for p in CHAPTERS}) == 9
+def test_nine_chapters_and_one_section_page():
+    assert len(CHAPTERS) == 10 and len({p.name[:2] for p in CHAPTERS}) == 9
 
 
 @pytest.mark.parametrize("nb", CHAPTERS, ids=lambda p: p.stem)

@@ -86,12 +86,6 @@ ALLOWED: dict[str, list[tuple[str, str, str]]] = {
     "07_fashion_mnist_sweeps.ipynb": [
         ("60,000", "fixed", "training images of Fashion-MNIST"),
     ],
-    "07_fashion_mnist_small.ipynb": [
-        ("60,000", "fixed", "training images of Fashion-MNIST"),
-        ("10,000", "fixed", "test images of Fashion-MNIST"),
-        ("93.20", "cited", "Q-SNN VGG-11 on CIFAR-10, as tabulated by Liang et al. (BSO)"),
-        ("93.23 %", "cited", "full-precision VGG-11 on CIFAR-10, as tabulated by Liang et al. (BSO)"),
-    ],
     "09_deployment.ipynb": [
         ("36.91 MB", "cited", "VGG-11 on CIFAR-10, full precision, as tabulated by Liang et al. (BSO)"),
         ("1.20 MB", "cited", "VGG-11 on CIFAR-10, Q-SNN, as tabulated by Liang et al. (BSO)"),

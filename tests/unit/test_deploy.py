@@ -21,7 +21,8 @@ from qsnn.deploy.report import anatomy, anatomy_summary, agreement, operation_co
 from qsnn.models import build
 from qsnn.size import model_size
 
-FASHION = Path(__file__).resolve().parents[2] / "book" / "experiments" / "fashion_mnist"
+# chapter 8's hard-reset runs: the slim VGG-11 (WS-DR, 4-bit membranes) of its smaller Fashion-MNIST regime
+FASHION = Path(__file__).resolve().parents[2] / "book" / "experiments" / "fashion_mnist_resets"
 
 
 def _randomize_bn(model, seed=0):
@@ -371,7 +372,7 @@ def test_committed_fashion_mnist_run_agrees_with_its_stored_predictions(tmp_path
     from qsnn.data import load_dataset, to_time_first
     from qsnn.experiments import load_run
 
-    run = load_run(FASHION / "qsnn_wsdr" / "seed0")
+    run = load_run(FASHION / "zero" / "seed0")
     path = export(run.model, tmp_path / "fm.qsnn")
     assert path.stat().st_size <= 1.05 * model_size(run.model) * 1e6
     packed = load(path)

@@ -21,23 +21,6 @@ def test_sign_balance_hists_pool_the_filters_of_every_layer():
     plt.close(fig)
 
 
-def test_train_test_curves_figure_means_over_seeds_at_the_tested_epochs():
-    def history(train, test):
-        return [{"epoch": e + 1, "train_acc": a, "test_acc": t} for e, (a, t) in enumerate(zip(train, test))]
-
-    histories = {"qsnn": [history([0.5, 0.6, 0.7], [None, None, 0.6]),
-                          history([0.7, 0.8, 0.9], [None, None, 0.8])],
-                 "qsnn_wsdr": [history([0.6, 0.7, 0.8], [None, None, 0.9])] * 2}
-    fig = figs.train_test_curves_figure(histories, LABELS, test_images=10_000)
-    train, test = fig.axes
-    assert np.allclose(train.lines[0].get_ydata(), [60.0, 70.0, 80.0])  # mean over the two seeds, percent
-    assert list(test.lines[0].get_xdata()) == [3] and np.allclose(test.lines[0].get_ydata(), [70.0])
-    assert np.allclose(test.lines[1].get_ydata(), [90.0])
-    assert test.get_title() == "test accuracy (10,000 images)" and list(test.get_xticks()) == [3]
-    assert figs.train_test_curves_figure(histories, LABELS).axes[1].get_title() == "test accuracy"
-    plt.close("all")
-
-
 def test_membrane_sweep_figure_plots_the_means_in_percent():
     fig = figs.membrane_sweep_figure({32: {"mean": 0.9, "std": 0.01}, 4: {"mean": 0.8, "std": 0.02}})
     ax, = fig.axes
@@ -159,19 +142,6 @@ def test_the_sweep_figures_draw_the_mean_over_seeds_and_a_dot_per_seed():
     lo, hi = ax.get_xlim()
     assert all(abs(x) <= 0.1 * (hi - lo) for c in ax.collections for x, _ in c.get_offsets())
     plt.close(fig)
-
-
-def test_class_examples_figure_takes_the_first_images_of_each_class():
-    images = np.arange(6 * 4).reshape(6, 1, 2, 2)
-    labels = np.array([1, 0, 1, 0, 2, 2])
-    fig = figs.class_examples_figure(images, labels, ["a", "b", "c"], per_class=2)
-    assert len(fig.axes) == 6
-    assert [ax.get_title() for ax in fig.axes[:3]] == ["a", "b", "c"]
-    assert np.array_equal(fig.axes[0].images[0].get_array(), images[1, 0])  # first image of class 0
-    assert np.array_equal(fig.axes[3].images[0].get_array(), images[3, 0])  # its second
-    plt.close(fig)
-    with pytest.raises(ValueError, match=r"class 0 \(a\) has 2 images"):
-        figs.class_examples_figure(images, labels, ["a", "b", "c"], per_class=3)
 
 
 def test_ablation_figure_has_the_bars_and_the_mean_curves():

@@ -195,48 +195,6 @@ def test_report_training_time(glued, capsys):
     assert [n for n, _ in glued] == ["n_trained", "train_minutes_total", "n_trained", "train_hours"]
 
 
-def test_setting_text_and_report_setting(glued, capsys):
-    config = SimpleNamespace(model="vgg11", time_steps=4, epochs=6, momentum=0.9, lr=0.1, batch_size=64,
-                             model_kwargs={"widths": [8, 16], "membrane_bits": 4},
-                             dataset_kwargs={"train_per_class": 500})
-    assert reports.setting_text(config, 3) == ("3 seeds, vgg11 8-16, T = 4, 6 epochs on 500 images per class, "
-                                               "4-bit membranes in the binary arms")
-    history = [{"epoch": 1, "epoch_time": 30.0, "test_acc": None}, {"epoch": 2, "epoch_time": 60.0, "test_acc": 0.8}]
-    runs = {"a": [SimpleNamespace(metrics={"history": history, "train_seconds": 90.0})]}
-    out = reports.report_setting(config, runs, 3, full_size=60_000)
-    assert capsys.readouterr().out == reports.setting_text(config, 3) + "\n"
-    assert out["full_epoch_minutes"] == 9.0 and out["tested_epochs"] == "2"
-    assert [n for n, _ in glued] == list(out) and glued[0] == ("widths", "'8-16'")
-    config.dataset_kwargs = {}
-    assert " on all images per class," in reports.setting_text(config, 3)
-
-
-# the five arms of the 2x2 ablation, three seeds (the values of tests/unit/test_analysis.py)
-ABLATION = {"fp_snn": {0: 0.90, 1: 0.92, 2: 0.91}, "qsnn": {0: 0.80, 1: 0.84, 2: 0.82},
-            "qsnn_wr": {0: 0.83, 1: 0.85, 2: 0.86}, "qsnn_sr": {0: 0.81, 1: 0.84, 2: 0.80},
-            "qsnn_wsdr": {0: 0.86, 1: 0.88, 2: 0.85}}
-
-
-def test_report_ablation_effects_adds_the_plain_q_snn_against_fp_and_holm(capsys):
-    from qsnn.book.analysis import ablation_effects, effects_text
-    from qsnn.stats import holm
-
-    effects = reports.report_ablation_effects(ABLATION, "WS-DR vs plain Q-SNN")
-    assert list(effects) == ["weight regulation", "spike regulation", "interaction", "WS-DR vs plain Q-SNN",
-                             "WS-DR vs full precision", "plain Q-SNN vs full precision"]
-    assert set(reports.ABLATION_KEYS.values()) == set(effects)
-    plain = effects["plain Q-SNN vs full precision"]
-    assert plain["per_seed"] == {0: pytest.approx(-0.10), 1: pytest.approx(-0.08), 2: pytest.approx(-0.09)}
-    assert plain["mean"] == pytest.approx(-0.09)
-    secondary = {k: d["p"] for k, d in effects.items() if k != "WS-DR vs plain Q-SNN"}
-    assert {k: effects[k]["p_holm"] for k in secondary} == holm(secondary)
-    assert effects["WS-DR vs plain Q-SNN"]["primary"] and effects["WS-DR vs plain Q-SNN"]["p_holm"] == \
-        effects["WS-DR vs plain Q-SNN"]["p"]
-    assert effects["interaction"]["mean"] == ablation_effects(ABLATION)["interaction"]["mean"]
-    out = capsys.readouterr().out
-    assert out == effects_text(effects) + "\n" + reports.p_values_text(effects) + "\n"
-
-
 def test_p_values_text_golden():
     paired = _paired()
     lines = reports.p_values_text(paired, width=8).splitlines()

@@ -176,57 +176,19 @@ def _epochs(*rows):
     return [{"epoch": e, "epoch_time": t, "test_acc": a} for e, t, a in rows]
 
 
-def test_tested_epochs_are_those_with_a_test():
-    run = _run(history=_epochs((1, 10.0, None), (2, 10.0, None), (3, 10.0, 0.8), (4, 9.0, None), (6, 9.0, 0.82)))
-    assert trained.tested_epochs(run) == [3, 6]
-
-
-def test_subset_setting_values_scale_the_epoch_time_to_the_full_set():
-    config = SimpleNamespace(time_steps=4, model_kwargs={"widths": [8, 16], "membrane_bits": 4}, epochs=2,
-                             momentum=0.9, lr=0.1, batch_size=64, dataset_kwargs={"train_per_class": 500})
-    runs = {"a": [_run(history=_epochs((1, 30.0, None), (2, 30.0, 0.7)), train_seconds=70.0)],
-            "b": [_run(history=_epochs((1, 60.0, None), (2, 60.0, 0.8)), train_seconds=130.0)]}
-    values = trained.subset_setting_values(config, runs, 3, full_size=60_000)
-    # epochs of 45 s on average over 5,000 images: 45 * 12 = 540 s = 9 minutes over 60,000
-    assert values == {"widths": "8-16", "time_steps": 4, "membrane_bits": 4, "epochs": 2, "n_seeds": 3,
-                      "train_per_class": 500, "n_train_subset": 5000, "tested_epochs": "2", "momentum": 0.9,
-                      "lr": 0.1, "batch_size": 64, "full_epoch_minutes": pytest.approx(9.0),
-                      "run_seconds_min": 70.0, "run_seconds_max": 130.0}
-    assert list(values)[:4] == ["widths", "time_steps", "membrane_bits", "epochs"]  # the order the prose glues
-    config.dataset_kwargs = {"train_per_class": None}  # the whole training set
-    whole = trained.subset_setting_values(config, runs, 3, full_size=60_000)
-    assert (whole["train_per_class"], whole["n_train_subset"], whole["full_epoch_minutes"]) == (6000, 60000, 0.75)
-
-
 def _configured(test_acc, **model_kwargs):
     run = _run(test_acc)
     run.config = SimpleNamespace(model_kwargs=model_kwargs, time_steps=4)
     return run
 
 
-def test_paper_rows_take_bits_from_the_configs_and_the_reference_size():
-    runs = {"fp_snn": [_configured(0.84, weight_bits=32, membrane_bits=None)],
-            "qsnn": [_configured(0.82, weight_bits=1, membrane_bits=4)]}
-    accuracy = {"fp_snn": {"mean": 0.84, "std": 0.0044}, "qsnn": {"mean": 0.824, "std": 0.0086}}
-    rows = trained.paper_rows(runs, {"fp_snn": "FP", "qsnn": "Q"}, {"fp_snn": 0.58164, "qsnn": 0.02364}, accuracy)
-    assert rows[1] == {"method": "Q", "weight_bits": 1, "membrane_bits": 4, "time_steps": 4, "size_mb": 0.02364,
-                       "accuracy": accuracy["qsnn"], "reference_mb": 0.58164}
-    assert rows[0]["membrane_bits"] is None and rows[0]["reference_mb"] == 0.58164
-
-
-def test_membrane_quantizer_table_enters_full_precision_under_each_quantizer():
-    runs = {"fp": [_configured(0.8313, membrane_bits=None)],
-            "u8": [_configured(0.8261, membrane_bits=8)],
-            "t8": [_configured(0.8250, membrane_bits=8, membrane_quantizer="tanh")],
-            "u2": [_configured(0.8202, membrane_bits=2, membrane_quantizer="uniform")],
-            "t2": [_configured(0.8245, membrane_bits=2, membrane_quantizer="tanh")]}
-    results, text = trained.membrane_quantizer_table(runs)
-    assert results == {"uniform": {32: 0.8313, 8: 0.8261, 2: 0.8202}, "tanh": {32: 0.8313, 8: 0.8250, 2: 0.8245}}
-    assert text.splitlines() == ["  membrane   uniform      tanh",
-                                 "      FP32    83.13%    83.13%",
-                                 "     8 bit    82.61%    82.50%",
-                                 "     2 bit    82.02%    82.45%"]
-    _, partial = trained.membrane_quantizer_table({k: runs[k] for k in ("fp", "u8", "u2", "t2")})
-    assert partial.splitlines()[2] == "     8 bit    82.61%         -"
+def test_membrane_setting_enters_full_precision_under_each_quantizer():
+    assert trained.membrane_setting(_configured(0.8, membrane_bits=None).config) == (32, ("uniform", "tanh"))
+    assert trained.membrane_setting(_configured(0.8, membrane_bits=8).config) == (8, ("uniform",))
+    tanh = _configured(0.8, membrane_bits=2, membrane_quantizer="tanh").config
+    assert trained.membrane_setting(tanh) == (2, ("tanh",))
+    assert trained.membrane_setting(_configured(0.8, membrane_bits=None).config, ("tanh",)) == (32, ("tanh",))
+    with pytest.raises(ValueError, match="'tanh', not one of \\['uniform'\\]"):
+        trained.membrane_setting(tanh, ("uniform",))
     with pytest.raises(ValueError, match="'lsq'"):
-        trained.membrane_quantizer_table({"x": [_configured(0.8, membrane_bits=4, membrane_quantizer="lsq")]})
+        trained.membrane_setting(_configured(0.8, membrane_bits=4, membrane_quantizer="lsq").config)

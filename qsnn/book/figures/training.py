@@ -18,9 +18,8 @@ import numpy as np
 from ..plotting import VARIANT_COLORS, ablation_bars, layer_rates_bars, mean_curves
 
 __all__ = ["sign_balance_hists", "membrane_sweep_figure", "size_accuracy_figure", "events_figure", "ablation_figure",
-           "train_test_curves_figure", "layer_rates_figure", "rates_entropy_figure", "effects_figure",
-           "membrane_quantizers_figure",
-           "sign_entropy_figure", "lambda_sweep_figure", "class_examples_figure", "regime_curves_figure"]
+           "layer_rates_figure", "rates_entropy_figure", "effects_figure", "membrane_quantizers_figure",
+           "sign_entropy_figure", "lambda_sweep_figure", "regime_curves_figure"]
 
 
 def sign_balance_hists(stats: Mapping[str, list], labels: Mapping[str, str]):
@@ -126,27 +125,6 @@ def ablation_figure(accuracy: Mapping[str, Mapping], histories: Mapping[str, lis
     mean_curves(axes[1], histories, key, labels)
     axes[1].set(xlabel="epoch", ylabel=_CURVE_LABELS[key], ylim=ylim, title=curve_title)
     axes[1].legend()
-    return fig
-
-
-def train_test_curves_figure(histories: Mapping[str, list], labels: Mapping[str, str],
-                             test_images: int | None = None):
-    """Left: the training accuracy per epoch (:func:`qsnn.book.plotting.mean_curves`); right: the test accuracy
-    after the epochs that measured it; both in percent, averaged over the seeds, a line per variant.
-
-    ``histories`` maps a variant to its seeds' history lists (all tested after the same epochs, those of the first
-    variant's first seed); ``test_images``, when given, is named in the right panel's title.
-    """
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.3))
-    mean_curves(axes[0], histories, "train_acc", labels)
-    axes[0].set(xlabel="epoch", ylabel="training accuracy [%]", title="training accuracy")
-    axes[0].legend(fontsize=8)
-    tested = [h["epoch"] for h in next(iter(histories.values()))[0] if h["test_acc"] is not None]
-    for name, hs in histories.items():
-        curve = np.mean([[h["test_acc"] for h in hist if h["test_acc"] is not None] for hist in hs], axis=0)
-        axes[1].plot(tested, 100 * curve, marker="o", color=VARIANT_COLORS[name], label=labels[name])
-    title = "test accuracy" if test_images is None else f"test accuracy ({test_images:,} images)"
-    axes[1].set(xlabel="epoch", ylabel="test accuracy [%]", title=title, xticks=tested)
     return fig
 
 
@@ -265,32 +243,6 @@ def lambda_sweep_figure(table: Mapping[float, Mapping]):
     for ax in axes:
         ax.set_xticks(xs, [f"{lam:g}" for lam in lams])
         ax.set_xlabel("lambda_SR")
-    return fig
-
-
-def class_examples_figure(images, labels, class_names, per_class: int = 1):
-    """The first ``per_class`` images of every class in ``images`` ``[N, 1, H, W]`` (or ``[N, H, W]``), a column
-    per class titled with its name.
-
-    Raises
-    ------
-    ValueError
-        If a class has fewer than ``per_class`` images.
-    """
-    images = np.asarray(images)
-    images = images.reshape(images.shape[0], *images.shape[-2:])
-    labels = np.asarray(labels)
-    fig, axes = plt.subplots(per_class, len(class_names), figsize=(1.1 * len(class_names), 1.25 * per_class),
-                             squeeze=False)
-    for c, name in enumerate(class_names):
-        found = np.flatnonzero(labels == c)[:per_class]
-        if found.size < per_class:
-            raise ValueError(f"class {c} ({name}) has {found.size} images, fewer than per_class={per_class}")
-        for r, i in enumerate(found):
-            axes[r, c].imshow(images[i], cmap="gray_r")
-            axes[r, c].set(xticks=[], yticks=[])
-            axes[r, c].grid(False)
-        axes[0, c].set_title(name, fontsize=8)
     return fig
 
 
