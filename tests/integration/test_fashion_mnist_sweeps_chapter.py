@@ -84,10 +84,11 @@ def test_the_printed_effects_are_those_of_the_committed_runs():
                     else ("does worse" if lower else "does better")) in answer
     membrane = [paired("fashion_mnist_membrane_full", a, b)[0]
                 for a, b in (("uniform_4", "fp32"), ("uniform_2", "fp32"), ("tanh_4", "uniform_4"))]
-    for i, (d, verdict) in enumerate(zip(membrane, family_verdicts(membrane, 3))):
+    verdicts = family_verdicts(membrane, 3)
+    for i, (d, verdict) in enumerate(zip(membrane, verdicts)):
         assert g[f"mem_fx_{i}"] == f"{effect(d)} ({verdict})"
-    if len(membrane[0]) < 3:
-        assert g["status_membrane"] == f"open (withheld: {len(membrane[0])} of 3 pairs)"
+    if verdicts[0].startswith("withheld"):  # its own pairs, or the rest of its Holm family, still being trained
+        assert g["status_membrane"] == f"open ({verdicts[0]})"
     else:  # level with full precision: the whole interval within +-1 point (the section's level_margin)
         d, n = membrane[0], len(membrane[0])
         mean = sum(d) / n
