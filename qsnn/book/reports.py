@@ -1,6 +1,6 @@
-"""What the training chapters print and glue from a grid's comparisons: the paired differences with their Holm-adjusted p-values (the effects of the 2x2 WS-DR ablation among them), per-arm
-accuracies, the rates of the regulated layers and the entropy of their spikes, the late-epoch sensitivity check,
-the sign balance of binary filters and the model sizes against reported values.
+"""What the training chapters print and glue from a grid's comparisons: the paired differences with their
+Holm-adjusted p-values, per-arm accuracies, the rates of the regulated layers and the entropy of their spikes, the
+late-epoch sensitivity check, the sign balance of binary filters and the model sizes against reported values.
 
 Text functions return the lines a chapter prints (so they can be tested and printed as they are); ``glue_*``
 functions store values for the prose with :func:`qsnn.book.results.glue`; ``report_*`` functions do both and
@@ -22,7 +22,8 @@ from .trained import grid_differences, late_epoch_accuracy, per_arm, regulated_e
 from .results import glue, glue_all
 
 __all__ = ["report_accuracy", "mean_gap_text", "paired_text", "report_differences", "p_values_text",
-           "size_accuracy_status", "PAIRED_FIELDS", "paired_values", "glue_paired", "glue_accuracy", "glue_per_layer", "glue_layer_rates", "glue_lambda_sweep",
+           "size_accuracy_status", "PAIRED_FIELDS", "paired_values", "glue_paired", "glue_accuracy", "glue_per_layer",
+           "glue_layer_rates", "glue_lambda_sweep",
            "report_regulated_rates", "report_entropy_difference", "report_late_epochs", "sign_balance_table",
            "report_sign_balance", "sign_entropy_text", "filter_share_text", "size_accuracy_text", "glue_reported",
            "glue_small_sizes", "report_model_sizes", "report_training_time"]

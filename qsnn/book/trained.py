@@ -24,11 +24,9 @@ from ..nn import binary_entropy, binary_layers, ede_t
 from ..size import model_size
 from ..stats import mean_std, with_holm
 
-__all__ = ["open_grids", "setting_values", "final_ede_t", "per_arm",
-           "test_rates", "model_sizes", "grid_differences", "regulated_rates", "regulated_layers_entropy",
-           "regulated_entropy", "late_epoch_accuracy",
-           "mean_curves", "loss_shares", "membrane_sweep_table", "membrane_setting", "training_seconds",
-           "latent_rms"]
+__all__ = ["open_grids", "setting_values", "final_ede_t", "per_arm", "test_rates", "model_sizes", "grid_differences",
+           "regulated_rates", "regulated_layers_entropy", "regulated_entropy", "late_epoch_accuracy", "mean_curves",
+           "loss_shares", "membrane_sweep_table", "membrane_setting", "training_seconds", "latent_rms"]
 
 
 def open_grids(names: Sequence[str], *, retrain: bool = False, root: str | os.PathLike | None = None,

@@ -350,7 +350,8 @@ def test_rates_move_sentence_names_every_weight_and_where_the_rates_start_to_mov
     assert progress.lambda_status(away, 0.05) == ("the rates move away from 1/2 at the authors' weight; no weight up "
                                                   "to 5 moves them towards 1/2")
     assert progress.lambda_status(waiting, 0.05) == "open (withheld: 0 of 3 pairs)"
-    with pytest.raises(ValueError, match="authors' weight 0.005 is not a weight of the sweep above 0 \\(0.05, 0.5, 5\\)"):
+    bad_weight = "authors' weight 0.005 is not a weight of the sweep above 0 \\(0.05, 0.5, 5\\)"
+    with pytest.raises(ValueError, match=bad_weight):
         progress.lambda_status(onward, 5e-3)
 
 

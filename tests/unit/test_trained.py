@@ -171,11 +171,6 @@ def test_open_grids_reuse_the_grids_before_them_only_when_retraining(monkeypatch
         trained.open_grids(())
 
 
-def _epochs(*rows):
-    """History rows (epoch, seconds, test accuracy or None)."""
-    return [{"epoch": e, "epoch_time": t, "test_acc": a} for e, t, a in rows]
-
-
 def _configured(test_acc, **model_kwargs):
     run = _run(test_acc)
     run.config = SimpleNamespace(model_kwargs=model_kwargs, time_steps=4)
