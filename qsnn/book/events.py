@@ -88,7 +88,7 @@ def event_set_statistics(dataset, frames, duration_us: float) -> dict:
     ``sensor_size`` (W, H, P), as :class:`qsnn.data.events.EmulatedDigits`; ``frames`` are its framed
     recordings ``[N, T, 2, H, W]`` (a tensor). Returns events per sample (mean, sample std, min, max), the ON
     fraction, the event rate per pixel and second, the share of pixels with an event per frame, the events per
-    active pixel and frame, and the mean events per class (classes 0-9).
+    active pixel and frame, and the mean events per class (classes 0-9; None for a class with no recording).
     """
     counts = np.array([dataset.events(i).size for i in range(len(dataset))])
     on_frac = np.array([dataset.events(i)["p"].mean() for i in range(len(dataset))])
@@ -103,7 +103,8 @@ def event_set_statistics(dataset, frames, duration_us: float) -> dict:
         "rate_hz_per_pixel": float(counts.mean() / (w * h * duration_us * 1e-6)),
         "active_pixel_fraction_per_frame": [float(v) for v in active.mean(0)],
         "events_per_active_pixel": float(frames.sum() / (frames.sum(2) > 0).sum()),
-        "events_per_class": [float(counts[targets == c].mean()) for c in range(10)],
+        # a class with no recording (a reader's subset) has no mean: None, not NaN with a warning
+        "events_per_class": [float(counts[targets == c].mean()) if (targets == c).any() else None for c in range(10)],
     }
 
 
@@ -116,7 +117,8 @@ def event_statistics_text(stats: Mapping) -> str:
         f"event rate:            {stats['rate_hz_per_pixel']:.1f} per pixel and second",
         "active pixels / frame: " + ", ".join(f"{v:.1%}" for v in stats["active_pixel_fraction_per_frame"]),
         f"events per active pixel and frame: {stats['events_per_active_pixel']:.2f}",
-        "events per class:      " + ", ".join(f"{c}: {v:.0f}" for c, v in enumerate(stats["events_per_class"])),
+        "events per class:      " + ", ".join(f"{c}: {'none' if v is None else f'{v:.0f}'}"
+                                         for c, v in enumerate(stats["events_per_class"])),
     ])
 
 

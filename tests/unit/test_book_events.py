@@ -47,8 +47,9 @@ def test_event_set_statistics_by_hand():
     assert s["rate_hz_per_pixel"] == pytest.approx(2.0 / 2)  # 2 events per recording, 2 pixels, 1 s
     assert s["active_pixel_fraction_per_frame"] == [pytest.approx(0.75)]  # 2 of 2 pixels, then 1 of 2
     assert s["events_per_active_pixel"] == pytest.approx(4 / 3)
-    assert s["events_per_class"][:2] == [3.0, 1.0]
+    assert s["events_per_class"] == [3.0, 1.0] + [None] * 8  # classes 2-9 have no recording
     assert "events per recording:  2.0 +- 1.4 (min 1, max 3)" in event_statistics_text(s)
+    assert "events per class:      0: 3, 1: 1, 2: none," in event_statistics_text(s)
 
 
 def test_denoise_table_counts_signal_and_noise_events():
